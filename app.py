@@ -1,0 +1,25 @@
+"""Diagnostic territorial de l'inclusion numérique — Streamlit entry point.
+
+    streamlit run app.py
+
+Pages: Carte (default), Diagnostic, Comparer, Implantation, Données & méthode. The pages are thin:
+they pick, call the core (``indicators``, ``planning``) through cached wrappers in ``ui`` and
+display. Everything runs on the embedded pack (``geodata/pack``), with no network.
+"""
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="Inclusion numérique — diagnostic territorial",
+    page_icon=":material/hub:",
+    layout="wide",
+)
+
+pages = [
+    st.Page("pages/carte.py", title="Carte", icon=":material/map:", default=True, url_path="carte"),
+    st.Page("pages/diagnostic.py", title="Diagnostic", icon=":material/summarize:", url_path="diagnostic"),
+    st.Page("pages/comparer.py", title="Comparer", icon=":material/compare_arrows:", url_path="comparer"),
+    st.Page("pages/implantation.py", title="Implantation", icon=":material/add_location_alt:", url_path="implantation"),
+    st.Page("pages/donnees_methode.py", title="Données & méthode", icon=":material/menu_book:", url_path="donnees"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,65 @@
+"""The territory picker and view state shared by every page (sidebar), synced with the URL."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import data
+from ui.state import DETAIL_LEVELS, ViewState, from_query
+
+LEVEL_LABELS = {"iris": "IRIS (quartiers)", "commune": "Communes"}
+
+
+def current_state(known_layers: set[str] | None = None) -> ViewState:
+    """The view state: from the session if set, else parsed (and validated) from the URL."""
+    if "view" not in st.session_state:
+        known = set(data.territories()["key"])
+        state, notices = from_query(dict(st.query_params), known_territories=known, known_layers=known_layers)
+        st.session_state["view"] = state
+        st.session_state["view_notices"] = notices
+    return st.session_state["view"]
+
+
+def set_state(state: ViewState) -> None:
+    """Store the state and mirror it into the URL so that the link can be shared."""
+    st.session_state["view"] = state
+    query = state.to_query()
+    for key in list(st.query_params.keys()):
+        if key not in query:
+            del st.query_params[key]
+    for key, value in query.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def sidebar(known_layers: set[str] | None = None) -> ViewState:
+    """Draw the territory search and the level of detail; returns the (possibly updated) state."""
+    state = current_state(known_layers)
+    for notice in st.session_state.pop("view_notices", []):
+        st.warning(notice)
+    terr = data.territories()
+    keys = terr["key"].tolist()
+    labels = dict(zip(terr["key"], terr["label"], strict=True))
+    with st.sidebar:
+        st.markdown("### Territoire")
+        key = st.selectbox(
+            "Rechercher un territoire (nom ou code)",
+            keys,
+            index=keys.index(state.territory) if state.territory in labels else 0,
+            format_func=labels.get,
+            key="picker_territory",
+            help="Région, département, EPCI ou commune d'Auvergne-Rhône-Alpes. Tapez un nom ou un code INSEE / SIREN.",
+        )
+        levels = list(DETAIL_LEVELS)
+        level = st.radio(
+            "Maille de la carte",
+            levels,
+            index=levels.index(state.level),
+            format_func=LEVEL_LABELS.get,
+            horizontal=True,
+            key="picker_level",
+        )
+    new = state.with_(territory=key, level=level)
+    if new != state:
+        set_state(new)
+    return new
