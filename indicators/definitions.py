@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -276,7 +276,7 @@ class Config:
     time_slot: str | None = None
     digital_help_only: bool = True
     method: str = "e2sfca"
-    decay: str = "step30"
+    decay: str = "pysal"
     max_cost: float | None = None
     sigma: float = 10.0
     gravity_scale: float = 1.0
@@ -415,5 +415,5 @@ DEFAULT_CONFIG = Config()
 
 __all__ = [
     "CATALOGUE", "SETS", "AXIS_LABELS", "REFERENCE_COLUMNS", "Indicator", "IndicatorSet", "Config",
-    "DEFAULT_CONFIG", "ratio", "indicator_values", "indicator_table", "field",
+    "DEFAULT_CONFIG", "ratio", "indicator_values", "indicator_table",
 ]

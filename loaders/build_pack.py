@@ -41,9 +41,8 @@ SOURCE_MODULES = (geography, insee, arcep, places, qpv)
 
 def _display_geometry(geom_l93: gpd.GeoSeries, tolerance: float) -> gpd.GeoSeries:
     """Topology-preserving simplification (shared borders stay shared), then WGS84, 5 decimals."""
-    simplified = shapely.coverage_simplify(geom_l93.values, tolerance, simplify_boundary=True)
-    out = gpd.GeoSeries(simplified, index=geom_l93.index, crs=L93).to_crs(WGS84)
-    return out.set_precision(1e-5)
+    simplified = geography.topology_simplify(gpd.GeoDataFrame(geometry=geom_l93), tolerance).geometry
+    return simplified.to_crs(WGS84).set_precision(1e-5)
 
 
 def _rep_points(geom_l93: gpd.GeoSeries) -> pd.DataFrame:
@@ -68,7 +67,8 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
         progress(f"[{time.perf_counter() - t0:6.1f}s] {msg}")
 
     step("communes: polygons COG 2024, EPCI membership, référentiel COG 2025")
-    com_poly = geography.load_commune_polygons(raw_dir).to_crs(L93)
+    # the per-département extracts overlap along département borders: make them a clean coverage
+    com_poly = geography.clean_coverage(geography.load_commune_polygons(raw_dir).to_crs(L93))
     epci_members = geography.load_cog_epci(raw_dir, vintage=2024)
     deps = geography.load_cog_departements(raw_dir)
     regions = geography.load_cog_regions(raw_dir)
@@ -94,6 +94,14 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
 
     step("IRIS: polygons 2023, RP2016, Filosofi IRIS")
     iris_poly = geography.load_iris_polygons(raw_dir).to_crs(L93)
+    # IRIS 2023 carry arrondissement codes (Lyon 6938x) and pre-2024 communes (Pierre-Bénite
+    # 69152): attach each IRIS to its COG 2024 commune
+    succ = geography.commune_successor_map(raw_dir, set(com["code"]), codes=sorted(set(iris_poly["code_commune"]) - set(com["code"])))
+    remap = succ.dropna(subset=["code_commune"]).set_index("old_code")["code_commune"]
+    iris_poly["code_commune"] = iris_poly["code_commune"].map(lambda c: remap.get(c, c))
+    orphans = sorted(set(iris_poly["code_commune"]) - set(com["code"]))
+    if orphans:
+        raise LoaderError("iris polygons", f"IRIS of communes absent from COG 2024: {orphans[:10]}", "every IRIS in a commune of the commune layer")
     rp2016 = insee.load_rp2016_iris(raw_dir)
     disp2019 = insee.load_filosofi_iris_disp2019(raw_dir)
     dec2021 = insee.load_filosofi_iris_dec(raw_dir)

@@ -1,0 +1,1136 @@
+"""INSEE statistics: Filosofi (income, poverty) and census (RP) tables, as published.
+
+Every ``load_*`` function takes the raw directory (default :data:`loaders.RAW_DIR`), reads one
+file (or the three RP2016 IRIS files) under ``<raw_dir>/insee/`` and returns a tidy DataFrame:
+one row per zone, codes normalised once (commune ``01001``, IRIS 9 characters, EPCI SIREN 9
+digits), numbers as floats. Missing is NaN, never 0: INSEE markers become NaN and a flag column
+says why (``s`` secret, ``ns`` not significant, ``so`` not applicable, ``nd``/``vm`` not
+available). Bad input (wrong separator, missing column, truncated file, mis-encoded copy) raises
+:class:`~loaders.errors.LoaderError` naming the file and the expected columns.
+
+Formats handled (see ``shared/data/SOURCES-geo-insee.md`` B and ``SOURCES-census-qpv.md`` A):
+``;`` + decimal comma (Filosofi, comparator export, Melodi export), ``,`` + decimal point
+(third-party derivatives), UTF-8 with or without BOM, banner lines, quoted numbers, IRIS codes
+saved as numbers (leading zero lost), an unnamed pandas index column (RP2016 IRIS extracts).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from loaders import RAW_DIR
+from loaders import download as _download
+from loaders.errors import LoaderError
+from loaders.sources import Source
+from loaders.tabular import check_unparsed, commune_code, iris_code, nan_if_empty, read_csv, siren_code, to_number
+
+#: SIREN of Grenoble-Alpes-Métropole, the territory with every census table.
+METROPOLE_SIREN = "200040715"
+LICENCE = "Licence Ouverte / Etalab 2.0"
+_INSEE_FILE = "https://www.insee.fr/fr/statistiques/fichier"
+
+SOURCES: dict[str, Source] = {
+    s.key: s
+    for s in (
+        Source(
+            key="filosofi_com_2021",
+            title="Revenus, pauvreté et niveau de vie en 2021 — base communale (cc_filosofi_2021_COM)",
+            producer="INSEE-DGFiP-Cnaf-Cnav-CCMSA",
+            vintage="Filosofi 2021",
+            raw_path="insee/cc_filosofi_2021_COM.csv",
+            licence=LICENCE,
+            url=f"{_INSEE_FILE}/7756729/base-cc-filosofi-2021-geo2025_csv.zip",
+            page="https://www.insee.fr/fr/statistiques/7756729",
+            notes=(
+                "Official INSEE file (byte copy taken from the GitHub repository greg2gld/DS-Immo), communes "
+                "of 1 Jan 2024. TP60 and detailed variables are secret ('s') in small communes (Isère: 85 of "
+                "512 published); 'nd' = not available. The download URL is INSEE's newer release of the same "
+                "table in 2025 geography (zip)."
+            ),
+        ),
+        Source(
+            key="filosofi_iris_dec_2021",
+            title="Revenus déclarés 2021 par IRIS (BASE_TD_FILO_IRIS_2021_DEC)",
+            producer="INSEE-DGFiP-Cnaf-Cnav-CCMSA",
+            vintage="Filosofi 2021",
+            raw_path="insee/BASE_TD_FILO_IRIS_2021_DEC.csv",
+            licence=LICENCE,
+            url=f"{_INSEE_FILE}/8229323/BASE_TD_FILO_IRIS_2021_DEC_CSV.zip",
+            page="https://www.insee.fr/fr/statistiques/8229323",
+            notes=(
+                "Official INSEE file (byte copy taken from greg2gld/DS-Immo), IRIS geography 2023. DECLARED "
+                "income before transfers: DEC_TP6021 is a low-declared-income rate, NOT the official poverty "
+                "rate. 'ns' not significant, 'so' not applicable, 'nd' not available."
+            ),
+        ),
+        Source(
+            key="filosofi_iris_disp_2019",
+            title="Taux de pauvreté 2019 par IRIS (extrait de BASE_TD_FILO_DISP_IRIS_2019)",
+            producer="INSEE-DGFiP-Cnaf-Cnav-CCMSA",
+            vintage="Filosofi 2019",
+            raw_path="insee/BASE_TD_FILO_DISP_IRIS_2019_extrait_TP60.csv",
+            licence=LICENCE,
+            url=None,
+            page=None,
+            notes=(
+                "DERIVATIVE (GitHub beababa/01_stat): the author kept only IRIS and DISP_TP6019 of INSEE's "
+                "disposable-income IRIS table and saved IRIS codes as numbers (leading zeros lost, restored "
+                "here) with some values quoted. 2 827 values (6 150 to 34 860) cannot be rates (they look "
+                "like median incomes): they are set to NaN with status 'out_of_range'. No official URL for "
+                "the 2019 file is known; the official 2021 successor is "
+                f"{_INSEE_FILE}/8229323/BASE_TD_FILO_IRIS_2021_DISP_CSV.zip"
+            ),
+        ),
+        Source(
+            key="comparateur_communes_2021",
+            title="Communes de France avec variables du comparateur de territoires (datas.fun)",
+            producer="INSEE (compilation rcarlier/datas.fun)",
+            vintage="RP2021, COG 2024",
+            raw_path="insee/communes_comparateur2024_datasfun_derive.csv",
+            licence="Licence Ouverte (sources INSEE, La Poste); compilation licence unstated",
+            url=None,
+            page="https://www.insee.fr/fr/statistiques/2521169",
+            notes=(
+                "DERIVATIVE (GitHub rcarlier/datas.fun, France/communes.csv): the author joined INSEE COG 2024, "
+                "the INSEE 'base du comparateur de territoires' (27/06/2024) and La Poste postal codes, renamed "
+                "the columns and wrote one row per postal code plus one row per commune déléguée (COMD, "
+                "repeating its parent's figures). Deduplicated here to one row per commune. Rows with "
+                "0 households but inhabitants or births (Mayotte, a few merged communes) are missing data: "
+                "their zero RP counts become NaN (rp2021_status 'incomplete')."
+            ),
+        ),
+        Source(
+            key="comparateur_rp2022_gam",
+            title="Comparateur de territoires — Grenoble-Alpes-Métropole, ses 49 communes et Rennes Métropole",
+            producer="INSEE",
+            vintage="RP2022 (géographie 2025), Filosofi 2021, état civil 2024, Flores 2023",
+            raw_path="insee/insee_comparateur_territoires_rp2022_grenoble_alpes_metropole.csv",
+            licence=LICENCE,
+            url=None,
+            page=None,
+            notes=(
+                "Official export of INSEE's interactive comparator (byte copy from GitHub "
+                "DufaudSimon/ProjetMetropoleGrenoble); no direct download URL (interactive tool). Transposed "
+                "layout: one line per indicator, one column per territory."
+            ),
+        ),
+        Source(
+            key="pop_age_5metropoles",
+            title="Population par sexe et âge quinquennal — communes de 5 métropoles (2011, 2016, 2022)",
+            producer="INSEE",
+            vintage="RP2011, RP2016, RP2022",
+            raw_path="insee/insee_pop_sexe_age_quinquennal_5metropoles_2011_2016_2022_derive.csv",
+            licence=LICENCE,
+            url=f"{_INSEE_FILE}/8581696/base-cc-evol-struct-pop-2022_csv.zip",
+            page=None,
+            notes=(
+                "DERIVATIVE (GitHub DufaudSimon/ProjetMetropoleGrenoble): rows filtered to 247 communes of "
+                "five metropolises, values rounded to integers, the year suffix of 2011 and 2022 columns "
+                "renamed to 2016, column 'annee' added. The URL is INSEE's official RP2022 communal "
+                "population base (different layout: P22_POP0014, P22_POP65P, …), for a rebuild elsewhere."
+            ),
+        ),
+        Source(
+            key="diplomas_gam",
+            title="Diplôme le plus élevé de la population non scolarisée de 15 ans ou plus — 49 communes de la Métropole",
+            producer="INSEE",
+            vintage="RP2011, RP2016, RP2022",
+            raw_path="insee/insee_diplomes_15p_non_scolarises_metro_grenoble_2011_2016_2022.csv",
+            licence=LICENCE,
+            url="https://api.insee.fr/melodi/file/DS_RP_DIPLOMES_PRINC/DS_RP_DIPLOMES_PRINC_2022_CSV_FR",
+            page="https://www.insee.fr/fr/statistiques/8581488",
+            notes=(
+                "INSEE Melodi export (dataset DS_RP_DIPLOMES_PRINC, inferred from the layout), 49-commune "
+                "selection made by the author of GitHub DufaudSimon/ProjetMetropoleGrenoble. Communes are "
+                "given by NAME only (joined to codes here). Diploma categories differ by year. The URL is "
+                "the national Melodi bulk file (as cited in public code, not re-checked)."
+            ),
+        ),
+        Source(
+            key="household_types_5metropoles",
+            title="Ménages par âge de la personne de référence et structure familiale — communes de 5 métropoles",
+            producer="INSEE",
+            vintage="RP2022 (exploitation complémentaire)",
+            raw_path="insee/insee_menages_age_pr_structure_familiale_5metropoles_derive.csv",
+            licence=LICENCE,
+            url=None,
+            page=None,
+            notes=(
+                "DERIVATIVE (GitHub DufaudSimon/ProjetMetropoleGrenoble): INSEE detailed table AGEMEN7 x TDM8, "
+                "rows filtered to 247 communes, values rounded to integers, columns renamed by the author "
+                "(labels are the author's reading of the INSEE codes). Original file name/URL not stated; "
+                "official successor: Melodi DS_RP_MENAGES_PRINC or base-cc-couples-familles-menages-2022."
+            ),
+        ),
+        Source(
+            key="rp2016_iris_population",
+            title="Population en 2016 par IRIS (base-ic-evol-struct-pop-2016), IRIS d'habitat, région 84",
+            producer="INSEE",
+            vintage="RP2016",
+            raw_path="insee/insee_rp2016_iris_habitat_population_ara_extrait.csv",
+            licence=LICENCE,
+            url=f"{_INSEE_FILE}/8647014/base-ic-evol-struct-pop-2022_csv.zip",
+            page=None,
+            notes=(
+                "DERIVATIVE (GitHub EpidIA-org/AI_epidemiology): only IRIS of type H and a subset of columns "
+                "kept, pandas index written as an unnamed first column; rows of région 84 kept by us. The URL "
+                "is the official RP2022 successor (P22_ columns, IRIS geography 2025), not the 2016 file."
+            ),
+        ),
+        Source(
+            key="rp2016_iris_menages",
+            title="Couples, familles, ménages en 2016 par IRIS (base-ic-couples-familles-menages-2016), IRIS d'habitat, région 84",
+            producer="INSEE",
+            vintage="RP2016",
+            raw_path="insee/insee_rp2016_iris_habitat_menages_ara_extrait.csv",
+            licence=LICENCE,
+            url=f"{_INSEE_FILE}/8647008/base-ic-couples-familles-menages-2022_csv.zip",
+            page=None,
+            notes=(
+                "DERIVATIVE (GitHub EpidIA-org/AI_epidemiology): IRIS of type H only, subset of columns "
+                "(persons in households by household type), unnamed index column; région 84 rows kept by us. "
+                "The URL is the official RP2022 successor, not the 2016 file."
+            ),
+        ),
+        Source(
+            key="rp2016_iris_logement",
+            title="Logement en 2016 par IRIS (base-ic-logement-2016), IRIS d'habitat, région 84",
+            producer="INSEE",
+            vintage="RP2016",
+            raw_path="insee/insee_rp2016_iris_habitat_logement_ara_extrait.csv",
+            licence=LICENCE,
+            url=f"{_INSEE_FILE}/8647012/base-ic-logement-2022_csv.zip",
+            page=None,
+            notes=(
+                "DERIVATIVE (GitHub EpidIA-org/AI_epidemiology): IRIS of type H only, 3 columns (main "
+                "residences: houses, flats, social HLM rentals), unnamed index column; région 84 rows kept by "
+                "us. The URL is the official RP2022 successor, not the 2016 file."
+            ),
+        ),
+    )
+}
+
+
+def download(key: str) -> Path:
+    """Download the official file of source ``key`` into the user cache; return its local path.
+
+    The file is returned as published (usually a zip). Raises LoaderError for an unknown key or a
+    source without an official download URL (derivatives, interactive exports).
+    """
+    if key not in SOURCES:
+        raise LoaderError(key, "unknown INSEE source key", f"one of {', '.join(SOURCES)}")
+    src = SOURCES[key]
+    if not src.url:
+        raise LoaderError(
+            src.raw_path, f"source {key!r} has no official download URL ({src.title})", "a source with an official URL"
+        )
+    name = src.url.rstrip("/").rsplit("/", 1)[-1]
+    return _download.fetch(src.url, name)
+
+
+# --------------------------------------------------------------------------------------------
+# shared parsing helpers
+# --------------------------------------------------------------------------------------------
+
+#: INSEE markers → status of the value.
+MARKER_STATUS = {
+    "s": "secret",
+    "ns": "not_significant",
+    "so": "not_applicable",
+    "nd": "not_available",
+    "vm": "not_available",
+}
+
+
+def _path(raw_dir: Path, key: str) -> Path:
+    return Path(raw_dir) / SOURCES[key].raw_path
+
+
+#: UTF-8 bytes of typical double-encoding ("mojibake"): 'Ã©' for 'é', 'â€™' for '’'
+_MOJIBAKE = re.compile(rb"\xc3\x83[\xc2\xc5][\x80-\xbf]|\xc3\xa2(?:\xe2\x82\xac|\xc2\x80)")
+
+
+def _read(path: Path, required: Sequence[str], *, sep: str, skiprows: int = 0) -> pd.DataFrame:
+    """tabular.read_csv (UTF-8 with/without BOM, or latin-1/cp1252), making sure every error names
+    the expected columns; refuses double-encoded text (UTF-8 read as latin-1 and saved again) and
+    a last line cut inside a quoted field (truncated download)."""
+    required = list(required)
+    columns = f"{sep!r}-separated columns {', '.join(required)}"
+    if Path(path).is_file():
+        data = Path(path).read_bytes()
+        m = _MOJIBAKE.search(data)
+        if m:
+            sample = m.group(0).decode("utf-8", errors="replace")
+            raise LoaderError(
+                path,
+                f"text is double-encoded ({sample!r} at byte {m.start()}: UTF-8 decoded as latin-1 and saved again)",
+                f"the file as published (UTF-8 or latin-1) with {columns}",
+            )
+        last = data.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+        if last.count(b'"') % 2:
+            raise LoaderError(
+                path, "the last line ends inside a quoted field (truncated file?)", f"complete lines with {columns}"
+            )
+    try:
+        return read_csv(path, required, sep=sep, skiprows=skiprows)
+    except LoaderError as exc:
+        if exc.expected and all(c in exc.expected for c in required[:3]):
+            raise
+        expected = f"{exc.expected}; " if exc.expected else ""
+        raise LoaderError(path, exc.problem, f"{expected}{columns}") from exc
+
+
+def _require_filled(path: Path, df: pd.DataFrame, columns: Iterable[str], *, skiprows: int = 0) -> None:
+    """Raise if a cell that the publisher always fills is empty (the sign of a truncated file)."""
+    columns = list(columns)
+    for col in columns:
+        empty = df[col].astype("string").str.strip().fillna("") == ""
+        if empty.any():
+            pos = int(np.flatnonzero(empty.to_numpy())[0])
+            raise LoaderError(
+                path,
+                f"empty value in column {col!r} at line {pos + skiprows + 2} (truncated or damaged file?)",
+                f"a value (number, code, name or INSEE marker) in every cell of columns {', '.join(columns)}",
+            )
+
+
+def _numbers(path: Path, df: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
+    """``(values, status)`` of a published numeric column.
+
+    status is ``ok`` for a number, ``secret``/``not_significant``/``not_applicable``/
+    ``not_available`` for the INSEE markers, ``missing`` for an empty cell. Any other text raises.
+    """
+    raw = df[column]
+    values, marked = to_number(raw, secret_markers=MARKER_STATUS)
+    check_unparsed(path, column, raw, values, marked)
+    key = raw.astype("string").str.strip().str.strip('"').str.strip().str.lower()
+    status = key.map(MARKER_STATUS).astype("string")
+    status = status.mask(values.notna(), "ok").fillna("missing")
+    return values, status
+
+
+def _check_codes(path: Path, raw: pd.Series, codes: pd.Series, what: str, *, unique: bool = True) -> None:
+    bad = codes.isna()
+    if bad.any():
+        first = raw[bad].iloc[0]
+        raise LoaderError(
+            path,
+            f"{int(bad.sum())} invalid {what} codes (first: {first!r})",
+            f"{what} codes such as {'38185' if what == 'commune' else '381850101'}",
+        )
+    if unique and codes.duplicated().any():
+        dup = codes[codes.duplicated()].iloc[0]
+        raise LoaderError(path, f"duplicated {what} code {dup!r}", f"one row per {what}")
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as pandas ``string`` (missing = ``<NA>``), numbers as float, flags as bool."""
+    out = df.reset_index(drop=True)
+    for col in out.columns:
+        dtype = out[col].dtype
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            out[col] = out[col].astype("string")
+        elif pd.api.types.is_integer_dtype(dtype) and col != "year":
+            out[col] = out[col].astype(float)
+    return out
+
+
+def _grouped_lists(keys: pd.Series, values: pd.Series) -> tuple[list, list[list]]:
+    """Consecutive runs of equal ``keys`` (sorted input) → ``(keys, lists of values)``, in O(n)."""
+    out_keys: list = []
+    out_vals: list[list] = []
+    for k, v in zip(keys.tolist(), values.tolist(), strict=True):
+        if out_keys and out_keys[-1] == k:
+            out_vals[-1].append(v)
+        else:
+            out_keys.append(k)
+            out_vals.append([v])
+    return out_keys, out_vals
+
+
+def normalise_name(name: str) -> str:
+    """Commune name key for matching: no accents, lower case, apostrophes/hyphens as spaces,
+    ``st``/``ste`` → ``saint``/``sainte`` (``Saint-Martin-d’Hères`` → ``saint martin d heres``)."""
+    s = unicodedata.normalize("NFKD", str(name))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
+    s = re.sub(r"[^a-z0-9]+", " ", s).strip()
+    s = re.sub(r"\bste\b", "sainte", re.sub(r"\bst\b", "saint", s))
+    return s
+
+
+# --------------------------------------------------------------------------------------------
+# Filosofi
+# --------------------------------------------------------------------------------------------
+
+_FILO_COM_COLUMNS = {
+    "NBMENFISC21": "fiscal_households",
+    "NBPERSMENFISC21": "fiscal_persons",
+    "MED21": "median_income",
+    "PIMP21": "taxed_households_share",
+    "TP6021": "poverty_rate",
+    "TP60AGE521": "poverty_rate_ref_60_74",
+    "TP60AGE621": "poverty_rate_ref_75p",
+    "PPSOC21": "social_benefits_share",
+    "PPFAM21": "family_benefits_share",
+    "PPMINI21": "minimum_benefits_share",
+    "PPLOGT21": "housing_benefits_share",
+    "D121": "income_d1",
+    "D921": "income_d9",
+    "RD21": "income_d9_d1_ratio",
+}
+
+
+def load_filosofi_communes(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
+    """Filosofi 2021 communal base (``cc_filosofi_2021_COM.csv``, ``;``, decimal comma).
+
+    One row per commune (34 909, COG 2024, Paris/Lyon/Marseille arrondissements included):
+
+    - ``code_commune`` (str);
+    - ``fiscal_households`` (NBMENFISC21), ``fiscal_persons`` (NBPERSMENFISC21);
+    - ``median_income`` (MED21, € per consumption unit and year, non-additive) and
+      ``median_income_status``; the two counts are secret exactly where the median is;
+    - ``poverty_rate`` (TP6021, % of persons below 60 % of the national median),
+      ``poverty_secret`` (bool: marker ``s``), ``poverty_status`` (``ok``/``secret``/``not_available``);
+    - extras, all in %: ``taxed_households_share`` (PIMP21), ``poverty_rate_ref_60_74`` /
+      ``poverty_rate_ref_75p`` (TP60AGE521/621, by age of the reference person),
+      ``social_benefits_share`` (PPSOC21), ``family_benefits_share`` (PPFAM21),
+      ``minimum_benefits_share`` (PPMINI21, minima sociaux), ``housing_benefits_share`` (PPLOGT21);
+      deciles ``income_d1`` (D121), ``income_d9`` (D921) in €/UC, ``income_d9_d1_ratio`` (RD21).
+    """
+    path = _path(raw_dir, "filosofi_com_2021")
+    df = _read(path, ["CODGEO", *_FILO_COM_COLUMNS], sep=";")
+    _require_filled(path, df, ["CODGEO", *_FILO_COM_COLUMNS])
+    out = pd.DataFrame({"code_commune": commune_code(df["CODGEO"])})
+    _check_codes(path, df["CODGEO"], out["code_commune"], "commune")
+    statuses = {}
+    for src, col in _FILO_COM_COLUMNS.items():
+        out[col], statuses[col] = _numbers(path, df, src)
+    out["median_income_status"] = statuses["median_income"]
+    out["poverty_secret"] = (statuses["poverty_rate"] == "secret").astype(bool)
+    out["poverty_status"] = statuses["poverty_rate"]
+    return _typed(out)
+
+
+_DEC_COLUMNS = {
+    "DEC_MED21": "median_declared_income",
+    "DEC_Q121": "declared_income_q1",
+    "DEC_Q321": "declared_income_q3",
+    "DEC_D121": "declared_income_d1",
+    "DEC_D921": "declared_income_d9",
+    "DEC_GI21": "declared_income_gini",
+    "DEC_TP6021": "low_declared_income_rate",
+    "DEC_PIMP21": "taxed_households_share",
+    "DEC_PCHO21": "unemployment_benefits_share",
+    "DEC_PPEN21": "pensions_share",
+}
+
+
+def load_filosofi_iris_dec(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
+    """Filosofi 2021 IRIS, DECLARED income (``BASE_TD_FILO_IRIS_2021_DEC.csv``, ``;``, decimal comma).
+
+    Declared income is income before taxes and social transfers: ``low_declared_income_rate``
+    (DEC_TP6021) is the share of persons below 60 % of the declared-income median, NOT the official
+    poverty rate. One row per published IRIS (16 026, IRIS geography 2023):
+
+    - ``code_iris``, ``code_commune`` (str);
+    - ``median_declared_income`` (DEC_MED21), ``declared_income_q1``/``_q3`` (DEC_Q121/Q321),
+      ``declared_income_d1``/``_d9`` (DEC_D121/D921) in € per consumption unit,
+      ``declared_income_gini`` (DEC_GI21) and ``declared_income_status`` (status of the median);
+    - ``low_declared_income_rate`` (%) and ``low_declared_income_rate_status``;
+    - ``taxed_households_share``, ``unemployment_benefits_share``, ``pensions_share`` (%);
+    - ``uncertainty_flag`` (DEC_INCERT21, str, NA when ``so``), ``quality_note`` (DEC_NOTE21, str).
+
+    Markers ``ns``/``so``/``nd``/``s`` → NaN; statuses ``not_significant``/``not_applicable``/
+    ``not_available``/``secret``.
+    """
+    path = _path(raw_dir, "filosofi_iris_dec_2021")
+    required = ["IRIS", *_DEC_COLUMNS, "DEC_INCERT21", "DEC_NOTE21"]
+    df = _read(path, required, sep=";")
+    _require_filled(path, df, required)
+    out = pd.DataFrame({"code_iris": iris_code(df["IRIS"])})
+    _check_codes(path, df["IRIS"], out["code_iris"], "IRIS")
+    out["code_commune"] = out["code_iris"].str[:5]
+    statuses = {}
+    for src, col in _DEC_COLUMNS.items():
+        out[col], statuses[col] = _numbers(path, df, src)
+    out["declared_income_status"] = statuses["median_declared_income"]
+    out["low_declared_income_rate_status"] = statuses["low_declared_income_rate"]
+    for src, col in (("DEC_INCERT21", "uncertainty_flag"), ("DEC_NOTE21", "quality_note")):
+        v = nan_if_empty(df[src])
+        out[col] = v.mask(v.str.lower().isin(list(MARKER_STATUS)), pd.NA)
+    return _typed(out)
+
+
+def load_filosofi_iris_disp2019(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
+    """Filosofi 2019 IRIS poverty rate on DISPOSABLE income (2-column derivative, ``,``).
+
+    The third-party file lost the leading zero of IRIS codes (``10040101`` → ``010040101``) and
+    quotes some values (``"20.5"``). A rate must lie in [0, 100]: larger values (2 827 rows, 6 150
+    to 34 860, apparently median incomes written in the rate column) become NaN with status
+    ``out_of_range``; the published value is kept in ``published_value``.
+
+    Columns: ``code_iris``, ``code_commune`` (str), ``poverty_rate_2019`` (%),
+    ``poverty_rate_2019_status`` (``ok``/``out_of_range``/marker status), ``published_value``.
+    """
+    path = _path(raw_dir, "filosofi_iris_disp_2019")
+    df = _read(path, ["IRIS", "DISP_TP6019"], sep=",")
+    _require_filled(path, df, ["IRIS", "DISP_TP6019"])
+    out = pd.DataFrame({"code_iris": iris_code(df["IRIS"])})
+    _check_codes(path, df["IRIS"], out["code_iris"], "IRIS")
+    out["code_commune"] = out["code_iris"].str[:5]
+    values, status = _numbers(path, df, "DISP_TP6019")
+    bad = (values < 0) | (values > 100)
+    out["poverty_rate_2019"] = values.mask(bad)
+    out["poverty_rate_2019_status"] = status.mask(bad, "out_of_range")
+    out["published_value"] = values
+    return _typed(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Comparator (datas.fun derivative, RP2021) and comparator export (RP2022)
+# --------------------------------------------------------------------------------------------
+
+_DATASFUN_NUMBERS = {
+    "lat": "lat",
+    "lng": "lon",
+    "superficie_km2": "area_km2",
+    "population_2021": "population_2021",
+    "population_2015": "population_2015",
+    "menages_2021": "households_2021",
+    "naissances_2022": "births_2022",
+    "deces_2022": "deaths_2022",
+    "pop_15_64_totale_2021": "pop_1564_2021",
+    "pop_15_64_chomage_2021": "unemployed_1564_2021",
+    "pop_15_64_active_2021": "active_1564_2021",
+}
+_RP2021_COUNTS_SRC = [
+    "population_2021",
+    "menages_2021",
+    "pop_15_64_totale_2021",
+    "pop_15_64_chomage_2021",
+    "pop_15_64_active_2021",
+]
+_RP2021_COUNTS = ["population_2021", "households_2021", "pop_1564_2021", "unemployed_1564_2021", "active_1564_2021"]
+
+
+def load_comparateur_communes(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
+    """France communes with RP2021 counts (datas.fun derivative of the INSEE comparator, ``,``).
+
+    The file has one row per (commune, postal code) and repeats each commune nouvelle's figures
+    on rows of its communes déléguées (``COMD``, same code). Kept: one row per code, preferring
+    the ``COM``/``ARM`` row; rows of one code must agree on everything but the postal code.
+    Paris/Lyon/Marseille appear both as communes (``COM``) and arrondissements (``ARM``).
+
+    Columns: ``code_commune``, ``name`` (with article), ``commune_type`` (COM/ARM/COMD),
+    ``code_departement``, ``code_region`` (str), ``postcodes`` (``;``-joined), ``lat``, ``lon``,
+    ``area_km2``, ``population_2021``, ``population_2015``, ``households_2021``, ``births_2022``,
+    ``deaths_2022``, ``pop_1564_2021``, ``unemployed_1564_2021`` (≈ P21_CHOM1564),
+    ``active_1564_2021`` (≈ P21_ACT1564), ``rp2021_status``: ``ok``, or ``incomplete`` when a
+    commune has 0 households but inhabitants or births (Mayotte, some merged communes) — there
+    the zero RP counts are missing values and become NaN.
+    """
+    path = _path(raw_dir, "comparateur_communes_2021")
+    text_cols = ["insee_com", "insee_reg", "insee_dep", "commune_article", "code_postal", "commune_type"]
+    df = _read(path, [*text_cols, *_DATASFUN_NUMBERS], sep=",")
+    _require_filled(path, df, ["insee_com", "commune_article", "commune_type", *_RP2021_COUNTS_SRC])
+    df = df.copy()
+    df["code_commune"] = commune_code(df["insee_com"])
+    _check_codes(path, df["insee_com"], df["code_commune"], "commune", unique=False)
+    # prefer the commune row over the rows of its communes déléguées
+    df["_rank"] = (df["commune_type"].str.strip() == "COMD").astype(int)
+    best = df.groupby("code_commune")["_rank"].transform("min")
+    df = df[df["_rank"] == best]
+    pc = pd.DataFrame({"code_commune": df["code_commune"], "pc": df["code_postal"].str.strip()})
+    pc = pc[pc["pc"] != ""].drop_duplicates().sort_values(["code_commune", "pc"])
+    postcodes = {
+        code: ";".join(group) for code, group in zip(*_grouped_lists(pc["code_commune"], pc["pc"]), strict=True)
+    }
+    content = [c for c in df.columns if c not in ("code_postal", "_rank")]
+    uniq = df.drop_duplicates(subset=content)
+    dup = uniq["code_commune"].duplicated(keep=False)
+    if dup.any():
+        code = uniq.loc[dup, "code_commune"].iloc[0]
+        rows = uniq[uniq["code_commune"] == code]
+        cols = [c for c in content if rows[c].nunique() > 1]
+        raise LoaderError(
+            path,
+            f"rows of commune {code} disagree on {cols}",
+            "identical values on every row of a commune (only code_postal differs)",
+        )
+    uniq = uniq.set_index("code_commune")
+    out = pd.DataFrame(index=uniq.index)
+    out["name"] = nan_if_empty(uniq["commune_article"])
+    out["commune_type"] = nan_if_empty(uniq["commune_type"])
+    out["code_departement"] = nan_if_empty(uniq["insee_dep"]).str.zfill(2)
+    out["code_region"] = nan_if_empty(uniq["insee_reg"]).str.zfill(2)
+    out["postcodes"] = pd.Series(out.index.map(postcodes), index=out.index, dtype="string")
+    for src, col in _DATASFUN_NUMBERS.items():
+        out[col], _ = _numbers(path, uniq, src)
+    incomplete = (out["households_2021"] == 0) & (
+        (out["population_2021"] > 0) | (out["births_2022"] > 0) | (out["deaths_2022"] > 0)
+    )
+    for col in _RP2021_COUNTS:
+        out[col] = out[col].mask(incomplete & (out[col] == 0))
+    out["rp2021_status"] = pd.Series(np.where(incomplete, "incomplete", "ok"), index=out.index, dtype="string")
+    out = out.reset_index().sort_values("code_commune", kind="stable")
+    return _typed(out)
+
+
+#: comparator labels (normalised by :func:`normalise_name`) → column template ({0}, {1}: years)
+COMPARATOR_LABELS: list[tuple[str, str]] = [
+    (r"population en (\d{4})", "population_{0}"),
+    (r"densite de la population .*en (\d{4})", "density_{0}"),
+    (r"superficie en (\d{4}) en km2", "area_km2_{0}"),
+    (r"variation de la population taux annuel moyen entre (\d{4}) et (\d{4}) en", "pop_change_rate_{0}_{1}"),
+    (
+        r"dont variation due au solde naturel taux annuel moyen entre (\d{4}) et (\d{4}) en",
+        "pop_change_natural_rate_{0}_{1}",
+    ),
+    (
+        r"dont variation due au solde apparent des entrees sorties taux annuel moyen entre (\d{4}) et (\d{4}) en",
+        "pop_change_migration_rate_{0}_{1}",
+    ),
+    (r"nombre de menages en (\d{4})", "households_{0}"),
+    (r"naissances domiciliees en (\d{4})", "births_{0}"),
+    (r"deces domicilies en (\d{4})", "deaths_{0}"),
+    (r"nombre total de logements en (\d{4})", "dwellings_{0}"),
+    (r"part des residences principales en (\d{4}) en", "main_residences_share_{0}"),
+    (r"part des residences secondaires .*en (\d{4}) en", "secondary_residences_share_{0}"),
+    (r"part des logements vacants en (\d{4}) en", "vacant_dwellings_share_{0}"),
+    (r"part des menages proprietaires de leur residence principale en (\d{4}) en", "owner_households_share_{0}"),
+    (r"nombre de menages fiscaux en (\d{4})", "fiscal_households_{0}"),
+    (r"part des menages fiscaux imposes en (\d{4}) en", "taxed_households_share_{0}"),
+    (r"mediane du revenu disponible par unite de consommation en (\d{4}) en euros", "median_income_{0}"),
+    (r"taux de pauvrete en (\d{4}) en", "poverty_rate_{0}"),
+    (r"emploi total salarie et non salarie au lieu de travail en (\d{4})", "jobs_{0}"),
+    (r"dont part de l emploi salarie au lieu de travail en (\d{4}) en", "salaried_jobs_share_{0}"),
+    (
+        r"variation de l emploi total au lieu de travail taux annuel moyen entre (\d{4}) et (\d{4}) en",
+        "jobs_change_rate_{0}_{1}",
+    ),
+    (r"taux d activite des 15 a 64 ans en (\d{4})", "activity_rate_1564_{0}"),
+    (r"taux de chomage des 15 a 64 ans en (\d{4})", "unemployment_rate_1564_{0}"),
+    (r"nombre d etablissements fin (\d{4})", "establishments_{0}"),
+    (r"part de l agriculture sylviculture et peche en", "establishments_agriculture_share"),
+    (r"part de l industrie en", "establishments_industry_share"),
+    (r"part de la construction en", "establishments_construction_share"),
+    (r"part du commerce transports et services divers en", "establishments_trade_services_share"),
+    (
+        r"part de l administration publique enseignement sante et action sociale en",
+        "establishments_public_social_share",
+    ),
+    (r"part des etablissements de 1 a 9 salaries en", "establishments_1_9_employees_share"),
+    (r"part des etablissements de 10 salaries ou plus en", "establishments_10p_employees_share"),
+]
+#: indicators every comparator export used here must have (column prefixes)
+_COMPARATOR_CORE = {
+    "population_": "Population en AAAA",
+    "households_": "Nombre de ménages en AAAA",
+    "fiscal_households_": "Nombre de ménages fiscaux en AAAA",
+    "median_income_": "Médiane du revenu disponible par unité de consommation en AAAA",
+    "poverty_rate_": "Taux de pauvreté en AAAA, en %",
+    "activity_rate_1564_": "Taux d'activité des 15 à 64 ans en AAAA",
+    "unemployment_rate_1564_": "Taux de chômage des 15 à 64 ans en AAAA",
+}
+_NOTE_PREFIXES = ("source", "avertissement", "champ", "note", "lecture")
+_TERRITORY = re.compile(
+    r"^\s*(EPCI|Commune|Département|Departement|Région|Region)\s*:\s*(.+?)\s*\(([0-9AB]+)\)\s*$", re.IGNORECASE
+)
+
+
+def _comparator_column(label: str) -> str | None:
+    key = normalise_name(label)
+    for pattern, template in COMPARATOR_LABELS:
+        m = re.fullmatch(pattern, key)
+        if m:
+            return template.format(*m.groups())
+    return None
+
+
+def load_comparateur_rp2022(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
+    """INSEE *Comparateur de territoires* export (transposed: one line per indicator).
+
+    Format: UTF-8 with BOM, ``;``, decimal comma; 6 banner lines, then blocks, each starting
+    with a header line ``<block>;EPCI : <name> (<SIREN>);Commune : <name> (<code>);…`` followed
+    by indicator lines and ``Source(s) : …`` / ``Avertissement : …`` / ``Champ : …`` notes.
+
+    One row per territory: ``territory_type`` (``epci``/``commune``/``departement``/``region``),
+    ``code`` (SIREN 9 digits or commune 5 characters), ``name``, then one float column per
+    indicator, named by :data:`COMPARATOR_LABELS` (years taken from the label):
+    ``population_2022``, ``density_2022``, ``area_km2_2022``, ``pop_change_rate_2016_2022``,
+    ``pop_change_natural_rate_2016_2022``, ``pop_change_migration_rate_2016_2022`` (% per year),
+    ``households_2022``, ``births_2024``, ``deaths_2024``, ``dwellings_2022``,
+    ``main_residences_share_2022``, ``secondary_residences_share_2022``,
+    ``vacant_dwellings_share_2022``, ``owner_households_share_2022`` (%),
+    ``fiscal_households_2021``, ``taxed_households_share_2021`` (%), ``median_income_2021``
+    (€/UC), ``poverty_rate_2021`` (%), ``jobs_2022``, ``salaried_jobs_share_2022`` (%),
+    ``jobs_change_rate_2016_2022``, ``activity_rate_1564_2022``, ``unemployment_rate_1564_2022``
+    (%), ``establishments_2023`` and the shares (%, same date) ``establishments_agriculture_share``,
+    ``…_industry_share``, ``…_construction_share``, ``…_trade_services_share``,
+    ``…_public_social_share``, ``…_1_9_employees_share``, ``…_10p_employees_share``.
+    An unknown indicator label is kept under a slug of the label (with a warning).
+    Markers ``s`` (secret) / ``vm`` (missing value) → NaN; per territory, ``secret_indicators``
+    lists the ``;``-joined columns that were secret and ``unavailable_indicators`` those marked
+    ``vm``/``nd`` (empty string: none); ``poverty_secret`` (bool) flags a secret poverty rate.
+    """
+    path = _path(raw_dir, "comparateur_rp2022_gam")
+    df = _read(path, ["Population"], sep=";", skiprows=6)
+    label_col = df.columns[0]
+    terr_cols = [c for c in df.columns[1:] if not (c.startswith("Unnamed:") and (df[c].str.strip() == "").all())]
+    territories = []
+    for c in terr_cols:
+        m = _TERRITORY.match(c)
+        if not m:
+            raise LoaderError(
+                path,
+                f"unrecognised territory header {c!r}",
+                "headers like 'Commune : Grenoble (38185)' or 'EPCI : <name> (<SIREN>)'",
+            )
+        kind = normalise_name(m.group(1))
+        code = m.group(3)
+        code = (
+            siren_code(pd.Series([code])).iloc[0]
+            if kind == "epci"
+            else commune_code(pd.Series([code])).iloc[0]
+            if kind == "commune"
+            else code
+        )
+        if pd.isna(code):
+            raise LoaderError(
+                path, f"invalid code in territory header {c!r}", "a 9-digit SIREN (EPCI) or a commune code"
+            )
+        territories.append((kind, code, m.group(2)))
+    header_names = [c.strip() for c in terr_cols]
+
+    values: dict[str, pd.Series] = {}
+    statuses: dict[str, pd.Series] = {}
+    for i, row in df.iterrows():
+        label = str(row[label_col]).strip()
+        cells = [str(row[c]).strip() for c in terr_cols]
+        if not label or normalise_name(label).startswith(_NOTE_PREFIXES):
+            continue
+        if all(cell == "" for cell in cells):
+            continue  # title-only line
+        if any(cell.startswith(("EPCI :", "Commune :", "Département :", "Région :")) for cell in cells):
+            if cells != header_names:
+                raise LoaderError(
+                    path,
+                    f"block {label!r} (line {i + 8}) lists other territories than the first header",
+                    "the same territory columns in every block",
+                )
+            continue
+        col = _comparator_column(label)
+        if col is None:
+            col = re.sub(r"[^a-z0-9]+", "_", normalise_name(label)).strip("_")
+            warnings.warn(f"{path}: unknown comparator indicator {label!r} kept as column {col!r}", stacklevel=2)
+        if col in values:
+            raise LoaderError(path, f"indicator {label!r} appears twice (line {i + 8})", "one line per indicator")
+        if "" in cells:
+            empty = terr_cols[cells.index("")]
+            raise LoaderError(
+                path,
+                f"indicator {label!r} (line {i + 8}) has no value for {empty!r} (truncated or damaged file?)",
+                f"a value or a marker (s, vm) for each of the {len(terr_cols)} territory columns",
+            )
+        line = pd.Series(cells, index=terr_cols, dtype="string")
+        nums, status = _numbers(path, pd.DataFrame({label: line}), label)
+        values[col] = nums
+        statuses[col] = status
+
+    missing = [
+        lab
+        for prefix, lab in _COMPARATOR_CORE.items()
+        if not any(c.startswith(prefix) and c[len(prefix) :].isdigit() for c in values)
+    ]
+    if missing:
+        raise LoaderError(
+            path,
+            f"indicators not found: {missing} (truncated file or other export?)",
+            f"indicator lines {', '.join(_COMPARATOR_CORE.values())} after {len(header_names)} territory columns",
+        )
+
+    out = pd.DataFrame(
+        {
+            "territory_type": pd.Series([t[0] for t in territories], dtype="string"),
+            "code": pd.Series([t[1] for t in territories], dtype="string"),
+            "name": pd.Series([t[2] for t in territories], dtype="string"),
+        }
+    )
+    for col, s in values.items():
+        out[col] = s.to_numpy(dtype=float)
+    status = pd.DataFrame({c: s.to_numpy() for c, s in statuses.items()})
+    for flag_col, kinds in (
+        ("secret_indicators", {"secret"}),
+        ("unavailable_indicators", {"not_available", "not_significant", "not_applicable"}),
+    ):
+        flags = status.isin(kinds).to_numpy()
+        out[flag_col] = pd.Series([";".join(status.columns[r]) for r in flags], dtype="string")
+    poverty = [c for c in statuses if c.startswith("poverty_rate_")]
+    out["poverty_secret"] = (status[poverty] == "secret").any(axis=1).to_numpy(dtype=bool)
+    if out.duplicated(["territory_type", "code"]).any():
+        raise LoaderError(path, "a territory appears twice", "one column per territory")
+    return _typed(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Census tables of the Métropole communes (derivatives of INSEE RP tables)
+# --------------------------------------------------------------------------------------------
+
+#: 5-year age groups of the age file, NN = 01..20
+AGE_GROUPS = [f"{5 * k:02d}_{5 * k + 4:02d}" for k in range(19)] + ["95p"]
+
+
+def _age_columns(suffix: str = "2016") -> list[str]:
+    return [f"ageq_rec{nn:02d}s{sex}rpop{suffix}" for nn in range(1, 21) for sex in (1, 2)]
+
+
+def load_population_by_age(raw_dir: Path = RAW_DIR, year: int = 2022) -> pd.DataFrame:
+    """Population by 5-year age group, communes of five metropolises (``,``, one row per commune and year).
+
+    The author named every year's columns ``ageq_recNNsSrpop2016`` (NN = 01 for 0–4 … 20 for 95+,
+    S = 1 men / 2 women) and added ``annee``: rows are selected on ``annee == year``.
+    ``code_commune`` = ``DR`` zero-padded to 2 + ``CR`` zero-padded to 3.
+
+    Columns: ``code_commune``, ``name``, ``code_departement``, ``code_region`` (str), ``year``,
+    ``stable`` (bool, the author's STABLE flag), ``pop_total`` (sum of the 40 cells),
+    ``pop_0_14`` (NN 01–03), ``pop_15_29`` (04–06), ``pop_60p`` (13–20), ``pop_65p`` (14–20),
+    ``pop_75p`` (16–20), and the 20 groups men + women ``pop_age_00_04`` … ``pop_age_95p``.
+    Values were rounded to integers by the author (Grenoble 2022: 156 410 vs 156 389 published).
+    """
+    path = _path(raw_dir, "pop_age_5metropoles")
+    cells = _age_columns()
+    required = ["RR", "DR", "CR", "STABLE", "LIBELLE", *cells, "annee"]
+    df = _read(path, required, sep=",")
+    _require_filled(path, df, required)
+    years = sorted(set(df["annee"].str.strip()))
+    df = df[df["annee"].str.strip() == str(year)]
+    if df.empty:
+        raise LoaderError(path, f"no rows for year {year}", f"'annee' among {', '.join(years)}")
+    code = commune_code(df["DR"].str.strip().str.zfill(2) + df["CR"].str.strip().str.zfill(3))
+    _check_codes(path, df["DR"] + "/" + df["CR"], code, "commune")
+    out = pd.DataFrame(
+        {
+            "code_commune": code,
+            "name": nan_if_empty(df["LIBELLE"]),
+            "code_departement": df["DR"].str.strip().str.zfill(2).astype("string"),
+            "code_region": df["RR"].str.strip().str.zfill(2).astype("string"),
+            "year": int(year),
+            "stable": df["STABLE"].str.strip() == "1",
+        }
+    )
+    groups = {}
+    for nn in range(1, len(AGE_GROUPS) + 1):
+        men, _ = _numbers(path, df, f"ageq_rec{nn:02d}s1rpop2016")
+        women, _ = _numbers(path, df, f"ageq_rec{nn:02d}s2rpop2016")
+        groups[nn] = men + women
+
+    def span(a: int, b: int) -> pd.Series:
+        return sum(groups[k] for k in range(a, b + 1))
+
+    out["pop_total"] = span(1, 20)
+    out["pop_0_14"] = span(1, 3)
+    out["pop_15_29"] = span(4, 6)
+    out["pop_60p"] = span(13, 20)
+    out["pop_65p"] = span(14, 20)
+    out["pop_75p"] = span(16, 20)
+    for nn, label in enumerate(AGE_GROUPS, start=1):
+        out[f"pop_age_{label}"] = groups[nn]
+    return _typed(out.sort_values("code_commune", kind="stable"))
+
+
+def metropole_communes(raw_dir: Path = RAW_DIR, siren_epci: str = METROPOLE_SIREN) -> pd.DataFrame:
+    """``code_commune``, ``name`` of an EPCI's member communes, from ``geo/communes_epci_ara_cog2025.csv``."""
+    path = Path(raw_dir) / "geo" / "communes_epci_ara_cog2025.csv"
+    df = _read(path, ["code_commune", "nom_commune", "siren_epci"], sep=",")
+    df = df[siren_code(df["siren_epci"]) == siren_epci]
+    if df.empty:
+        raise LoaderError(path, f"no commune of EPCI {siren_epci}", "rows with siren_epci = the EPCI's SIREN")
+    return pd.DataFrame(
+        {"code_commune": commune_code(df["code_commune"]), "name": nan_if_empty(df["nom_commune"])}
+    ).reset_index(drop=True)
+
+
+def _name_table(name_to_code: Mapping[str, str] | pd.DataFrame | None, raw_dir: Path) -> pd.DataFrame:
+    if name_to_code is None:
+        return metropole_communes(raw_dir)
+    if isinstance(name_to_code, pd.DataFrame):
+        name_col = next(
+            (c for c in ("name", "nom_commune", "commune_name", "LIBGEO", "libelle") if c in name_to_code.columns), None
+        )
+        if name_col is None or "code_commune" not in name_to_code.columns:
+            raise ValueError(
+                f"name_to_code DataFrame needs columns code_commune and name (or nom_commune); got {list(name_to_code.columns)}"
+            )
+        return pd.DataFrame(
+            {
+                "code_commune": commune_code(name_to_code["code_commune"]),
+                "name": name_to_code[name_col].astype("string"),
+            }
+        )
+    items = list(name_to_code.items())
+    return pd.DataFrame(
+        {
+            "code_commune": commune_code(pd.Series([c for _, c in items], dtype="string")),
+            "name": pd.Series([n for n, _ in items], dtype="string"),
+        }
+    )
+
+
+#: diploma labels (normalised, prefix) → group; the nomenclature changed in 2016 and 2022
+_DIPLOMA_GROUPS: list[tuple[str, str]] = [
+    ("total", "total"),
+    ("aucun diplome ou certificat d etudes primaires", "diplmin"),  # 2022
+    ("aucun diplome ou bepc", "diplmin_or_bepc"),  # 2016
+    ("aucun diplome", "diplmin"),  # 2011 (with CEP below)
+    ("cep", "diplmin"),
+    ("bepc", "bepc"),
+    ("cap bep", "cap_bep"),
+    ("baccalaureat brevet professionnel", "bac"),
+    ("enseignement superieur", "higher"),
+    ("baccalaureat universitaire", "higher"),
+    ("diplome de niveau bac 5", "higher"),
+    ("diplome universitaire", "higher"),
+    ("diplome d etudes superieures", "higher"),
+]
+
+
+def _diploma_group(label: str) -> str | None:
+    key = normalise_name(label) + " "
+    for prefix, group in _DIPLOMA_GROUPS:
+        if key.startswith(prefix + " "):
+            return group
+    return None
+
+
+def load_diplomas(
+    raw_dir: Path = RAW_DIR, year: int = 2022, name_to_code: Mapping[str, str] | pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Highest diploma of the non-enrolled population aged 15+ (INSEE Melodi export, ``;``, decimal comma).
+
+    The file gives communes by NAME: names are matched to codes on :func:`normalise_name` keys
+    against ``name_to_code`` (mapping name → code, or a DataFrame with ``code_commune`` and
+    ``name``/``nom_commune``); by default the 49 communes of Grenoble-Alpes-Métropole from
+    ``geo/communes_epci_ara_cog2025.csv``. Unmatched names raise a LoaderError listing them.
+    Rows of sex ``Total`` and ``Période == year``; the categories must sum to ``Total`` (± 1).
+
+    Columns (weighted counts, floats): ``code_commune``, ``name``, ``year``, ``nscol15p`` (Total),
+    ``nscol15p_diplmin`` (no diploma or CEP; NaN for 2016 where INSEE merged it with BEPC),
+    ``nscol15p_bepc`` (NaN for 2016), ``nscol15p_diplmin_or_bepc``, ``nscol15p_cap_bep``,
+    ``nscol15p_bac``, ``nscol15p_higher`` (any higher-education diploma).
+    """
+    path = _path(raw_dir, "diplomas_gam")
+    required = ["Géographie", "Sexe", "Diplôme", "Période", "Valeur"]
+    df = _read(path, required, sep=";")
+    _require_filled(path, df, required)
+    years = sorted(set(df["Période"].str.strip()))
+    df = df[(df["Période"].str.strip() == str(year)) & (df["Sexe"].str.strip().str.lower() == "total")]
+    if df.empty:
+        raise LoaderError(path, f"no rows of sex 'Total' for year {year}", f"'Période' among {', '.join(years)}")
+    values, _status = _numbers(path, df, "Valeur")
+    groups = df["Diplôme"].map(_diploma_group)
+    if groups.isna().any():
+        raise LoaderError(
+            path,
+            f"unknown diploma categories {sorted(set(df['Diplôme'][groups.isna()]))}",
+            "the INSEE categories of RP2011/2016/2022 (Aucun diplôme…, BEPC…, CAP…, Baccalauréat…, Total)",
+        )
+    long = pd.DataFrame({"name": df["Géographie"].str.strip(), "group": groups.to_numpy(), "value": values.to_numpy()})
+    wide = long.pivot_table(index="name", columns="group", values="value", aggfunc="sum", sort=True)
+    if "total" not in wide:
+        raise LoaderError(path, "no 'Total' diploma rows", "a 'Total' category per commune")
+    parts = wide.drop(columns="total").sum(axis=1, min_count=1)
+    gap = (parts - wide["total"]).abs()
+    if (gap > 1.0).any():
+        bad = gap[gap > 1.0].index[0]
+        raise LoaderError(
+            path,
+            f"{bad}: the diploma categories sum to {parts[bad]:.1f}, not to the Total {wide['total'][bad]:.1f}",
+            "categories that add up to 'Total'",
+        )
+
+    table = _name_table(name_to_code, raw_dir)
+    table = table.assign(key=table["name"].map(normalise_name))
+    keys = dict(zip(table["key"], table["code_commune"], strict=True)) if table["key"].is_unique else None
+    if keys is None:
+        dups = sorted(set(table.loc[table["key"].duplicated(), "name"]))
+        raise ValueError(f"name_to_code has several communes with the same normalised name: {dups}")
+    codes = pd.Series([keys.get(normalise_name(n)) for n in wide.index], index=wide.index, dtype="string")
+    if codes.isna().any():
+        raise LoaderError(
+            path,
+            f"commune names not found among the {len(table)} reference communes: {sorted(codes[codes.isna()].index)}",
+            "names of the communes of the reference table (default: Grenoble-Alpes-Métropole, COG 2025)",
+        )
+    if codes.duplicated().any():
+        raise LoaderError(
+            path, f"several names map to commune {codes[codes.duplicated()].iloc[0]}", "one name per commune"
+        )
+
+    def col(group: str) -> pd.Series:
+        return wide[group] if group in wide else pd.Series(np.nan, index=wide.index)
+
+    out = pd.DataFrame(
+        {"code_commune": codes.to_numpy(), "name": pd.Series(wide.index, dtype="string"), "year": int(year)}
+    )
+    out["nscol15p"] = col("total").to_numpy()
+    out["nscol15p_diplmin"] = col("diplmin").to_numpy()
+    out["nscol15p_bepc"] = col("bepc").to_numpy()
+    both = col("diplmin_or_bepc").to_numpy()
+    out["nscol15p_diplmin_or_bepc"] = np.where(np.isnan(both), out["nscol15p_diplmin"] + out["nscol15p_bepc"], both)
+    out["nscol15p_cap_bep"] = col("cap_bep").to_numpy()
+    out["nscol15p_bac"] = col("bac").to_numpy()
+    out["nscol15p_higher"] = col("higher").to_numpy()
+    return _typed(out.sort_values("code_commune", kind="stable"))
+
+
+HOUSEHOLD_AGES = ["moins20ans", "20_24ans", "25_39ans", "40_54ans", "55_64ans", "65_79ans", "plus80ans"]
+HOUSEHOLD_TYPES = [
+    "pers_seule",
+    "cpl_sans_enf",
+    "cpl_avec_enfant_du_couple",
+    "cpl_1enf_ou_plus_dun_des_deux_membres_du_cpl",
+    "fam_monoparentale_pere_enf",
+    "fam_monoparentale_mere_enf",
+    "autre_menage",
+]
+
+
+def load_household_types(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
+    """Households by age of the reference person × household type (RP2022 derivative, ``,``).
+
+    49 columns ``Menages_<age>_<type>`` (7 age classes × 7 types), values rounded by the author.
+
+    Columns: ``code_commune``, ``name``, ``households_total_detailed`` (sum of the 49 cells),
+    ``hh_one_person`` (Σ ages of ``pers_seule``), ``hh_single_parent`` (Σ ages of
+    ``fam_monoparentale_pere_enf`` + ``fam_monoparentale_mere_enf``), ``hh_couple_no_child``,
+    ``hh_couple_with_children`` (children of the couple or of one member), ``hh_other``,
+    ``hh_ref_65p`` (reference person 65+), ``hh_one_person_65p``, ``hh_one_person_80p``.
+    """
+    path = _path(raw_dir, "household_types_5metropoles")
+    cells = [f"Menages_{a}_{t}" for a in HOUSEHOLD_AGES for t in HOUSEHOLD_TYPES]
+    df = _read(path, ["CODGEO", "LIBGEO", *cells], sep=",")
+    _require_filled(path, df, ["CODGEO", *cells])
+    code = commune_code(df["CODGEO"])
+    _check_codes(path, df["CODGEO"], code, "commune")
+    v = pd.DataFrame({c: _numbers(path, df, c)[0] for c in cells})
+
+    def total(ages: Sequence[str] = HOUSEHOLD_AGES, types: Sequence[str] = HOUSEHOLD_TYPES) -> np.ndarray:
+        return v[[f"Menages_{a}_{t}" for a in ages for t in types]].sum(axis=1, min_count=1).to_numpy()
+
+    out = pd.DataFrame({"code_commune": code.to_numpy(), "name": nan_if_empty(df["LIBGEO"]).to_numpy()})
+    out["households_total_detailed"] = total()
+    out["hh_one_person"] = total(types=["pers_seule"])
+    out["hh_single_parent"] = total(types=["fam_monoparentale_pere_enf", "fam_monoparentale_mere_enf"])
+    out["hh_couple_no_child"] = total(types=["cpl_sans_enf"])
+    out["hh_couple_with_children"] = total(
+        types=["cpl_avec_enfant_du_couple", "cpl_1enf_ou_plus_dun_des_deux_membres_du_cpl"]
+    )
+    out["hh_other"] = total(types=["autre_menage"])
+    out["hh_ref_65p"] = total(ages=["65_79ans", "plus80ans"])
+    out["hh_one_person_65p"] = total(ages=["65_79ans", "plus80ans"], types=["pers_seule"])
+    out["hh_one_person_80p"] = total(ages=["plus80ans"], types=["pers_seule"])
+    out["name"] = out["name"].astype("string")
+    out["code_commune"] = out["code_commune"].astype("string")
+    return _typed(out.sort_values("code_commune", kind="stable"))
+
+
+# --------------------------------------------------------------------------------------------
+# RP2016 IRIS
+# --------------------------------------------------------------------------------------------
+
+_RP2016_FILES = {
+    "rp2016_iris_population": {
+        "P16_POP0014": "pop_0014",
+        "P16_POP1529": "pop_1529",
+        "P16_POP3044": "pop_3044",
+        "P16_POP4559": "pop_4559",
+        "P16_POP6074": "pop_6074",
+        "P16_POP75P": "pop_75p",
+        **{f"C16_POP15P_CS{k}": f"pop15p_cs{k}" for k in range(1, 9)},
+    },
+    "rp2016_iris_menages": {
+        "C16_PMEN_MENHSEUL": "persons_one_person_men",
+        "C16_PMEN_MENFSEUL": "persons_one_person_women",
+        "C16_PMEN_MENSFAM": "persons_other_no_family_households",
+        "C16_PMEN_MENCOUPSENF": "persons_couple_no_child_households",
+        "C16_PMEN_MENCOUPAENF": "persons_couple_with_children_households",
+        "C16_PMEN_MENFAMMONO": "persons_single_parent_households",
+        **{f"C16_PMEN_CS{k}": f"persons_ref_cs{k}" for k in range(1, 9)},
+    },
+    "rp2016_iris_logement": {
+        "P16_RPMAISON": "main_residences_house",
+        "P16_RPAPPART": "main_residences_flat",
+        "P16_RP_LOCHLMV": "social_housing",
+    },
+}
+
+
+def load_rp2016_iris(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
+    """RP2016 IRIS bases (habitat IRIS of région 84): population, households, housing joined.
+
+    Each file: ``,``-separated, first column an unnamed pandas index (ignored), ``IRIS`` (9
+    characters), ``LIBCOM``, ``TYP_IRIS``, unrounded weighted counts. The three files must list
+    the same IRIS. One row per IRIS:
+
+    - ``code_iris``, ``code_commune``, ``commune_name``, ``typ_iris`` (str);
+    - population: ``pop_total`` (Σ of the six age groups; the file has no P16_POP),
+      ``pop_0014``, ``pop_1529``, ``pop_3044``, ``pop_4559``, ``pop_6074``, ``pop_75p``,
+      ``pop_60p`` (= 6074 + 75P), ``pop15p_cs1`` … ``pop15p_cs8`` (15+ by socio-professional group);
+    - households (PERSONS living in each household type): ``persons_one_person_households``
+      (HSEUL + FSEUL, = number of one-person households), ``persons_single_parent_households``,
+      ``persons_couple_no_child_households``, ``persons_couple_with_children_households``,
+      ``persons_other_no_family_households``, ``persons_in_households`` (Σ of the six types),
+      ``persons_ref_cs1`` … ``persons_ref_cs8`` (by group of the reference person);
+    - housing (main residences): ``main_residences_house``, ``main_residences_flat``,
+      ``main_residences_house_or_flat`` (their sum; P16_RP also counts other dwelling types),
+      ``social_housing`` (P16_RP_LOCHLMV, rented HLM).
+    """
+    tables = []
+    first_codes = None
+    for key, columns in _RP2016_FILES.items():
+        path = _path(raw_dir, key)
+        df = _read(path, ["IRIS", "LIBCOM", "TYP_IRIS", *columns], sep=",")
+        _require_filled(path, df, ["IRIS", "TYP_IRIS", *columns])
+        code = iris_code(df["IRIS"])
+        _check_codes(path, df["IRIS"], code, "IRIS")
+        t = pd.DataFrame({"code_iris": code.to_numpy()})
+        if first_codes is None:
+            t["commune_name"] = nan_if_empty(df["LIBCOM"]).to_numpy()
+            t["typ_iris"] = nan_if_empty(df["TYP_IRIS"]).to_numpy()
+            first_codes = (path, set(code))
+        else:
+            other = set(code)
+            if other != first_codes[1]:
+                diff = sorted(other ^ first_codes[1])
+                raise LoaderError(
+                    path,
+                    f"{len(diff)} IRIS differ from {first_codes[0].name} (e.g. {diff[:3]})",
+                    "the same IRIS in the three RP2016 IRIS files",
+                )
+        for src, col in columns.items():
+            t[col] = _numbers(path, df, src)[0].to_numpy()
+        tables.append(t.set_index("code_iris"))
+    out = tables[0].join(tables[1:], how="inner")
+    ages = ["pop_0014", "pop_1529", "pop_3044", "pop_4559", "pop_6074", "pop_75p"]
+    out.insert(2, "pop_total", out[ages].sum(axis=1, min_count=len(ages)))
+    out.insert(9, "pop_60p", out["pop_6074"] + out["pop_75p"])
+    out["persons_one_person_households"] = out.pop("persons_one_person_men") + out.pop("persons_one_person_women")
+    types = [
+        "persons_one_person_households",
+        "persons_single_parent_households",
+        "persons_couple_no_child_households",
+        "persons_couple_with_children_households",
+        "persons_other_no_family_households",
+    ]
+    out["persons_in_households"] = out[types].sum(axis=1, min_count=len(types))
+    out["main_residences_house_or_flat"] = out["main_residences_house"] + out["main_residences_flat"]
+    out = out.reset_index()
+    out.insert(1, "code_commune", out["code_iris"].str[:5])
+    return _typed(out.sort_values("code_iris", kind="stable"))

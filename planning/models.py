@@ -1,0 +1,1050 @@
+"""Location models on arrays: MCLP, p-median, LSCP and a capacity-aware MCLP.
+
+Notation (METHOD.md section 6). Zones ``i`` (demand points) carry ``N_i`` people in need; candidate
+sites ``j`` are the columns of a cost matrix ``d_ij`` (minutes). A site *covers* a zone when
+``d_ij <= S`` (the service time, same convention as PySAL spopt). Some columns can be *fixed open*
+(existing places): they are always open and do not count in ``p``, the number of **new** sites.
+
+Cost matrix formats accepted everywhere:
+
+- a dense ``numpy`` array ``(n_zones, n_sites)``; ``+inf`` marks an unreachable pair;
+- a ``scipy.sparse`` matrix holding only the reachable pairs (typically those within the service
+  time). A stored entry is a reachable pair, an absent one is unreachable (store explicit zeros
+  for a cost of 0).
+
+Models (all maximise or minimise over binary site variables ``x_j``):
+
+- **MCLP** (Church & ReVelle 1974): max Σ_i N_i y_i  s.t.  y_i ≤ Σ_{j: d_ij ≤ S} x_j,
+  0 ≤ y_i ≤ 1, Σ_{j new} x_j = p, x_j = 1 for fixed sites.
+- **p-median** (Hakimi 1964): min Σ_i Σ_j N_i d_ij z_ij  s.t.  Σ_j z_ij = 1, z_ij ≤ x_j,
+  Σ_{j new} x_j = p, fixed sites open. Unreachable pairs cost ``unreachable_cost``.
+- **LSCP** (Toregas et al. 1971): min Σ_{j new} x_j  s.t.  Σ_{j: d_ij ≤ S} x_j ≥ 1 for every zone
+  that some site can cover; zones no site can cover are reported, not made infeasible.
+- **Capacity-aware MCLP**: max Σ_ij N_i z_ij  s.t.  Σ_j z_ij ≤ 1, Σ_i N_i z_ij ≤ C_j x_j,
+  z_ij ≥ 0 only where d_ij ≤ S (fractional assignment), Σ_{j new} x_j = p. The need left
+  unserved is split into "out of reach" and "over capacity".
+
+Exact solutions go through PuLP/CBC on a reduced problem (zones already served by fixed sites,
+zones without need and zones with identical sets of candidate sites are merged or dropped; this
+changes nothing to the optimum). ``method="greedy"`` gives a greedy heuristic with an optional
+interchange (swap) improvement, for large instances, and reports its gap to a bound: the LP
+relaxation, or ``reference_objective`` (e.g. a known exact optimum) when given.
+
+Chosen sites are always reported in greedy order *within the chosen set*: starting from the fixed
+sites, the chosen site adding the most is listed first, and so on. Coverage is submodular, so the
+marginal gains come out non-increasing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pulp
+from scipy import sparse
+from scipy.optimize import linprog
+
+__all__ = [
+    "MODELS",
+    "PlanResult",
+    "coverage_matrix",
+    "mclp",
+    "p_median",
+    "lscp",
+    "mclp_capacity",
+    "solve_model",
+]
+
+MODELS = ("mclp", "pmedian", "lscp", "mclp_capacity")
+METHODS = ("exact", "greedy")
+_TOL = 1e-9
+
+
+# --------------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlanResult:
+    """Outcome of a location model.
+
+    ``chosen`` holds column indices of the new sites in marginal-gain order; ``marginal_gains[k]``
+    is what site ``chosen[k]`` adds to the objective given the fixed sites and ``chosen[:k]``
+    (people for the coverage models, person-minutes saved for the p-median), non-increasing.
+    ``newly_covered[k]`` is the people in need it brings within the service time (NaN when no
+    service time is known). ``covered_before`` / ``covered_after``: people in need within the
+    service time of an open site (capacity model: people actually assigned) with the fixed sites
+    only / after adding the chosen ones. ``gap`` = |objective − bound| / |bound| (0 when proven
+    optimal; None when no bound is known).
+    """
+
+    model: str
+    method: str
+    chosen: np.ndarray
+    marginal_gains: np.ndarray
+    newly_covered: np.ndarray
+    objective: float
+    covered_before: float
+    covered_after: float
+    total_need: float
+    status: str
+    seconds: float
+    bound: float | None = None
+    bound_kind: str | None = None
+    gap: float | None = None
+    fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    uncoverable_zones: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    details: dict = field(default_factory=dict)
+
+    @property
+    def uncovered_need(self) -> float:
+        """People in need left without service after the plan (``total_need − covered_after``)."""
+        return float(self.total_need - self.covered_after)
+
+    @property
+    def n_new(self) -> int:
+        return int(len(self.chosen))
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly summary (plain floats / ints / lists), e.g. for a saved scenario."""
+
+        def num(v):
+            if v is None:
+                return None
+            v = float(v)
+            return v if math.isfinite(v) else None
+
+        return {
+            "model": self.model,
+            "method": self.method,
+            "status": self.status,
+            "objective": num(self.objective),
+            "covered_before": num(self.covered_before),
+            "covered_after": num(self.covered_after),
+            "total_need": num(self.total_need),
+            "uncovered_need": num(self.uncovered_need),
+            "gap": num(self.gap),
+            "bound": num(self.bound),
+            "seconds": num(self.seconds),
+            "chosen": [int(j) for j in self.chosen],
+            "marginal_gains": [num(g) for g in self.marginal_gains],
+            "newly_covered": [num(g) for g in self.newly_covered],
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Input validation
+# --------------------------------------------------------------------------------------------
+
+
+def _check_weights(weights, n: int | None = None, name: str = "weights") -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of people in need per zone, got shape {w.shape}")
+    if n is not None and len(w) != n:
+        raise ValueError(
+            f"{name} has {len(w)} values but the cost matrix has {n} rows (zones); expected one "
+            "value per zone"
+        )
+    if np.isnan(w).any():
+        raise ValueError(f"{name} contains NaN (zones {np.flatnonzero(np.isnan(w))[:5].tolist()}…); "
+                         "expected finite values ≥ 0 (drop or impute missing zones explicitly)")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{name} must be finite and ≥ 0")
+    return w
+
+
+def _check_cost(cost) -> np.ndarray | sparse.csr_matrix:
+    """Validated cost matrix: a float ndarray (inf allowed) or a CSR matrix of reachable pairs."""
+    if sparse.issparse(cost):
+        c = sparse.csr_matrix(cost, dtype=float)
+        if c.ndim != 2:
+            raise ValueError("cost matrix must be 2-D (zones × candidate sites)")
+        data = c.data
+        if np.isnan(data).any():
+            raise ValueError("cost matrix contains NaN; expected minutes ≥ 0 (absent pair = unreachable)")
+        if (data < 0).any():
+            raise ValueError("cost matrix contains negative costs; expected minutes ≥ 0")
+        if np.isinf(data).any():
+            raise ValueError("sparse cost matrix stores inf; leave unreachable pairs out instead")
+        c.sum_duplicates()
+        c.sort_indices()
+        return c
+    c = np.asarray(cost, dtype=float)
+    if c.ndim != 2:
+        raise ValueError(f"cost matrix must be 2-D (zones × candidate sites), got shape {c.shape}")
+    if np.isnan(c).any():
+        i, j = np.argwhere(np.isnan(c))[0]
+        raise ValueError(f"cost matrix contains NaN (first at zone {i}, site {j}); expected minutes "
+                         "≥ 0, or +inf for an unreachable pair")
+    if (c < 0).any():
+        i, j = np.argwhere(c < 0)[0]
+        raise ValueError(f"cost matrix contains negative costs (first at zone {i}, site {j}); "
+                         "expected minutes ≥ 0")
+    return c
+
+
+def _check_fixed(fixed, m: int) -> np.ndarray:
+    if fixed is None:
+        return np.zeros(m, dtype=bool)
+    f = np.asarray(fixed)
+    if f.ndim != 1 or len(f) != m:
+        raise ValueError(f"fixed must be a boolean mask with one value per candidate site ({m}), "
+                         f"got shape {f.shape}")
+    if f.dtype != bool:
+        if not np.isin(f, (0, 1)).all():
+            raise ValueError("fixed must be a boolean mask (True = existing site, fixed open)")
+        f = f.astype(bool)
+    return f.copy()
+
+
+def _check_service_time(service_time, required: bool = True) -> float | None:
+    if service_time is None:
+        if required:
+            raise ValueError("service_time is required (minutes, > 0)")
+        return None
+    try:
+        s = float(service_time)
+    except (TypeError, ValueError):
+        raise ValueError(f"service_time must be a number of minutes, got {service_time!r}") from None
+    if not math.isfinite(s) or s <= 0:
+        raise ValueError(f"service_time must be finite and > 0 minutes, got {service_time!r}")
+    return s
+
+
+def _check_p(p, n_free: int) -> int:
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+        raise ValueError(f"p must be an integer number of new sites, got {p!r}")
+    p = int(p)
+    if p < 0:
+        raise ValueError(f"p must be ≥ 0, got {p}")
+    if p > n_free:
+        raise ValueError(f"p = {p} new sites requested but only {n_free} candidate sites are not "
+                         "fixed open; expected p ≤ the number of candidates")
+    return p
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return method
+
+
+def _check_time_limit(time_limit) -> float | None:
+    if time_limit is None:
+        return None
+    t = float(time_limit)
+    if not t > 0:
+        raise ValueError(f"time_limit must be > 0 seconds (or None), got {time_limit!r}")
+    return t
+
+
+def coverage_matrix(cost, service_time: float) -> sparse.csr_matrix:
+    """Boolean CSR matrix ``a_ij = d_ij <= S`` (zones × sites) from a dense or sparse cost matrix."""
+    s = _check_service_time(service_time)
+    c = _check_cost(cost)
+    if sparse.issparse(c):
+        keep = c.data <= s
+        a = sparse.csr_matrix((np.ones(keep.sum(), dtype=bool),
+                               c.indices[keep], _row_ptr(c.indptr, keep)), shape=c.shape)
+    else:
+        a = sparse.csr_matrix(c <= s)
+    a.sort_indices()
+    return a
+
+
+def _row_ptr(indptr: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """New CSR row pointer after keeping the entries flagged in ``keep``."""
+    csum = np.concatenate([[0], np.cumsum(keep)])
+    return csum[indptr]
+
+
+def _common(weights, cost, fixed, service_time, need_s=True):
+    c = _check_cost(cost)
+    n, m = c.shape
+    if n == 0 or m == 0:
+        raise ValueError(f"cost matrix is empty (shape {c.shape}); expected ≥ 1 zone and ≥ 1 site")
+    w = _check_weights(weights, n) if weights is not None else np.ones(n)
+    f = _check_fixed(fixed, m)
+    s = _check_service_time(service_time, required=need_s)
+    return c, w, f, s
+
+
+# --------------------------------------------------------------------------------------------
+# Solver helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _cbc(time_limit: float | None):
+    """CBC as bundled with PuLP. PuLP 3.3 flags PULP_CBC_CMD as deprecated for PuLP 4.0 (which
+    wants ``pip install pulp[cbc]`` and COIN_CMD); the warning is silenced here, not elsewhere."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
+
+
+def _run(prob: pulp.LpProblem, time_limit: float | None) -> str:
+    """Solve with CBC; return 'optimal', 'feasible' (time limit hit), or 'no_solution'."""
+    prob.solve(_cbc(time_limit))
+    if prob.status == pulp.LpStatusInfeasible:
+        raise RuntimeError(f"the {prob.name} model is infeasible; this should not happen, please report")
+    if prob.sol_status == pulp.LpSolutionOptimal:
+        return "optimal"
+    if prob.sol_status == pulp.LpSolutionIntegerFeasible:
+        return "feasible"
+    return "no_solution"
+
+
+def _lp_value(prob: pulp.LpProblem, time_limit: float | None) -> float | None:
+    """Optimal value of the LP relaxation of a PuLP model, solved with HiGHS (scipy).
+
+    Integrality is dropped; bounds, constraints and objective are read from the model. CBC is
+    slow on pure LPs of this shape, HiGHS is not. Returns None if HiGHS does not reach optimality.
+    """
+    variables = prob.variables()
+    col = {v.name: k for k, v in enumerate(variables)}
+    ub_r, ub_c, ub_v, ub_b = [], [], [], []
+    eq_r, eq_c, eq_v, eq_b = [], [], [], []
+    for con in prob.constraints():
+        rhs = -float(con.constant)
+        if con.sense == pulp.LpConstraintEQ:
+            r = len(eq_b)
+            for v, a in con.items():
+                eq_r.append(r), eq_c.append(col[v.name]), eq_v.append(float(a))
+            eq_b.append(rhs)
+        else:
+            sign = 1.0 if con.sense == pulp.LpConstraintLE else -1.0
+            r = len(ub_b)
+            for v, a in con.items():
+                ub_r.append(r), ub_c.append(col[v.name]), ub_v.append(sign * float(a))
+            ub_b.append(sign * rhs)
+    nv = len(variables)
+    cvec = np.zeros(nv)
+    for v, a in prob.objective.items():
+        cvec[col[v.name]] = float(a)
+    sense = -1.0 if prob.sense == pulp.LpMaximize else 1.0
+    bounds = [(v.lowBound, v.upBound) for v in variables]
+    kw = {}
+    if ub_b:
+        kw["A_ub"] = sparse.csr_matrix((ub_v, (ub_r, ub_c)), shape=(len(ub_b), nv))
+        kw["b_ub"] = np.asarray(ub_b)
+    if eq_b:
+        kw["A_eq"] = sparse.csr_matrix((eq_v, (eq_r, eq_c)), shape=(len(eq_b), nv))
+        kw["b_eq"] = np.asarray(eq_b)
+    opts = {"time_limit": float(time_limit)} if time_limit else {}
+    # Interior point: MCLP relaxations are very degenerate and simplex crawls on them.
+    res = linprog(sense * cvec, bounds=bounds, method="highs-ipm", options=opts, **kw)
+    if res.status != 0:
+        return None
+    return float(sense * res.fun + float(prob.objective.constant))
+
+
+def _expr(pairs) -> pulp.LpAffineExpression:
+    return pulp.LpAffineExpression(pairs)
+
+
+def _gap(objective: float, bound: float | None) -> float | None:
+    if bound is None or not math.isfinite(bound):
+        return None
+    denom = abs(bound)
+    if denom < _TOL:
+        return 0.0 if abs(objective - bound) < _TOL else None
+    return max(0.0, abs(bound - objective) / denom)
+
+
+def _bound_for(sense: str, lp: float | None, reference: float | None, **others):
+    """Tightest of the available bounds (max: smallest, min: largest) and its kind."""
+    named = {"lp_relaxation": lp, "reference": reference, **others}
+    cands = [(float(v), k) for k, v in named.items() if v is not None]
+    if not cands:
+        return None, None
+    pick = min if sense == "max" else max
+    return pick(cands, key=lambda t: t[0])
+
+
+def _fill(chosen: list[int], p: int, free_idx: np.ndarray) -> list[int]:
+    """Complete ``chosen`` up to ``p`` sites with unused free candidates (lowest index first)."""
+    if len(chosen) >= p:
+        return chosen
+    taken = set(chosen)
+    extra = [int(j) for j in free_idx if int(j) not in taken][: p - len(chosen)]
+    return chosen + extra
+
+
+# --------------------------------------------------------------------------------------------
+# Coverage helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _rows_of(csc: sparse.csc_matrix, j: int) -> np.ndarray:
+    return csc.indices[csc.indptr[j]: csc.indptr[j + 1]]
+
+
+def _group_rows(b: sparse.csr_matrix, w: np.ndarray):
+    """Merge rows with identical column sets: return (one row per group, summed weights)."""
+    keys: dict[bytes, int] = {}
+    gid = np.empty(b.shape[0], dtype=np.int64)
+    first = []
+    for i in range(b.shape[0]):
+        k = b.indices[b.indptr[i]: b.indptr[i + 1]].tobytes()
+        g = keys.get(k)
+        if g is None:
+            g = keys[k] = len(first)
+            first.append(i)
+        gid[i] = g
+    wg = np.bincount(gid, weights=w, minlength=len(first))
+    return b[np.asarray(first, dtype=np.int64)], wg
+
+
+def _order_by_coverage(a_csc: sparse.csc_matrix, w: np.ndarray, covered0: np.ndarray,
+                       chosen) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy order of ``chosen`` by people newly covered, from the coverage ``covered0``."""
+    covered = covered0.copy()
+    remaining = sorted(int(j) for j in chosen)
+    order, gains = [], []
+    while remaining:
+        g = np.array([w[r][~covered[r]].sum() for r in (_rows_of(a_csc, j) for j in remaining)])
+        k = int(np.argmax(g)) if len(g) else 0
+        j = remaining.pop(k)
+        order.append(j)
+        gains.append(float(g[k]))
+        covered[_rows_of(a_csc, j)] = True
+    return np.asarray(order, dtype=int), np.asarray(gains, dtype=float)
+
+
+def _greedy_max_cover(g_csr: sparse.csr_matrix, wg: np.ndarray, p: int, swap: bool,
+                      max_passes: int = 50) -> list[int]:
+    """Greedy max coverage of weighted rows with ``p`` columns, then best-improvement swaps."""
+    g_csc = g_csr.tocsc()
+    gt = g_csr.T.tocsr()  # columns × rows, for gains = G^T (w · uncovered)
+    cnt = np.zeros(g_csr.shape[0], dtype=np.int64)
+    chosen: list[int] = []
+    for _ in range(p):
+        gains = gt @ (wg * (cnt == 0))
+        if chosen:
+            gains[chosen] = -1.0
+        j = int(np.argmax(gains))
+        if gains[j] <= _TOL:
+            break
+        chosen.append(j)
+        cnt[_rows_of(g_csc, j)] += 1
+    if not swap or not chosen:
+        return chosen
+    for _ in range(max_passes):
+        improved = False
+        for pos in range(len(chosen)):
+            j = chosen[pos]
+            rows = _rows_of(g_csc, j)
+            loss = wg[rows][cnt[rows] == 1].sum()
+            cnt_wo = cnt.copy()
+            cnt_wo[rows] -= 1
+            gains = gt @ (wg * (cnt_wo == 0))
+            gains[chosen] = -1.0
+            k = int(np.argmax(gains))
+            if gains[k] > loss + 1e-9 * max(1.0, loss):
+                chosen[pos] = k
+                cnt = cnt_wo
+                cnt[_rows_of(g_csc, k)] += 1
+                improved = True
+        if not improved:
+            break
+    return chosen
+
+
+def _submodular_bound(g: sparse.csr_matrix, wg: np.ndarray, chosen: list[int], p: int) -> float:
+    """Upper bound on max coverage with p columns from any set S (Nemhauser & Wolsey 1978).
+
+    Coverage f is monotone submodular, so OPT ≤ f(S) + sum of the p largest gains f(S+j) − f(S).
+    """
+    cov = np.zeros(g.shape[0], bool)
+    g_csc = g.tocsc()
+    for j in chosen:
+        cov[_rows_of(g_csc, j)] = True
+    gains = g.T.tocsr() @ (wg * ~cov)
+    gains[list(chosen)] = 0.0
+    top = np.sort(gains)[::-1][:p]
+    return float(wg[cov].sum() + top.sum())
+
+
+# --------------------------------------------------------------------------------------------
+# MCLP
+# --------------------------------------------------------------------------------------------
+
+
+def _mclp_pulp(g: sparse.csr_matrix, wg: np.ndarray, p: int, relax: bool) -> tuple:
+    prob = pulp.LpProblem("mclp", pulp.LpMaximize)
+    cat = pulp.LpContinuous if relax else pulp.LpBinary
+    x = [prob.add_variable(f"x{j}", 0, 1, cat) for j in range(g.shape[1])]
+    y = [prob.add_variable(f"y{i}", 0, 1) for i in range(g.shape[0])]
+    prob += _expr(zip(y, wg))
+    for i in range(g.shape[0]):
+        cols = g.indices[g.indptr[i]: g.indptr[i + 1]]
+        prob += _expr([(x[j], 1.0) for j in cols] + [(y[i], -1.0)]) >= 0
+    prob += _expr((v, 1.0) for v in x) <= p
+    return prob, x
+
+
+def mclp(weights, cost, service_time: float, p: int, *, fixed=None, method: str = "exact",
+         swap: bool = True, time_limit: float | None = 60.0, lp_bound: bool = True,
+         reference_objective: float | None = None) -> PlanResult:
+    """Maximal covering location problem: open ``p`` new sites maximising the need covered.
+
+    ``objective`` = Σ N_i over zones within ``service_time`` of an open site (fixed or new), the
+    same value as spopt's ``MCLP`` with the fixed sites predefined and ``p + #fixed`` facilities.
+    """
+    t0 = time.perf_counter()
+    c, w, f, s = _common(weights, cost, fixed, service_time)
+    _check_method(method)
+    time_limit = _check_time_limit(time_limit)
+    n, m = c.shape
+    free_idx = np.flatnonzero(~f)
+    p = _check_p(p, len(free_idx))
+    a = coverage_matrix(c, s)
+    a_csc = a.tocsc()
+    covered0 = np.asarray(a[:, f].sum(axis=1)).ravel() > 0 if f.any() else np.zeros(n, bool)
+    coverable = np.asarray(a.sum(axis=1)).ravel() > 0
+    base = float(w[covered0].sum())
+
+    # Reduced problem: zones with need, not yet covered, coverable by a free site; free columns
+    # covering at least one of them; identical rows merged.
+    rows = np.flatnonzero(~covered0 & (w > 0))
+    b = a[rows][:, free_idx]
+    rows_keep = np.diff(b.indptr) > 0
+    b = b[rows_keep]
+    w_b = w[rows][rows_keep]
+    col_use = np.flatnonzero(np.diff(b.tocsc().indptr) > 0)
+    b = b[:, col_use]
+    b.sort_indices()
+    g, wg = _group_rows(b, w_b) if b.shape[0] else (b, w_b)
+    cols_global = free_idx[col_use]
+
+    status, bound, bound_kind = "optimal", None, None
+    if p == 0 or g.shape[0] == 0:
+        picked: list[int] = []
+    elif p >= g.shape[1]:
+        picked = list(range(g.shape[1]))
+    else:
+        picked = _greedy_max_cover(g, wg, p, swap=swap or method == "exact")
+        if method == "exact":
+            prob, x = _mclp_pulp(g, wg, p, relax=False)
+            status = _run(prob, time_limit)
+            if status == "no_solution":
+                status = "heuristic_time_limit"
+            else:
+                picked = [j for j, v in enumerate(x) if (v.varValue or 0) > 0.5]
+        else:
+            status = "heuristic"
+        if status != "optimal":
+            lp = None
+            if lp_bound:
+                v = _lp_value(_mclp_pulp(g, wg, p, relax=True)[0], time_limit)
+                lp = None if v is None else base + v
+            bound, bound_kind = _bound_for("max", lp, reference_objective,
+                                           submodular=base + _submodular_bound(g, wg, picked, p))
+
+    chosen = _fill([int(cols_global[j]) for j in picked], p, free_idx)
+    order, gains = _order_by_coverage(a_csc, w, covered0, chosen)
+    after = base + float(gains.sum())
+    if status == "optimal":
+        bound, bound_kind, gap = after, "optimal", 0.0
+    else:
+        gap = _gap(after, bound)
+    return PlanResult(
+        model="mclp", method=method, chosen=order, marginal_gains=gains, newly_covered=gains.copy(),
+        objective=after, covered_before=base, covered_after=after, total_need=float(w.sum()),
+        status=status, seconds=time.perf_counter() - t0, bound=bound, bound_kind=bound_kind, gap=gap,
+        fixed=np.flatnonzero(f), uncoverable_zones=np.flatnonzero(~coverable),
+        details={"service_time": s, "reduced_zones": int(g.shape[0]), "reduced_sites": int(g.shape[1]),
+                 "uncoverable_need": float(w[~coverable].sum())},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# LSCP
+# --------------------------------------------------------------------------------------------
+
+
+def _lscp_pulp(g: sparse.csr_matrix, relax: bool):
+    prob = pulp.LpProblem("lscp", pulp.LpMinimize)
+    cat = pulp.LpContinuous if relax else pulp.LpBinary
+    x = [prob.add_variable(f"x{j}", 0, 1, cat) for j in range(g.shape[1])]
+    prob += _expr((v, 1.0) for v in x)
+    for i in range(g.shape[0]):
+        cols = g.indices[g.indptr[i]: g.indptr[i + 1]]
+        prob += _expr([(x[j], 1.0) for j in cols]) >= 1
+    return prob, x
+
+
+def _greedy_set_cover(g: sparse.csr_matrix) -> list[int]:
+    """Greedy set cover (most rows newly covered first), then drop redundant columns."""
+    g_csc = g.tocsc()
+    gt = g.T.tocsr()
+    cnt = np.zeros(g.shape[0], dtype=np.int64)
+    chosen: list[int] = []
+    while (cnt == 0).any():
+        gains = gt @ (cnt == 0).astype(float)
+        j = int(np.argmax(gains))
+        chosen.append(j)
+        cnt[_rows_of(g_csc, j)] += 1
+    for j in reversed(list(chosen)):
+        rows = _rows_of(g_csc, j)
+        if (cnt[rows] >= 2).all():
+            chosen.remove(j)
+            cnt[rows] -= 1
+    return chosen
+
+
+def lscp(weights, cost, service_time: float, *, fixed=None, method: str = "exact",
+         time_limit: float | None = 60.0, ignore_zero_need: bool = False,
+         reference_objective: float | None = None) -> PlanResult:
+    """Location set covering: fewest new sites so that every coverable zone is within ``S``.
+
+    ``weights`` (people in need, or None for 1 per zone) only serve the reporting and the order of
+    the chosen sites; with ``ignore_zero_need`` zones without need need not be covered. Zones no
+    site (fixed or candidate) covers are listed in ``uncoverable_zones`` and left out of the
+    constraints. ``objective`` = number of new sites (spopt's LSCP counts fixed sites too).
+    """
+    t0 = time.perf_counter()
+    c, w, f, s = _common(weights, cost, fixed, service_time)
+    _check_method(method)
+    time_limit = _check_time_limit(time_limit)
+    n, m = c.shape
+    free_idx = np.flatnonzero(~f)
+    a = coverage_matrix(c, s)
+    a_csc = a.tocsc()
+    covered0 = np.asarray(a[:, f].sum(axis=1)).ravel() > 0 if f.any() else np.zeros(n, bool)
+    coverable = np.asarray(a.sum(axis=1)).ravel() > 0
+    need = ~covered0 & coverable
+    if ignore_zero_need:
+        need &= w > 0
+    b = a[np.flatnonzero(need)][:, free_idx]
+    col_use = np.flatnonzero(np.diff(b.tocsc().indptr) > 0)
+    b = b[:, col_use]
+    b.sort_indices()
+    g, _ = _group_rows(b, np.ones(b.shape[0])) if b.shape[0] else (b, None)
+
+    status, bound, bound_kind = "optimal", None, None
+    if g.shape[0] == 0:
+        picked: list[int] = []
+    else:
+        picked = _greedy_set_cover(g)
+        if method == "exact":
+            prob, x = _lscp_pulp(g, relax=False)
+            st = _run(prob, time_limit)
+            if st == "no_solution":
+                status = "heuristic_time_limit"
+            else:
+                status = st
+                picked = [j for j, v in enumerate(x) if (v.varValue or 0) > 0.5]
+        else:
+            status = "heuristic"
+        if status != "optimal":
+            v = _lp_value(_lscp_pulp(g, relax=True)[0], time_limit)
+            lp = None if v is None else float(math.ceil(v - 1e-6))
+            bound, bound_kind = _bound_for("min", lp, reference_objective)
+
+    chosen = [int(col_use_j) for col_use_j in free_idx[col_use][picked]] if picked else []
+    order, gains = _order_by_coverage(a_csc, w, covered0, chosen)
+    base = float(w[covered0].sum())
+    after = base + float(gains.sum())
+    obj = float(len(order))
+    gap = 0.0 if status == "optimal" else _gap(obj, bound)
+    if status == "optimal":
+        bound, bound_kind = obj, "optimal"
+    return PlanResult(
+        model="lscp", method=method, chosen=order, marginal_gains=gains, newly_covered=gains.copy(),
+        objective=obj, covered_before=base, covered_after=after, total_need=float(w.sum()),
+        status=status, seconds=time.perf_counter() - t0, bound=bound, bound_kind=bound_kind, gap=gap,
+        fixed=np.flatnonzero(f), uncoverable_zones=np.flatnonzero(~coverable),
+        details={"service_time": s, "uncoverable_need": float(w[~coverable].sum()),
+                 "zones_to_cover": int(need.sum())},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# p-median
+# --------------------------------------------------------------------------------------------
+
+
+def _dense_cost(c) -> np.ndarray:
+    if sparse.issparse(c):
+        d = np.full(c.shape, np.inf)
+        coo = c.tocoo()
+        d[coo.row, coo.col] = coo.data
+        return d
+    return c
+
+
+def _pmedian_pulp(d: np.ndarray, w: np.ndarray, ub: np.ndarray, free_idx: np.ndarray, p: int,
+                  relax: bool):
+    """p-median restricted to useful pairs: zone i may use free site j only if d_ij < ub_i."""
+    prob = pulp.LpProblem("pmedian", pulp.LpMinimize)
+    cat = pulp.LpContinuous if relax else pulp.LpBinary
+    x = [prob.add_variable(f"x{k}", 0, 1, cat) for k in range(len(free_idx))]
+    obj_terms = []
+    const = 0.0
+    df = d[:, free_idx]
+    for i in np.flatnonzero(w > 0):
+        ks = np.flatnonzero(df[i] < ub[i])
+        if len(ks) == 0:
+            const += w[i] * ub[i]
+            continue
+        zs = [prob.add_variable(f"z{i}_{k}", 0, 1) for k in ks]
+        terms = [(z, 1.0) for z in zs]
+        obj_terms += [(z, w[i] * df[i, k]) for z, k in zip(zs, ks)]
+        if math.isfinite(ub[i]):
+            u = prob.add_variable(f"u{i}", 0, 1)
+            terms.append((u, 1.0))
+            obj_terms.append((u, w[i] * ub[i]))
+        prob += _expr(terms) == 1
+        for z, k in zip(zs, ks):
+            prob += _expr([(x[k], 1.0), (z, -1.0)]) >= 0
+    prob += _expr(obj_terms) + const
+    prob += _expr((v, 1.0) for v in x) == p
+    return prob, x
+
+
+def _pmedian_cost(d: np.ndarray, w: np.ndarray, ub: np.ndarray, open_cols) -> float:
+    cur = ub.copy()
+    if len(open_cols):
+        cur = np.minimum(cur, d[:, list(open_cols)].min(axis=1))
+    pos = w > 0
+    return float((w[pos] * cur[pos]).sum())
+
+
+def _greedy_pmedian(d: np.ndarray, w: np.ndarray, ub: np.ndarray, free_idx: np.ndarray, p: int,
+                    swap: bool, max_passes: int = 50) -> list[int]:
+    """Greedy add (largest reduction of Σ N_i d_i) then interchange (Teitz & Bart 1968)."""
+    pos = w > 0
+    dd, ww = d[pos][:, free_idx], w[pos]
+    finite = dd[np.isfinite(dd)]
+    big = 10.0 * (float(finite.max()) if finite.size else 1.0) + 1.0
+    dd = np.where(np.isfinite(dd), dd, big)
+    base = np.where(np.isfinite(ub[pos]), ub[pos], big)
+    cur = base.copy()
+    chosen: list[int] = []
+    for _ in range(p):
+        gains = ww @ np.maximum(cur[:, None] - dd, 0.0)
+        gains[chosen] = -1.0
+        k = int(np.argmax(gains))
+        chosen.append(k)
+        cur = np.minimum(cur, dd[:, k])
+    if swap and chosen:
+        for _ in range(max_passes):
+            improved = False
+            for pos_k in range(len(chosen)):
+                others = [c for c in chosen if c != chosen[pos_k]]
+                cur_wo = base.copy()
+                if others:
+                    cur_wo = np.minimum(cur_wo, dd[:, others].min(axis=1))
+                loss = float(ww @ (cur_wo - cur))
+                gains = ww @ np.maximum(cur_wo[:, None] - dd, 0.0)
+                gains[chosen] = -np.inf
+                k = int(np.argmax(gains))
+                if gains[k] > loss + 1e-9 * max(1.0, loss):
+                    chosen[pos_k] = k
+                    cur = np.minimum(cur_wo, dd[:, k])
+                    improved = True
+            if not improved:
+                break
+    return [int(free_idx[k]) for k in chosen]
+
+
+def p_median(weights, cost, p: int, *, fixed=None, service_time: float | None = None,
+             unreachable_cost: float | None = None, method: str = "exact", swap: bool = True,
+             time_limit: float | None = 60.0, lp_bound: bool = True,
+             reference_objective: float | None = None) -> PlanResult:
+    """p-median: open ``p`` new sites minimising Σ_i N_i · d(i, nearest open site).
+
+    An unreachable pair (inf / absent from a sparse matrix) costs ``unreachable_cost`` minutes; it
+    must be given when some zone with need has no reachable fixed site and an unreachable
+    candidate. ``marginal_gains`` are person-minutes saved per added site; ``service_time``
+    (optional) only serves to report the people within reach (``covered_*``, ``newly_covered``).
+    ``objective`` equals spopt's ``PMedian`` objective with ``p + #fixed`` facilities.
+    """
+    t0 = time.perf_counter()
+    c, w, f, s = _common(weights, cost, fixed, service_time, need_s=False)
+    _check_method(method)
+    time_limit = _check_time_limit(time_limit)
+    n, m = c.shape
+    free_idx = np.flatnonzero(~f)
+    p = _check_p(p, len(free_idx))
+    d = _dense_cost(c)
+    pen = np.inf
+    if unreachable_cost is not None:
+        pen = float(unreachable_cost)
+        if not math.isfinite(pen) or pen < 0:
+            raise ValueError(f"unreachable_cost must be finite and ≥ 0 minutes, got {unreachable_cost!r}")
+    ub = np.full(n, pen)
+    if f.any():
+        ub = np.minimum(ub, d[:, f].min(axis=1))
+    pos = w > 0
+    if unreachable_cost is None:
+        risky = pos & ~np.isfinite(ub) & ~np.isfinite(d[:, free_idx]).all(axis=1)
+        if risky.any():
+            raise ValueError(
+                f"{int(risky.sum())} zone(s) with need (first: {int(np.flatnonzero(risky)[0])}) have "
+                "unreachable sites and no reachable fixed site; pass unreachable_cost= (minutes "
+                "charged when no open site is reachable)")
+        if p == 0 and (pos & ~np.isfinite(ub)).any():
+            raise ValueError("p = 0 and no fixed site: the p-median needs at least one open site")
+    reachable_any = np.isfinite(d).any(axis=1)
+
+    status, bound, bound_kind = "optimal", None, None
+    if p == 0:
+        picked: list[int] = []
+    else:
+        picked = _greedy_pmedian(d, w, ub, free_idx, p, swap=swap or method == "exact")
+        if method == "exact":
+            prob, x = _pmedian_pulp(d, w, ub, free_idx, p, relax=False)
+            status = _run(prob, time_limit)
+            if status == "no_solution":
+                status = "heuristic_time_limit"
+            else:
+                picked = [int(free_idx[k]) for k, v in enumerate(x) if (v.varValue or 0) > 0.5]
+                picked = _fill(picked, p, free_idx)
+        else:
+            status = "heuristic"
+        if status != "optimal":
+            lp = None
+            if lp_bound:
+                lp = _lp_value(_pmedian_pulp(d, w, ub, free_idx, p, relax=True)[0], time_limit)
+            bound, bound_kind = _bound_for("min", lp, reference_objective)
+
+    # Order by person-minutes saved (greedy within the chosen set). Without fixed sites and
+    # without unreachable_cost a zone starts with no reachable site: reaching it is an infinite
+    # gain, so sites are ranked first by people newly reached, then by minutes saved.
+    dpos, wp = d[pos], w[pos]
+    cur = ub[pos].copy()
+    remaining = sorted(picked)
+    order, gains = [], []
+    while remaining:
+        keys = []
+        for j in remaining:
+            dj = dpos[:, j]
+            was = np.isfinite(cur)
+            reached = float(wp[~was & np.isfinite(dj)].sum())
+            saved = float(wp[was] @ np.maximum(cur[was] - np.where(np.isfinite(dj[was]), dj[was], cur[was]), 0.0))
+            keys.append((reached, saved))
+        k = max(range(len(remaining)), key=lambda t: keys[t])
+        j = remaining.pop(k)
+        order.append(j)
+        gains.append(np.inf if keys[k][0] > 0 else keys[k][1])
+        cur = np.minimum(cur, dpos[:, j])
+    order_arr = np.asarray(order, dtype=int)
+    objective = _pmedian_cost(d, w, ub, order)
+    before = _pmedian_cost(d, w, ub, [])
+    newly = np.full(len(order), np.nan)
+    cov_before = cov_after = float("nan")
+    if s is not None:
+        reach = d <= s
+        covered = reach[:, f].any(axis=1) if f.any() else np.zeros(n, bool)
+        cov_before = float(w[covered].sum())
+        for k, j in enumerate(order):
+            new = reach[:, j] & ~covered
+            newly[k] = float(w[new].sum())
+            covered |= new
+        cov_after = float(w[covered].sum())
+    if status == "optimal":
+        bound, bound_kind, gap = objective, "optimal", 0.0
+    else:
+        gap = _gap(objective, bound)
+    return PlanResult(
+        model="pmedian", method=method, chosen=order_arr, marginal_gains=np.asarray(gains, float),
+        newly_covered=newly, objective=objective, covered_before=cov_before, covered_after=cov_after,
+        total_need=float(w.sum()), status=status, seconds=time.perf_counter() - t0, bound=bound,
+        bound_kind=bound_kind, gap=gap, fixed=np.flatnonzero(f),
+        uncoverable_zones=np.flatnonzero(~reachable_any),
+        details={"service_time": s, "cost_before": before,
+                 "mean_cost_before": before / w.sum() if w.sum() > 0 else float("nan"),
+                 "mean_cost_after": objective / w.sum() if w.sum() > 0 else float("nan"),
+                 "unreachable_cost": unreachable_cost},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Capacity-aware MCLP
+# --------------------------------------------------------------------------------------------
+
+
+def _check_capacity(capacity, m: int) -> np.ndarray:
+    cap = np.asarray(capacity, dtype=float)
+    if cap.ndim != 1 or len(cap) != m:
+        raise ValueError(f"capacity must give one value per candidate site ({m}), got shape {cap.shape}")
+    if np.isnan(cap).any() or (cap < 0).any() or not np.isfinite(cap).all():
+        raise ValueError("capacity must be finite and ≥ 0 (people in need a site can serve)")
+    return cap
+
+
+def _assign(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, open_mask: np.ndarray):
+    """Best fractional assignment of need to open sites (transportation LP, scipy HiGHS).
+
+    Flows f_ij ≥ 0 on covering pairs: max Σ f_ij  s.t.  Σ_j f_ij ≤ N_i,  Σ_i f_ij ≤ C_j.
+    Returns (total assigned, served per zone, load per site).
+    """
+    n, m = a.shape
+    coo = a.tocoo()
+    keep = open_mask[coo.col] & (w[coo.row] > 0) & (cap[coo.col] > 0)
+    r, c = coo.row[keep], coo.col[keep]
+    served, load = np.zeros(n), np.zeros(m)
+    if len(r) == 0:
+        return 0.0, served, load
+    k = len(r)
+    ar = sparse.csr_matrix((np.ones(k), (r, np.arange(k))), shape=(n, k))
+    ac = sparse.csr_matrix((np.ones(k), (c, np.arange(k))), shape=(m, k))
+    res = linprog(-np.ones(k), A_ub=sparse.vstack([ar, ac]).tocsc(),
+                  b_ub=np.concatenate([w, cap]), bounds=(0, None), method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"capacity assignment LP failed: {res.message}")
+    flow = np.maximum(res.x, 0.0)
+    served = np.bincount(r, weights=flow, minlength=n)
+    load = np.bincount(c, weights=flow, minlength=m)
+    return float(flow.sum()), served, load
+
+
+def _mclp_cap_pulp(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, fixed: np.ndarray,
+                   p: int, relax: bool):
+    n, m = a.shape
+    prob = pulp.LpProblem("mclp_capacity", pulp.LpMaximize)
+    cat = pulp.LpContinuous if relax else pulp.LpBinary
+    coo = a.tocoo()
+    keep = (w[coo.row] > 0) & (cap[coo.col] > 0)
+    r, c = coo.row[keep], coo.col[keep]
+    useful = np.zeros(m, bool)
+    useful[c] = True
+    x = {j: prob.add_variable(f"x{j}", 0, 1, cat) for j in np.flatnonzero(useful & ~fixed)}
+    fl = [prob.add_variable(f"f{i}_{j}", 0, None) for i, j in zip(r, c)]  # people of i served by j
+    prob += _expr((v, 1.0) for v in fl)
+    by_zone: dict[int, list] = {}
+    by_site: dict[int, list] = {}
+    for v, i, j in zip(fl, r, c):
+        by_zone.setdefault(int(i), []).append(v)
+        by_site.setdefault(int(j), []).append(v)
+        if int(j) in x:  # strengthening: f_ij ≤ N_i x_j
+            prob += _expr([(v, 1.0), (x[int(j)], -float(w[i]))]) <= 0
+    for i, vs in by_zone.items():
+        prob += _expr((v, 1.0) for v in vs) <= float(w[i])
+    for j, vs in by_site.items():
+        terms = [(v, 1.0) for v in vs]
+        if j in x:
+            prob += _expr(terms + [(x[j], -float(cap[j]))]) <= 0
+        else:
+            prob += _expr(terms) <= float(cap[j])
+    if x:
+        prob += _expr((v, 1.0) for v in x.values()) <= p
+    return prob, x
+
+
+def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed=None,
+                  method: str = "exact", time_limit: float | None = 60.0, lp_bound: bool = True,
+                  reference_objective: float | None = None) -> PlanResult:
+    """Capacity-aware MCLP: each open site serves at most ``capacity[j]`` people in need.
+
+    Need is assigned fractionally to open sites within ``service_time``. ``objective`` =
+    ``covered_after`` = people assigned; ``details`` give the load of every open site, the
+    unserved need split into ``out_of_reach_need`` (no open site within S) and
+    ``over_capacity_need`` (within reach, but the sites are full), and ``served`` per zone.
+    The greedy method adds the site with the largest min(C_j, reachable unserved need), then
+    re-solves the assignment (no swap step).
+    """
+    t0 = time.perf_counter()
+    c, w, f, s = _common(weights, cost, fixed, service_time)
+    _check_method(method)
+    time_limit = _check_time_limit(time_limit)
+    n, m = c.shape
+    cap = _check_capacity(capacity, m)
+    free_idx = np.flatnonzero(~f)
+    p = _check_p(p, len(free_idx))
+    a = coverage_matrix(c, s)
+    a_csc = a.tocsc()
+    coverable = np.asarray(a.sum(axis=1)).ravel() > 0
+
+    def value(open_cols) -> float:
+        mask = f.copy()
+        mask[list(open_cols)] = True
+        return _assign(a, w, cap, mask)[0]
+
+    status, bound, bound_kind = "optimal", None, None
+    if p == 0:
+        picked: list[int] = []
+    else:
+        # greedy (also the fallback of the exact method)
+        picked = []
+        mask = f.copy()
+        for _ in range(p):
+            _, served, _ = _assign(a, w, cap, mask)
+            resid = w - served
+            reach = a_csc.T @ resid
+            est = np.minimum(cap, reach)
+            est[mask] = -1.0
+            j = int(np.argmax(est))
+            if est[j] <= _TOL:
+                break
+            picked.append(j)
+            mask[j] = True
+        if method == "exact":
+            prob, x = _mclp_cap_pulp(a, w, cap, f, p, relax=False)
+            st = _run(prob, time_limit)
+            if st == "no_solution":
+                status = "heuristic_time_limit"
+            else:
+                status = st
+                picked = [j for j, v in x.items() if (v.varValue or 0) > 0.5]
+        else:
+            status = "heuristic"
+        if status != "optimal":
+            lp = None
+            if lp_bound:
+                lp = _lp_value(_mclp_cap_pulp(a, w, cap, f, p, relax=True)[0], time_limit)
+            bound, bound_kind = _bound_for("max", lp, reference_objective)
+    chosen = _fill([int(j) for j in picked], p, free_idx)
+
+    before = value([])
+    cur_val, cur = before, []
+    remaining = sorted(chosen)
+    order, gains = [], []
+    while remaining:
+        vals = [value(cur + [j]) for j in remaining]
+        k = int(np.argmax(vals))
+        j = remaining.pop(k)
+        gains.append(max(0.0, vals[k] - cur_val))
+        cur_val = vals[k]
+        cur.append(j)
+        order.append(j)
+    gains_arr = np.asarray(gains, float)
+    # Submodular in theory; the LP values carry ~1e-9 noise, keep the reported gains monotone.
+    if len(gains_arr):
+        gains_arr = np.minimum.accumulate(gains_arr)
+    mask = f.copy()
+    mask[order] = True
+    after, served, load = _assign(a, w, cap, mask)
+    reach_open = np.asarray(a[:, mask].sum(axis=1)).ravel() > 0 if mask.any() else np.zeros(n, bool)
+    out_of_reach = float(w[~reach_open].sum())
+    if status == "optimal":
+        bound, bound_kind, gap = after, "optimal", 0.0
+    else:
+        gap = _gap(after, bound)
+    return PlanResult(
+        model="mclp_capacity", method=method, chosen=np.asarray(order, int), marginal_gains=gains_arr,
+        newly_covered=gains_arr.copy(), objective=after, covered_before=before, covered_after=after,
+        total_need=float(w.sum()), status=status, seconds=time.perf_counter() - t0, bound=bound,
+        bound_kind=bound_kind, gap=gap, fixed=np.flatnonzero(f),
+        uncoverable_zones=np.flatnonzero(~coverable),
+        details={"service_time": s, "served": served, "load": {int(j): float(load[j])
+                 for j in np.flatnonzero(mask)}, "capacity": cap,
+                 "out_of_reach_need": out_of_reach,
+                 "over_capacity_need": float(w.sum() - after - out_of_reach)},
+    )
+
+
+def solve_model(model: str, **kwargs) -> PlanResult:
+    """Dispatch by name: ``mclp``, ``pmedian``, ``lscp`` or ``mclp_capacity`` (keyword args)."""
+    funcs = {"mclp": mclp, "pmedian": p_median, "lscp": lscp, "mclp_capacity": mclp_capacity}
+    if model not in funcs:
+        raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
+    return funcs[model](**kwargs)

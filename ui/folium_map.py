@@ -1,0 +1,574 @@
+"""Choropleth maps with folium, drawn with Leaflet only and no network access.
+
+The zones are one Leaflet ``L.geoJson`` layer (:class:`GeoJsonLayer`).  Each feature carries
+three properties: ``code`` (read back from the click), ``k`` (class index → style) and ``tip``
+(the tooltip as HTML, every data-derived string passed through :func:`html.escape`), plus
+``pop`` when a popup is asked for.  Tooltips and popups are bound in the browser from those
+properties, so neither folium.Popup (jQuery) nor folium's per-feature style switch is used.
+Classes: with edges ``b_0 < … < b_k``, value ``v`` falls in class ``i`` when
+``b_i <= v < b_{i+1}`` (the last class also holds ``b_k``).  Missing values (NaN) are hatched
+grey and the tooltip says why.  The legend is a Leaflet control filled with a small HTML block
+(no d3).  Coordinates are rounded to 5 decimals (≈1 m); the GeoJSON text is built once, from
+shapely's GeoJSON writer, and never goes through Jinja (see :class:`RawScript`).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.template import Template
+from markupsafe import Markup
+
+from ui.offline_assets import make_offline
+
+#: (column, French label, formatter or None) for one tooltip line.
+TooltipField = tuple[str, str, Callable[[Any], str] | None]
+
+COORD_DECIMALS = 5
+HATCH_ID = "inc-hatch"
+HATCH_FILL = f"url(#{HATCH_ID}) #d0d0d0"  # SVG fill with a plain grey fallback
+MAP_BACKGROUND = "#f4f4f1"
+NOT_AVAILABLE = "n.d."
+ZONE_CLASS, POINT_CLASS, BOUNDARY_CLASS = "inc-zone", "inc-point", "inc-boundary"
+
+TILES = {
+    "osm": dict(
+        tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        name="OpenStreetMap",
+        attr="&copy; les contributeurs d’OpenStreetMap",
+        max_zoom=19,
+    ),
+    "ign": dict(
+        tiles="https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM"
+        "&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}",
+        name="Plan IGN",
+        attr="&copy; IGN – Géoplateforme",
+        max_zoom=19,
+    ),
+}
+
+_HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_CODE = re.compile(r"^[0-9A-Za-z_.:-]{1,40}$")
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (``str(value)`` first)."""
+    return html.escape(str(value), quote=True)
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN and pandas NA."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_fr(value: Any, decimals: int = 1) -> str:
+    """French number: ``1234.56`` → ``1 234,6`` (narrow no-break space); missing → ``n.d.``."""
+    if is_missing(value):
+        return NOT_AVAILABLE
+    x = float(value)
+    if not math.isfinite(x):
+        return NOT_AVAILABLE
+    return f"{x:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def class_index(values: np.ndarray, bins: Sequence[float]) -> np.ndarray:
+    """Class of each value for edges ``bins`` (k+1 increasing numbers); NaN → -1.
+
+    ``b_i <= v < b_{i+1}`` → ``i``; ``v == b_k`` → ``k-1``.  Raises ValueError for values outside
+    ``[b_0, b_k]``.
+    """
+    edges = np.asarray(bins, dtype=float)
+    if edges.ndim != 1 or len(edges) < 2 or not np.all(np.isfinite(edges)):
+        raise ValueError(f"bins must be at least 2 finite edges, got {list(bins)!r}")
+    if np.any(np.diff(edges) <= 0):
+        raise ValueError(f"bins must be strictly increasing, got {list(bins)!r}")
+    v = np.asarray(values, dtype=float)
+    missing = np.isnan(v)
+    outside = ~missing & ((v < edges[0]) | (v > edges[-1]))
+    if outside.any():
+        raise ValueError(
+            f"{int(outside.sum())} value(s) outside the bins [{edges[0]}, {edges[-1]}] "
+            f"(e.g. {v[outside][:3].tolist()}); the edges must cover the data"
+        )
+    idx = np.searchsorted(edges, v, side="right") - 1
+    idx = np.minimum(idx, len(edges) - 2)
+    idx[missing] = -1
+    return idx
+
+
+def legend_labels_for(bins: Sequence[float], decimals: int = 1) -> list[str]:
+    """``["0 – 5", "5 – 10"]`` style labels (French numbers) for class edges."""
+    return [f"{format_fr(a, decimals)} – {format_fr(b, decimals)}" for a, b in zip(bins[:-1], bins[1:], strict=True)]
+
+
+def _swatch(css: str) -> str:
+    return (
+        '<span style="display:inline-block;width:14px;height:12px;margin-right:6px;'
+        f'vertical-align:-1px;border:1px solid #9e9e9e;{css}"></span>'
+    )
+
+
+def legend_html(
+    title: str,
+    labels: Sequence[str],
+    colors: Sequence[str],
+    *,
+    missing_label: str | None = None,
+    points_label: str | None = None,
+    point_color: str = "#1f2937",
+) -> str:
+    """The legend block: escaped title, one coloured swatch per class, hatched 'missing' row."""
+    rows = [f'<div style="font-weight:600;margin-bottom:4px">{esc(title)}</div>'] if title else []
+    rows += [f"<div>{_swatch('background:' + c)}{esc(lab)}</div>" for c, lab in zip(colors, labels, strict=True)]
+    if missing_label:
+        hatch = "background:repeating-linear-gradient(45deg,#8a8a8a 0 2px,#e6e6e6 2px 5px)"
+        rows.append(f"<div>{_swatch(hatch)}{esc(missing_label)}</div>")
+    if points_label:
+        dot = f"background:{point_color};border-radius:50%;width:10px;height:10px;margin-left:2px;margin-right:8px"
+        rows.append(f"<div>{_swatch(dot)}{esc(points_label)}</div>")
+    return (
+        '<div class="inc-legend" style="background:rgba(255,255,255,.92);padding:6px 9px;'
+        "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px/1.5 system-ui,"
+        f'sans-serif;color:#222;max-width:240px">{"".join(rows)}</div>'
+    )
+
+
+class RawScript(Element):
+    """Already-rendered JavaScript, emitted as is.
+
+    folium's ``MacroElement.render`` wraps each rendered script in ``Element(text)``, which makes
+    Jinja *compile the output again*: slow for megabytes of GeoJSON (~0.5 s for 4 000 communes)
+    and unsafe, since ``{{ … }}`` in a data string would be evaluated.  This element is not.
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+class ScriptElement(MacroElement):
+    """A MacroElement with a ``script`` macro only, added to the page through :class:`RawScript`.
+
+    streamlit-folium calls ``_template.module.script(element)`` directly, so both paths emit the
+    same text.
+    """
+
+    def render(self, **kwargs):
+        script = self._template.module.script(self, kwargs)
+        self.get_root().script.add_child(RawScript(str(script)), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class HtmlLegend(ScriptElement):
+    """A Leaflet control showing a fixed HTML string (built by :func:`legend_html`)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function() {
+            var div = L.DomUtil.create("div");
+            div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_block: str, position: str = "bottomright"):
+        super().__init__()
+        self._name = "HtmlLegend"
+        self.html = html_block
+        self.position = position
+
+
+class MapDecor(ScriptElement):
+    """Plain background colour + the SVG hatch pattern used by missing zones."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(container) {
+            container.style.background = {{ this.background|tojson }};
+            container.insertAdjacentHTML("beforeend", {{ this.defs|tojson }});
+        })({{ this._parent.get_name() }}.getContainer());
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, background: str = MAP_BACKGROUND):
+        super().__init__()
+        self._name = "MapDecor"
+        self.background = background
+        self.defs = (
+            '<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
+            f'<pattern id="{HATCH_ID}" patternUnits="userSpaceOnUse" width="6" height="6" '
+            'patternTransform="rotate(45)"><rect width="6" height="6" fill="#e6e6e6"/>'
+            '<rect width="2" height="6" fill="#8a8a8a"/></pattern></defs></svg>'
+        )
+
+
+def script_safe_json(text: str) -> str:
+    """JSON text made safe inside ``<script>``: ``< > & '`` and U+2028/9 as ``\\uXXXX`` escapes."""
+    for char, code in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("'", "\\u0027"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, code)
+    return text
+
+
+class GeoJsonLayer(ScriptElement):
+    """A Leaflet ``L.geoJson`` layer whose data is serialised once, at construction.
+
+    ``features_json``: the FeatureCollection as JSON text.  Feature ``i`` is styled with
+    ``styles[properties.k]`` (``styles[0]`` when there is no ``k``); ``tip`` / ``pop`` properties
+    become a sticky tooltip / a popup.  ``point_radius``: draw Point features as CircleMarkers.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }}_styles = {{ this.styles|tojson }};
+        var {{ this.get_name() }} = L.geoJson(null, {
+            className: {{ this.class_name|tojson }},
+            interactive: {{ this.interactive|tojson }},
+            style: function(feature) {
+                var k = feature.properties.k;
+                return {{ this.get_name() }}_styles[k === undefined ? 0 : k];
+            },
+            {%- if this.point_radius %}
+            pointToLayer: function(feature, latlng) {
+                return L.circleMarker(latlng, {radius: {{ this.point_radius|tojson }},
+                                               className: {{ this.class_name|tojson }}});
+            },
+            {%- endif %}
+            onEachFeature: function(feature, layer) {
+                var p = feature.properties;
+                if (p.tip) { layer.bindTooltip(p.tip, {sticky: true}); }
+                if (p.pop) { layer.bindPopup(p.pop, {maxWidth: 320}); }
+                {%- if this.highlight %}
+                layer.on({
+                    mouseover: function(e) { e.target.setStyle({{ this.highlight|tojson }}); },
+                    mouseout: function(e) { {{ this.get_name() }}.resetStyle(e.target); }
+                });
+                {%- endif %}
+            }
+        });
+        {{ this.get_name() }}.addData({{ this.features_js }});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        features_json: str,
+        styles: Sequence[Mapping],
+        *,
+        class_name: str,
+        bounds: Sequence[float],
+        interactive: bool = True,
+        highlight: Mapping | None = None,
+        point_radius: float | None = None,
+        name: str = "GeoJsonLayer",
+    ):
+        super().__init__()
+        self._name = name
+        self.features_json = features_json
+        self.features_js = script_safe_json(features_json)
+        self.styles = [dict(s) for s in styles]
+        self.class_name = class_name
+        self.interactive = interactive
+        self.highlight = dict(highlight) if highlight else None
+        self.point_radius = point_radius
+        minx, miny, maxx, maxy = (float(b) for b in bounds)
+        self._bounds = [[miny, minx], [maxy, maxx]]
+
+    def _get_self_bounds(self):
+        return self._bounds
+
+
+def _check_frame(gdf: gpd.GeoDataFrame, what: str, columns: Sequence[str]) -> None:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ValueError(f"{what} must be a GeoDataFrame, got {type(gdf).__name__}")
+    if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+        raise ValueError(f"{what} must be in WGS84 (EPSG:4326), got {gdf.crs}; use .to_crs(4326)")
+    absent = [c for c in columns if c not in gdf.columns]
+    if absent:
+        raise ValueError(f"{what}: column(s) {absent} not found (have {list(gdf.columns)})")
+    n_null = int((gdf.geometry.isna() | gdf.geometry.is_empty).sum())
+    if n_null:
+        raise ValueError(f"{what}: {n_null} row(s) without geometry")
+
+
+def rounded_geojson(geoms: Sequence, decimals: int = COORD_DECIMALS) -> np.ndarray:
+    """GeoJSON geometry texts with coordinates rounded to ``decimals`` (vectorised in shapely)."""
+    arr = shapely.transform(np.asarray(geoms, dtype=object), lambda c: np.round(c, decimals))
+    return shapely.to_geojson(arr)
+
+
+def _html_text(value: Any) -> str:
+    """Escaped text, with ``{ }`` as HTML entities too (no template syntax can survive)."""
+    return esc(value).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _html_or_text(value: Any) -> str | None:
+    """Markup → used as HTML (the caller escaped); anything else → escaped text; None → None."""
+    if value is None:
+        return None
+    if isinstance(value, Markup):
+        return str(value).replace("{", "&#123;").replace("}", "&#125;")
+    return _html_text(value)
+
+
+def _feature_collection(geometries: Sequence[str], props: Sequence[dict]) -> str:
+    """FeatureCollection JSON text from geometry JSON texts and property dicts."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    parts = [
+        f'{{"type":"Feature","properties":{dumps(p)},"geometry":{g}}}' for p, g in zip(props, geometries, strict=True)
+    ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def _zone_tooltips(
+    gdf: gpd.GeoDataFrame,
+    label_col: str,
+    value_missing: np.ndarray,
+    tooltip_fields: Sequence[TooltipField],
+    missing_label: str,
+    missing_reason_col: str | None,
+) -> list[str]:
+    labels = gdf[label_col].to_numpy(dtype=object)
+    columns = [(_html_text(lab), fmt, gdf[col].to_numpy(dtype=object)) for col, lab, fmt in tooltip_fields]
+    reasons = (
+        gdf[missing_reason_col].to_numpy(dtype=object) if missing_reason_col else np.full(len(gdf), None, dtype=object)
+    )
+    missing_text = _html_text(missing_label)
+    tips = []
+    for i in range(len(gdf)):
+        lines = [f"<b>{NOT_AVAILABLE if is_missing(labels[i]) else _html_text(labels[i])}</b>"]
+        for lab, fmt, values in columns:
+            v = values[i]
+            shown = NOT_AVAILABLE if is_missing(v) else (fmt(v) if fmt else v)
+            lines.append(f"{lab} : {_html_text(shown)}")
+        if value_missing[i]:
+            reason = reasons[i]
+            line = f"<i>{missing_text}"
+            if not is_missing(reason) and str(reason).strip():
+                line += f" : {_html_text(reason)}"
+            lines.append(line + "</i>")
+        tips.append("<br>".join(lines))
+    return tips
+
+
+def _popups(gdf: gpd.GeoDataFrame, fn: Callable[[pd.Series], Any]) -> list[str | None]:
+    rows = gdf.drop(columns=gdf.geometry.name)
+    return [_html_or_text(fn(row)) for _, row in rows.iterrows()]
+
+
+def build_choropleth(
+    gdf_wgs84: gpd.GeoDataFrame,
+    value_col: str,
+    label_col: str,
+    bins: Sequence[float],
+    colors: Sequence[str],
+    tooltip_fields: Sequence[TooltipField] = (),
+    popup_html_fn: Callable[[pd.Series], Any] | None = None,
+    missing_label: str = "Données manquantes",
+    *,
+    code_col: str = "code",
+    missing_reason_col: str | None = None,
+    legend_title: str = "",
+    legend_labels: Sequence[str] | None = None,
+    legend_decimals: int = 1,
+    points: gpd.GeoDataFrame | None = None,
+    point_label_col: str = "nom",
+    point_popup_fn: Callable[[pd.Series], Any] | None = None,
+    point_id_col: str | None = None,
+    points_label: str = "Lieux",
+    point_color: str = "#1f2937",
+    boundaries: gpd.GeoDataFrame | None = None,
+    tiles: str | None = None,
+    asset_mode: str | None = "inline",
+) -> folium.Map:
+    """A folium map: zones coloured by class of ``value_col``, tooltips, legend, fitted bounds.
+
+    ``bins`` are the k+1 class edges, ``colors`` the k fill colours (``#rrggbb``).
+    ``tooltip_fields``: ``(column, French label, formatter)`` lines under the zone name (missing
+    values show ``n.d.``).  ``popup_html_fn(row)`` / ``point_popup_fn(row)`` return the popup:
+    a ``markupsafe.Markup`` is used as HTML (build it with ``Markup("<b>{}</b>").format(x)``,
+    which escapes ``x``), any other value is shown as escaped text.  ``missing_reason_col``: per
+    zone reason shown after ``missing_label`` when the value is NaN.  ``points``: places drawn as
+    CircleMarkers; ``boundaries``: outlines drawn on top, not clickable.  ``tiles``: None (plain
+    background, no network), ``"osm"`` or ``"ign"``.  ``asset_mode``: passed to
+    :func:`ui.offline_assets.make_offline` (``"inline"``/``"static"``); None keeps folium's CDN
+    links (only for tests that do not open a browser).
+    """
+    _check_frame(
+        gdf_wgs84,
+        "gdf_wgs84",
+        [value_col, label_col, code_col]
+        + [c for c, _, _ in tooltip_fields]
+        + ([missing_reason_col] if missing_reason_col else []),
+    )
+    if len(gdf_wgs84) == 0:
+        raise ValueError("gdf_wgs84 is empty: nothing to map")
+    colors = list(colors)
+    if len(colors) != len(bins) - 1:
+        raise ValueError(f"{len(bins)} bin edges need {len(bins) - 1} colours, got {len(colors)}")
+    bad = [c for c in colors + [point_color] if not _HEX_COLOR.match(str(c))]
+    if bad:
+        raise ValueError(f"colours must be '#rrggbb', got {bad}")
+    if tiles is not None and tiles not in TILES:
+        raise ValueError(f"tiles must be None or one of {sorted(TILES)}, got {tiles!r}")
+    codes = gdf_wgs84[code_col].to_numpy(dtype=object)
+    bad_codes = [c for c in codes if not (isinstance(c, str) and _CODE.match(c))][:5]
+    if bad_codes:
+        raise ValueError(
+            f"{code_col} must hold code strings (letters, digits, '_.:-', e.g. '01001', '2A004'); got {bad_codes}"
+        )
+    if len(set(codes)) != len(codes):
+        dup = pd.Series(codes)[pd.Series(codes).duplicated()].unique()[:5].tolist()
+        raise ValueError(f"{code_col} must be unique; duplicated: {dup}")
+    try:
+        values = pd.to_numeric(gdf_wgs84[value_col], errors="raise").to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value_col} must be numeric (NaN for missing)") from None
+
+    klass = class_index(values, bins)
+    missing = klass < 0
+    k_prop = np.where(missing, len(colors), klass).tolist()  # missing → last style
+    tips = _zone_tooltips(gdf_wgs84, label_col, missing, tooltip_fields, missing_label, missing_reason_col)
+    props: list[dict] = [{"code": c, "k": k, "tip": t} for c, k, t in zip(codes, k_prop, tips, strict=True)]
+    if popup_html_fn is not None:
+        for p, pop in zip(props, _popups(gdf_wgs84, popup_html_fn), strict=True):
+            if pop:
+                p["pop"] = pop
+
+    base = {"color": "#ffffff", "weight": 0.6, "opacity": 1.0, "fillOpacity": 0.85}
+    styles = [dict(base, fillColor=c) for c in colors]
+    styles.append(dict(base, fillColor=HATCH_FILL, color="#9e9e9e", fillOpacity=1.0))
+
+    bounds = gdf_wgs84.total_bounds
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=9, tiles=None, prefer_canvas=False, zoom_snap=0.25
+    )
+    if tiles is not None:
+        folium.TileLayer(**TILES[tiles]).add_to(m)
+    MapDecor().add_to(m)
+
+    GeoJsonLayer(
+        _feature_collection(rounded_geojson(gdf_wgs84.geometry.array), props),
+        styles,
+        class_name=ZONE_CLASS,
+        bounds=bounds,
+        name="Zones",
+        highlight={"weight": 2.5, "color": "#111111"},
+    ).add_to(m)
+
+    if boundaries is not None:
+        _check_frame(boundaries, "boundaries", [])
+        GeoJsonLayer(
+            _feature_collection(rounded_geojson(boundaries.geometry.array), [{}] * len(boundaries)),
+            [{"color": "#333333", "weight": 1.8, "fill": False, "opacity": 0.9}],
+            class_name=BOUNDARY_CLASS,
+            bounds=boundaries.total_bounds,
+            interactive=False,
+            name="Limites",
+        ).add_to(m)
+
+    if points is not None:
+        _check_frame(points, "points", [point_label_col] + ([point_id_col] if point_id_col else []))
+        if not points.geometry.geom_type.eq("Point").all():
+            raise ValueError("points must hold Point geometries only")
+        labels = points[point_label_col].to_numpy(dtype=object)
+        pprops: list[dict] = [
+            {"tip": f"<b>{NOT_AVAILABLE if is_missing(lab) else _html_text(lab)}</b>"} for lab in labels
+        ]
+        if point_id_col:
+            for p, pid in zip(pprops, points[point_id_col].to_numpy(dtype=object), strict=True):
+                p["place"] = str(pid)
+        if point_popup_fn is not None:
+            for p, pop in zip(pprops, _popups(points, point_popup_fn), strict=True):
+                if pop:
+                    p["pop"] = pop
+        GeoJsonLayer(
+            _feature_collection(rounded_geojson(points.geometry.array), pprops),
+            [{"color": "#ffffff", "weight": 1.5, "fillColor": point_color, "fillOpacity": 0.95}],
+            class_name=POINT_CLASS,
+            bounds=points.total_bounds,
+            point_radius=6,
+            name=points_label,
+        ).add_to(m)
+
+    labels = list(legend_labels) if legend_labels is not None else legend_labels_for(bins, legend_decimals)
+    if len(labels) != len(colors):
+        raise ValueError(f"{len(colors)} classes need {len(colors)} legend labels, got {len(labels)}")
+    HtmlLegend(
+        legend_html(
+            legend_title,
+            labels,
+            colors,
+            missing_label=missing_label if missing.any() else None,
+            points_label=points_label if points is not None else None,
+            point_color=point_color,
+        )
+    ).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+
+    if asset_mode is not None:
+        make_offline(m, mode=asset_mode, allow_tiles=tiles is not None)
+    return m
+
+
+def clicked_zone_code(state: Mapping | None) -> str | None:
+    """Code of the zone last clicked, from the dict ``st_folium`` returns (else None).
+
+    streamlit-folium puts the clicked layer's ``toGeoJSON()`` in ``last_active_drawing``; zones
+    carry their code in ``properties.code`` (places do not).
+    """
+    if not state:
+        return None
+    feature = state.get("last_active_drawing") or {}
+    props = feature.get("properties") if isinstance(feature, Mapping) else None
+    code = props.get("code") if isinstance(props, Mapping) else None
+    return code if isinstance(code, str) else None
+
+
+def show_map(m: folium.Map, *, key: str, height: int = 560) -> str | None:
+    """Show ``m`` with streamlit-folium; return the code of the last clicked zone (or None).
+
+    Only ``last_active_drawing`` is sent back, so panning/zooming does not rerun the script.
+    """
+    from streamlit_folium import st_folium  # UI-only import
+
+    state = st_folium(m, key=key, height=height, use_container_width=True, returned_objects=["last_active_drawing"])
+    return clicked_zone_code(state)
