@@ -22,7 +22,7 @@ from . import access as _access
 from .definitions import CATALOGUE, DEFAULT_CONFIG, SETS, Config, indicator_table
 from .fragility import _groups, fragility
 from .need import load_rates, people_in_need
-from .supply import capacity, select_places
+from .supply import capacity, has_service, select_places
 from .unmet import bivariate_terciles, priority_rank, targets, unmet_need
 
 NEAREST_SERVICES = ("demarches", "competences_base", "equipement")
@@ -170,9 +170,8 @@ def compute_all(zones: pd.DataFrame, places: pd.DataFrame, config: Config = DEFA
     if cost is None:
         subsets = {"": np.ones(len(kept), dtype=bool)}
         if "services" in kept.columns and config.service is None:
-            svc = kept["services"].astype("object").fillna("").astype(str)
             for s in NEAREST_SERVICES:
-                subsets[f"_{s}"] = svc.map(lambda v, s=s: s in v.split(";")).to_numpy(bool)
+                subsets[f"_{s}"] = has_service(kept["services"], s)
         for suffix, m in subsets.items():
             t_min = np.full(n, np.nan)
             if m.any() and z_ok.any():

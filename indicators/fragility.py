@@ -46,7 +46,7 @@ def _groups(zones: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.nda
             f"reference column {column!r} is missing from the zone table; expected one of the "
             "parent code columns of SCHEMA.md (code_region, code_departement, code_epci)"
         )
-    codes, uniques = pd.factorize(zones[column].astype("object"), use_na_sentinel=False)
+    codes, uniques = pd.factorize(zones[column], use_na_sentinel=False)
     return codes.astype(np.intp), np.asarray(uniques, dtype=object)
 
 

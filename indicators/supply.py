@@ -4,7 +4,8 @@ Capacity (``mode="hours_staff"``): S_j = weekly opening hours × staff, in hours
 Hours come from ``weekly_hours`` (or ``hours_json``); where unknown, the default of the place type
 in rates.toml [supply.default_weekly_hours] is used (flag "default_hours"). Staff comes from
 ``staff``; where unknown, [supply.default_staff] of the type, else of "autre" (flag
-"default_staff"). ``mode="count"`` gives the plain count S_j = 1 per place (the fallback).
+"default_staff"). A staff of 0 (no post recorded) counts as unknown. ``mode="count"`` gives the plain count
+S_j = 1 per place (the fallback).
 
 ``hours_json`` (SCHEMA.md): ``{"mo": [[540, 720], [810, 1020]], ...}`` — minutes since midnight per
 day (mo tu we th fr sa su), intervals [start, end) with 0 ≤ start < end ≤ 1440; null = unknown.
@@ -15,6 +16,7 @@ Time slots: ``evening`` = open after 18:00 on a weekday (an interval on mo–fr 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -142,9 +144,10 @@ def capacity(places: pd.DataFrame, mode: str = "hours_staff", rates: dict | None
                          "capacity_source": source}, index=places.index)
 
 
-def _has_service(services: pd.Series, service: str) -> np.ndarray:
-    s = services.astype("object").fillna("").astype(str)
-    return s.map(lambda v: service in [x.strip() for x in v.split(";")]).to_numpy(bool)
+def has_service(services: pd.Series, service: str) -> np.ndarray:
+    """True where the ``;``-joined ``services`` list contains `service` (missing list → False)."""
+    pattern = rf"(?:^|;)\s*{re.escape(service)}\s*(?:;|$)"
+    return services.astype("string").str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
 
 
 def slot_mask(places: pd.DataFrame, slot: str) -> pd.Series:
@@ -178,7 +181,7 @@ def select_places(places: pd.DataFrame, service: str | None = None, time_slot: s
     if service is not None:
         if "services" not in places:
             raise ValueError("places table has no 'services' column; cannot filter by service")
-        m = _has_service(places["services"], service)
+        m = has_service(places["services"], service)
         report["removed_service"] = int((keep & ~m).sum())
         keep &= m
     if time_slot is not None:
@@ -193,6 +196,6 @@ def select_places(places: pd.DataFrame, service: str | None = None, time_slot: s
 
 
 __all__ = [
-    "DAYS", "parse_hours", "weekly_hours", "slot_hours", "open_in_slot", "capacity", "slot_mask",
+    "DAYS", "parse_hours", "weekly_hours", "slot_hours", "open_in_slot", "capacity", "slot_mask", "has_service",
     "select_places",
 ]

@@ -33,7 +33,7 @@ GROUPS: dict[str, list[str]] = {
     "unemployment": ["unemployed_1564", "active_1564"],
     "poverty": ["fiscal_persons", "poor_persons"],
     "income": ["median_income"],
-    "age": ["pop_age_total", "pop_15_29", "pop_60p", "pop_65p", "pop_75p"],
+    "age": ["pop_age_total", "pop_15_29", "pop_30_44", "pop_45_59", "pop_60_74", "pop_65p", "pop_60p", "pop_75p"],
     "diploma": ["nscol15p", "nscol15p_diplmin"],
     "household_types": ["hh_total_detailed", "hh_one_person", "hh_single_parent"],
     "ftth": ["premises_total", "ftth_premises"],
@@ -72,7 +72,18 @@ def commune_indicators(
     out["households_status"] = _status(out["households"].notna())
     out["unemployed_1564"] = code.map(comp["unemployed_1564_2021"])
     out["active_1564"] = code.map(comp["active_1564_2021"])
-    out["unemployment_status"] = _status(out["active_1564"].notna())
+    out["unemployment_vintage"] = pd.Series(np.where(out["active_1564"].notna(), "RP2021", None), index=out.index, dtype="string")
+    # RP2022 where the comparator publishes the rates: active = activity rate × population 15–64
+    # (RP2022 age groups), unemployed = unemployment rate × active (counts derived, flagged)
+    a = age.set_index("code_commune")
+    pop1564 = code.map(a[[f"pop_age_{lo:02d}_{lo + 4:02d}" for lo in range(15, 65, 5)]].sum(axis=1, min_count=10))
+    act22 = code.map(r22["activity_rate_1564_2022"]) / 100.0 * pop1564
+    unemp22 = code.map(r22["unemployment_rate_1564_2022"]) / 100.0 * act22
+    derived = act22.notna() & unemp22.notna()
+    out.loc[derived, "active_1564"] = act22[derived]
+    out.loc[derived, "unemployed_1564"] = unemp22[derived]
+    out.loc[derived, "unemployment_vintage"] = "RP2022 (taux publiés × population 15-64 ans)"
+    out["unemployment_status"] = pd.Series(np.where(derived, "derived", np.where(out["active_1564"].notna(), "ok", "not_covered")), index=out.index, dtype="string")
 
     filo = filosofi.set_index("code_commune")
     out["fiscal_persons"] = code.map(filo["fiscal_persons"])
@@ -89,10 +100,12 @@ def commune_indicators(
         np.where(out["median_income"].notna(), "ok", np.where(code.isin(filo.index), "secret", "not_covered")), index=out.index, dtype="string"
     )
 
-    a = age.set_index("code_commune")
     out["pop_age_total"] = code.map(a["pop_total"])
     for col in ("pop_15_29", "pop_60p", "pop_65p", "pop_75p"):
         out[col] = code.map(a[col])
+    for lo, hi in ((30, 44), (45, 59), (60, 74)):
+        cols = [f"pop_age_{x:02d}_{x + 4:02d}" for x in range(lo, hi, 5)]
+        out[f"pop_{lo}_{hi}"] = code.map(a[cols].sum(axis=1, min_count=len(cols)))
     out["age_status"] = _status(out["pop_age_total"].notna())
 
     d = diplomas.set_index("code_commune")
@@ -142,6 +155,9 @@ def iris_indicators(iris: pd.DataFrame, commune: pd.DataFrame, rp2016: pd.DataFr
     scale = out["population"] / pop16
     out["pop_age_total"] = out["population"].where(pop16.notna())
     out["pop_15_29"] = out["code"].map(p16["pop_1529"]) * scale
+    out["pop_30_44"] = out["code"].map(p16["pop_3044"]) * scale
+    out["pop_45_59"] = out["code"].map(p16["pop_4559"]) * scale
+    out["pop_60_74"] = out["code"].map(p16["pop_6074"]) * scale
     out["pop_60p"] = out["code"].map(p16["pop_60p"]) * scale
     out["pop_75p"] = out["code"].map(p16["pop_75p"]) * scale
     out["pop_65p"] = np.nan  # not published at IRIS level in RP2016

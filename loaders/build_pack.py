@@ -172,6 +172,14 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
         geom = gpd.GeoSeries(agg.pop("geometry_l93").values, crs=L93)
         agg = pd.concat([agg, _rep_points(geom)], axis=1)
         agg["dist_4g_m"] = np.nan
+        if level == "epci":
+            # figures INSEE publishes for the EPCI itself (comparator export): shown beside the
+            # sums of communes, which miss the communes under statistical secrecy
+            pub = rp2022[rp2022["territory_type"] == "epci"].set_index("code")
+            agg["median_income"] = agg["code"].map(pub["median_income_2021"])
+            agg["income_status"] = pd.Series(np.where(agg["median_income"].notna(), "ok", "not_covered"), index=agg.index, dtype="string")
+            agg["poverty_rate_published"] = agg["code"].map(pub["poverty_rate_2021"])
+            agg["unemployment_rate_published"] = agg["code"].map(pub["unemployment_rate_1564_2022"])
         tables[level] = _finish(agg, geom, level)
 
     step("places: France Services, médiation numérique (national schema, Hinaura), CnFS, Aidants Connect")

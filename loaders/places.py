@@ -1073,7 +1073,8 @@ def located_rows(
 ) -> pd.DataFrame:
     """Rows of the four located lists (national), with Lambert-93 ``x``/``y``, the final
     ``code_commune`` (see :func:`build_places`), ``origin`` (list, or data·inclusion/upstream
-    source), and flags ``located`` (has coordinates) and ``in_region``."""
+    source), and flags ``located`` (has coordinates), ``in_region`` and ``outside_communes`` (has
+    coordinates outside every polygon of ``communes``, when given)."""
     raw_dir = Path(raw_dir) if raw_dir is not None else RAW_DIR
     df = pd.concat([LOADERS[k](raw_dir) for k in SOURCE_PRIORITY], ignore_index=True)
     df["origin"] = np.where(df["source"] == "data_inclusion", "data_inclusion/" + df["origin"].fillna("?").astype(str), df["source"])
@@ -1083,11 +1084,13 @@ def located_rows(
     df["x"] = np.where(located, pts.x, np.nan)
     df["y"] = np.where(located, pts.y, np.nan)
     code = df["code_commune"]
+    df["outside_communes"] = False
     if communes is not None:
         known_codes = set(communes["code_commune"].astype(str))
         code = code.where(code.isin(known_codes))
         geo = pd.Series(pd.NA, index=df.index, dtype="string")
         geo[located] = _spatial_codes(df[located], communes)
+        df["outside_communes"] = (located & geo.isna()).astype(bool)
         # the polygon's code, else the source's code as published (e.g. a commune of another région)
         code = code.fillna(geo).fillna(df["code_commune"])
     df["code_commune"] = code.astype("string")
@@ -1110,7 +1113,8 @@ def build_places(
        code of that table), else the commune polygon containing the point (``communes``:
        GeoDataFrame [code_commune, geometry], EPSG:4326). Without ``communes``, rows without a
        code keep NA and the région is decided from the postcode's first two digits.
-    3. Keep rows of ``region_departements``; rows without coordinates go to ``unlocated``.
+    3. Keep rows of ``region_departements``; rows without coordinates, or whose coordinates fall
+       outside every polygon of ``communes`` (contradicting their code), go to ``unlocated``.
     4. Deduplicate (:func:`dedupe_places`); a merged place keeps every source key in ``sources``,
        the France Services type if any member has it, the id/name/address/coordinates of the
        highest-priority source (:data:`SOURCE_PRIORITY`), the most recent known hours.
@@ -1131,8 +1135,12 @@ def build_places(
             "located_in_region": int((m & in_region & located).sum()),
         }
 
-    unlocated = [df[in_region & ~located].assign(reason="no coordinates")]
-    reg = df[in_region & located].reset_index(drop=True)
+    outside = df["outside_communes"]
+    unlocated = [
+        df[in_region & ~located].assign(reason="no coordinates"),
+        df[in_region & located & outside].assign(reason="coordinates outside the communes of the territory"),
+    ]
+    reg = df[in_region & located & ~outside].reset_index(drop=True)
     labels = dedupe_places(reg, rules, links=_cross_source_links(reg))
     records = reg.astype(object).where(reg.notna(), None).to_dict("records")
     groups: dict[int, list[dict]] = {}

@@ -18,6 +18,7 @@ access_pkg = pytest.importorskip("access")
 from access import Access, weights  # noqa: E402
 
 logging.getLogger("access").setLevel(logging.WARNING)
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
 
 RAW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
 
@@ -278,6 +279,14 @@ def test_compute_all_with_supplied_asymmetric_cost_frame():
     assert z.loc["B", "access"] == pytest.approx(0.22 / D1)
     assert z.loc["C", "access"] == pytest.approx(1 / D3)
     assert z.loc["C", "nearest_place_id"] == "p3" and z.loc["C", "nearest_time_min"] == 1.0
+    # the same costs as a dense matrix (np.inf = unreachable) and as a sparse matrix
+    dense = np.full((3, 4), np.inf)
+    dense[0, 0], dense[1, 0], dense[2, 2], dense[0, 2] = 5.0, 25.0, 1.0, 29.0
+    for c in (dense, sparse.csr_array(np.where(np.isinf(dense), 0.0, dense))):
+        r2 = compute_all(zones, places, Config(decay="pysal", capacity="count"), cost=c).zones
+        np.testing.assert_allclose(r2["access"], res.zones["access"], rtol=1e-12)
+    with pytest.raises(ValueError, match="NaN travel costs"):
+        compute_all(zones, places, Config(), cost=np.full((3, 4), np.nan))
 
 
 # -- real data: Isère communes × France Services ------------------------------------------------

@@ -63,6 +63,12 @@ _HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _CODE = re.compile(r"^[0-9A-Za-z_.:-]{1,40}$")
 
 
+def _check_colors(colors: Sequence[str]) -> None:
+    bad = [c for c in colors if not _HEX_COLOR.match(str(c))]
+    if bad:
+        raise ValueError(f"colours must be '#rrggbb', got {bad}")
+
+
 def esc(value: Any) -> str:
     """HTML-escape any value (``str(value)`` first)."""
     return html.escape(str(value), quote=True)
@@ -133,6 +139,7 @@ def legend_html(
     point_color: str = "#1f2937",
 ) -> str:
     """The legend block: escaped title, one coloured swatch per class, hatched 'missing' row."""
+    _check_colors([*colors, point_color])
     rows = [f'<div style="font-weight:600;margin-bottom:4px">{esc(title)}</div>'] if title else []
     rows += [f"<div>{_swatch('background:' + c)}{esc(lab)}</div>" for c, lab in zip(colors, labels, strict=True)]
     if missing_label:
@@ -297,11 +304,11 @@ class GeoJsonLayer(ScriptElement):
         interactive: bool = True,
         highlight: Mapping | None = None,
         point_radius: float | None = None,
-        name: str = "GeoJsonLayer",
+        name: str = "",
     ):
         super().__init__()
-        self._name = name
-        self.features_json = features_json
+        self._name = "GeoJsonLayer"  # JS variable prefix; the display name is layer_name
+        self.layer_name = name
         self.features_js = script_safe_json(features_json)
         self.styles = [dict(s) for s in styles]
         self.class_name = class_name
@@ -443,9 +450,7 @@ def build_choropleth(
     colors = list(colors)
     if len(colors) != len(bins) - 1:
         raise ValueError(f"{len(bins)} bin edges need {len(bins) - 1} colours, got {len(colors)}")
-    bad = [c for c in colors + [point_color] if not _HEX_COLOR.match(str(c))]
-    if bad:
-        raise ValueError(f"colours must be '#rrggbb', got {bad}")
+    _check_colors([*colors, point_color])
     if tiles is not None and tiles not in TILES:
         raise ValueError(f"tiles must be None or one of {sorted(TILES)}, got {tiles!r}")
     codes = gdf_wgs84[code_col].to_numpy(dtype=object)
