@@ -91,7 +91,9 @@ def compute_all(zones: pd.DataFrame, places: pd.DataFrame, config: Config = DEFA
 
     Zones without coordinates get NaN access (flag ``no_coordinates``); places without
     coordinates are left out and counted in the report. Zones whose need is NaN count as 0 in
-    the demand of step 1 (flag ``demand_missing``) and get a NaN unmet need.
+    the demand of step 1 (flag ``demand_missing``) and get a NaN unmet need. Where the median
+    access of a reference set is 0 (most zones reach no place), the target is undefined and U is
+    NaN there (``report["zones_target_undefined"]``): pass ``Config(target=...)``.
     """
     rates = rates or load_rates()
     report: dict = {}
@@ -195,6 +197,7 @@ def compute_all(zones: pd.DataFrame, places: pd.DataFrame, config: Config = DEFA
     codes, _ = _groups(zones, ref_col)
     T = targets(A, codes, config.target)
     U = unmet_need(N, A, T)
+    report["zones_target_undefined"] = int(np.sum(~(T > 0)))  # median access 0 or NaN: set a target
     out["target"] = T
     out["unmet"] = U
     out["priority_rank"] = priority_rank(U)

@@ -46,7 +46,7 @@ class StepDecay:
     def __post_init__(self) -> None:
         if len(self.thresholds) != len(self.weights) or not self.thresholds:
             raise ValueError("step decay needs as many weights as thresholds (at least one)")
-        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:])):
+        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:], strict=False)):
             raise ValueError(f"step thresholds must increase strictly, got {self.thresholds}")
         if any(w < 0 for w in self.weights):
             raise ValueError(f"step weights must be ≥ 0, got {self.weights}")

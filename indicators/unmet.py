@@ -125,7 +125,7 @@ def robustness(zones: pd.DataFrame, config: Config, need=None, access=None, n_dr
             w = rng.integers(0, 11, size=len(keys))
         norm = NORMALISATIONS[rng.integers(len(NORMALISATIONS))]
         ref = references[rng.integers(len(references))]
-        cfg = config.replace(indicators=tuple(keys), weights=tuple(zip(keys, map(int, w))),
+        cfg = config.replace(indicators=tuple(keys), weights=tuple(zip(keys, map(int, w), strict=False)),
                              normalisation=norm, reference=ref)
         hits_s += top_decile(fragility(zones, cfg)["score"].to_numpy())
         if with_unmet:

@@ -481,9 +481,10 @@ def _siret(values: pd.Series) -> pd.Series:
 
 
 def _postcode(values: pd.Series) -> pd.Series:
-    """Postcodes as 5-character strings (``1200`` → ``01200``); anything else → NA."""
+    """Postcodes as 5-character strings (``1200`` → ``01200``, ``30252Cedex`` → ``30252``); else NA."""
     s = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
     s = s.where(~s.str.fullmatch(r"\d{4}").fillna(False), s.str.zfill(5))
+    s = s.where(~s.str.match(r"\d{5}\D").fillna(False), s.str[:5])
     return s.where(s.str.fullmatch(r"\d{5}").fillna(False), pd.NA)
 
 
@@ -1152,6 +1153,7 @@ def build_places(
         counts["sources"][k]["places_first_source"] = int(merged["place_id"].str.startswith(k + ":").sum())
     counts["rows_before_dedup"] = len(reg)
     counts["places_after_dedup"] = len(merged)
+    counts["rows_in_places"] = int(merged["members"].sum())  # = rows_before_dedup: no row lost
 
     # staff and structure lists joined by SIRET
     structures = load_cnfs_structures(raw_dir)

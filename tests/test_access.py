@@ -53,7 +53,7 @@ def test_step_presets_match_pysal_step_fn_at_and_around_thresholds():
     grid = np.array([0, 5, 9.999, 10, 10.0001, 15, 19.99, 20, 20.5, 29.9, 30, 30.0001, 45])
     for name, (th, w) in acc.STEP_PRESETS.items():
         ours = acc.make_decay(name)(grid)
-        ref = np.array([weights.step_fn(dict(zip(th, w)))(v) for v in grid], dtype=float)
+        ref = np.array([weights.step_fn(dict(zip(th, w, strict=False)))(v) for v in grid], dtype=float)
         np.testing.assert_array_equal(ours, ref, err_msg=name)
     apl = acc.make_decay("apl")
     assert apl(np.array([10.0]))[0] == 1.0 and apl(np.array([15.0]))[0] == pytest.approx(2 / 3)
@@ -124,7 +124,7 @@ def test_e2sfca_equals_pysal_on_straight_line_pairs(decay_name):
     pairs = acc.straight_line_pairs(zxy, pxy, speed, decay.max_cost, detour=1.3)
     ours = acc.fca(N, S, pairs, "e2sfca", decay)
     th, w = acc.STEP_PRESETS[decay_name]
-    ref = pysal_fca(N, S, pairs, weight_fn=weights.step_fn(dict(zip(th, w))))
+    ref = pysal_fca(N, S, pairs, weight_fn=weights.step_fn(dict(zip(th, w, strict=False))))
     seen = np.isfinite(ref)
     assert seen.sum() > 250  # most zones reach a place
     assert np.max(np.abs(ours.access[seen] - ref[seen])) <= 1e-9
@@ -179,8 +179,8 @@ def test_straight_line_pairs_match_brute_force_per_zone_speed():
     dist = np.linalg.norm(zxy[:, None, :] - pxy[None, :, :], axis=2)
     cost = dist * 1.25 / (speed[:, None] * 1000 / 60)
     r, c = np.nonzero(cost <= 20.0)
-    got = sorted(zip(pairs.rows.tolist(), pairs.cols.tolist()))
-    assert got == sorted(zip(r.tolist(), c.tolist()))
+    got = sorted(zip(pairs.rows.tolist(), pairs.cols.tolist(), strict=False))
+    assert got == sorted(zip(r.tolist(), c.tolist(), strict=False))
     order = np.lexsort((pairs.cols, pairs.rows))
     np.testing.assert_allclose(pairs.cost[order], cost[r, c], rtol=1e-12)
 

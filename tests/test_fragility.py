@@ -108,6 +108,12 @@ def test_missing_policies_flags():
     assert r["score"].notna().sum() == 4
     r = fragility(z, CFG.replace(missing="available"))
     assert r.loc[2, "score"] == r.loc[2, "score_median_income"] == 6 and r.loc[2, "n_indicators"] == 1
+    # a reference set with no observed value at all: the indicator is left out there (median policy)
+    z2 = z.assign(code_departement=["38", "38", "38", "73", "73"])
+    z2.loc[[3, 4], "poor_persons"] = np.nan
+    r2 = fragility(z2, CFG)
+    assert r2.loc[3, "n_indicators"] == 1 and not r2.loc[3, "imputed_poverty"]
+    assert r2.loc[3, "score"] == r2.loc[3, "score_median_income"] == 5  # 15 000 € vs 10 000 € in Savoie
     # ratio with a missing zone: the reference comes from the counts of the zones that have them
     r = fragility(z, CFG.replace(normalisation="ratio"))
     assert r.loc[0, "score_poverty"] == pytest.approx(100 * 10 / (100 * 310 / 900))

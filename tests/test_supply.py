@@ -95,7 +95,7 @@ def test_real_france_services_valserhone_hours():
     row = fs[fs["id_fs"] == "1"].iloc[0]
     assert row["lib_fs"] == "France services de Valserhône"
     days = dict(zip(("mo", "tu", "we", "th", "fr", "sa"),
-                    ("h_lundi", "h_mardi", "h_mercredi", "h_jeudi", "h_vendredi", "h_samedi")))
+                    ("h_lundi", "h_mardi", "h_mercredi", "h_jeudi", "h_vendredi", "h_samedi"), strict=False))
     h = parse_hours(json.dumps({d: _fs_hours(row[c]) for d, c in days.items()}))
     # Mon 13:30–17:00, Tue–Thu 09:00–12:00 + 13:30–17:00, Fri 09:00–12:00 + 13:30–16:00
     assert weekly_hours(h) == pytest.approx(3.5 + 3 * 6.5 + 5.5)  # 28.5 h

@@ -54,7 +54,7 @@ def synthetic(n=120, n_places=30, seed=0):
         "premises_total": pop * 0.6, "ftth_premises": (pop * 0.6 * rng.uniform(0, 1, n)).round(),
         "dist_4g_m": rng.uniform(0, 4000, n), "pop_age_total": pop, "pop_60p": (pop * rng.uniform(0.1, 0.4, n)).round(),
         "nscol15p": pop * 0.7, "nscol15p_diplmin": (pop * 0.7 * rng.uniform(0.1, 0.4, n)).round(),
-    }, geometry=[box(a - 1500, b - 1500, a + 1500, b + 1500) for a, b in zip(x, y)], crs=2154)
+    }, geometry=[box(a - 1500, b - 1500, a + 1500, b + 1500) for a, b in zip(x, y, strict=False)], crs=2154)
     zones["geometry_display"] = zones.geometry.to_crs(4326)
     places = gpd.GeoDataFrame({
         "place_id": [f"fs:{j}" for j in range(n_places)], "name": "lieu", "type": "france_services",

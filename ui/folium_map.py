@@ -19,6 +19,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -135,17 +136,17 @@ def legend_html(
     colors: Sequence[str],
     *,
     missing_label: str | None = None,
-    points_label: str | None = None,
-    point_color: str = "#1f2937",
+    point_legend: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The legend block: escaped title, one coloured swatch per class, hatched 'missing' row."""
-    _check_colors([*colors, point_color])
+    """The legend block: escaped title, one coloured swatch per class, hatched 'missing' row,
+    one dot per point layer (``point_legend`` = ``[(label, colour), …]``)."""
+    _check_colors([*colors, *(c for _, c in point_legend)])
     rows = [f'<div style="font-weight:600;margin-bottom:4px">{esc(title)}</div>'] if title else []
     rows += [f"<div>{_swatch('background:' + c)}{esc(lab)}</div>" for c, lab in zip(colors, labels, strict=True)]
     if missing_label:
         hatch = "background:repeating-linear-gradient(45deg,#8a8a8a 0 2px,#e6e6e6 2px 5px)"
         rows.append(f"<div>{_swatch(hatch)}{esc(missing_label)}</div>")
-    if points_label:
+    for points_label, point_color in point_legend:
         dot = f"background:{point_color};border-radius:50%;width:10px;height:10px;margin-left:2px;margin-right:8px"
         rows.append(f"<div>{_swatch(dot)}{esc(points_label)}</div>")
     return (
@@ -400,6 +401,46 @@ def _popups(gdf: gpd.GeoDataFrame, fn: Callable[[pd.Series], Any]) -> list[str |
     return [_html_or_text(fn(row)) for _, row in rows.iterrows()]
 
 
+@dataclass(frozen=True)
+class PointLayer:
+    """A layer of points drawn as circles: label column (tooltip), legend label, colour, popups."""
+
+    gdf: gpd.GeoDataFrame
+    label_col: str
+    label: str
+    color: str = "#1f2937"
+    popup_fn: Callable[[pd.Series], Any] | None = None
+    id_col: str | None = None
+    radius: int = 6
+
+
+def _add_points(m: folium.Map, layer: PointLayer) -> None:
+    points = layer.gdf
+    _check_frame(points, "points", [layer.label_col] + ([layer.id_col] if layer.id_col else []))
+    _check_colors([layer.color])
+    if points.empty:
+        return
+    if not points.geometry.geom_type.eq("Point").all():
+        raise ValueError("points must hold Point geometries only")
+    labels = points[layer.label_col].to_numpy(dtype=object)
+    pprops: list[dict] = [{"tip": f"<b>{NOT_AVAILABLE if is_missing(lab) else _html_text(lab)}</b>"} for lab in labels]
+    if layer.id_col:
+        for p, pid in zip(pprops, points[layer.id_col].to_numpy(dtype=object), strict=True):
+            p["place"] = str(pid)
+    if layer.popup_fn is not None:
+        for p, pop in zip(pprops, _popups(points, layer.popup_fn), strict=True):
+            if pop:
+                p["pop"] = pop
+    GeoJsonLayer(
+        _feature_collection(rounded_geojson(points.geometry.array), pprops),
+        [{"color": "#ffffff", "weight": 1.5, "fillColor": layer.color, "fillOpacity": 0.95}],
+        class_name=POINT_CLASS,
+        bounds=points.total_bounds,
+        point_radius=layer.radius,
+        name=layer.label,
+    ).add_to(m)
+
+
 def build_choropleth(
     gdf_wgs84: gpd.GeoDataFrame,
     value_col: str,
@@ -422,6 +463,7 @@ def build_choropleth(
     points_label: str = "Lieux",
     point_color: str = "#1f2937",
     boundaries: gpd.GeoDataFrame | None = None,
+    extra_points: Sequence[PointLayer] = (),
     tiles: str | None = None,
     asset_mode: str | None = "inline",
 ) -> folium.Map:
@@ -433,7 +475,7 @@ def build_choropleth(
     a ``markupsafe.Markup`` is used as HTML (build it with ``Markup("<b>{}</b>").format(x)``,
     which escapes ``x``), any other value is shown as escaped text.  ``missing_reason_col``: per
     zone reason shown after ``missing_label`` when the value is NaN.  ``points``: places drawn as
-    CircleMarkers; ``boundaries``: outlines drawn on top, not clickable.  ``tiles``: None (plain
+    CircleMarkers; ``extra_points``: more point layers (:class:`PointLayer`); ``boundaries``: outlines drawn on top, not clickable.  ``tiles``: None (plain
     background, no network), ``"osm"`` or ``"ign"``.  ``asset_mode``: passed to
     :func:`ui.offline_assets.make_offline` (``"inline"``/``"static"``); None keeps folium's CDN
     links (only for tests that do not open a browser).
@@ -510,29 +552,12 @@ def build_choropleth(
             name="Limites",
         ).add_to(m)
 
+    point_layers = []
     if points is not None:
-        _check_frame(points, "points", [point_label_col] + ([point_id_col] if point_id_col else []))
-        if not points.geometry.geom_type.eq("Point").all():
-            raise ValueError("points must hold Point geometries only")
-        labels = points[point_label_col].to_numpy(dtype=object)
-        pprops: list[dict] = [
-            {"tip": f"<b>{NOT_AVAILABLE if is_missing(lab) else _html_text(lab)}</b>"} for lab in labels
-        ]
-        if point_id_col:
-            for p, pid in zip(pprops, points[point_id_col].to_numpy(dtype=object), strict=True):
-                p["place"] = str(pid)
-        if point_popup_fn is not None:
-            for p, pop in zip(pprops, _popups(points, point_popup_fn), strict=True):
-                if pop:
-                    p["pop"] = pop
-        GeoJsonLayer(
-            _feature_collection(rounded_geojson(points.geometry.array), pprops),
-            [{"color": "#ffffff", "weight": 1.5, "fillColor": point_color, "fillOpacity": 0.95}],
-            class_name=POINT_CLASS,
-            bounds=points.total_bounds,
-            point_radius=6,
-            name=points_label,
-        ).add_to(m)
+        point_layers.append(PointLayer(points, point_label_col, points_label, point_color, point_popup_fn, point_id_col))
+    point_layers += list(extra_points)
+    for layer in point_layers:
+        _add_points(m, layer)
 
     labels = list(legend_labels) if legend_labels is not None else legend_labels_for(bins, legend_decimals)
     if len(labels) != len(colors):
@@ -543,8 +568,7 @@ def build_choropleth(
             labels,
             colors,
             missing_label=missing_label if missing.any() else None,
-            points_label=points_label if points is not None else None,
-            point_color=point_color,
+            point_legend=[(layer.label, layer.color) for layer in point_layers],
         )
     ).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])

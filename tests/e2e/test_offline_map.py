@@ -234,6 +234,14 @@ def test_inline_html_loads_nothing_from_the_network():
 
 
 @needs_assets
+def test_make_offline_after_a_render_drops_stale_cdn_links():
+    m = folium.Map(tiles=None)
+    m.get_root().render()  # header now holds folium's 10 CDN links
+    loaded = _LOADED.findall(make_offline(m).get_root().render())
+    assert len(loaded) == 2 and all(u.startswith("data:") for u in loaded)
+
+
+@needs_assets
 def test_streamlit_folium_receives_only_local_links():
     """What st_folium sends to its iframe: header, script and the js/css link lists."""
     import streamlit_folium as sf
