@@ -11,7 +11,6 @@ import streamlit as st
 
 st.set_page_config(
     page_title="Inclusion numérique — diagnostic territorial",
-    page_icon=":material/hub:",
     layout="wide",
 )
 

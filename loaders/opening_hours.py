@@ -128,7 +128,7 @@ _RANGE_SEPARATORS = frozenset({"-", "a", "/"})
 
 
 def _time_tokens(t: str) -> list[int] | None:
-    """Minutes of every time written in ``t`` in reading order; None if a bare number is ambiguous."""
+    """Minutes of every time written in ``t``, in reading order (lone bare numbers skipped); None if past 24:00."""
     tokens: list[tuple[int, int, int, bool]] = []  # (minutes, start, end, bare)
     for m in _TIME.finditer(t):
         if m.group("h") is not None:

@@ -430,7 +430,7 @@ def map_services(labels: Iterable[str]) -> str | None:
 
 
 _GENERIC_EMAIL_PARTS = frozenset(
-    "fs mfs msap psp csi cc cdc cs ccas cias pij bij mjc epn rsa caf pe ml cdc si ot mds".split()
+    "fs mfs msap psp csi cc cdc cs ccas cias pij bij mjc epn rsa caf pe ml si ot mds".split()
 )
 _GENERIC_EMAIL_STEMS = (
     "service", "france", "mairie", "contact", "accueil", "numeri", "mediat", "biblio", "cyber", "social",
@@ -509,7 +509,7 @@ def _records(path: Path, required: Sequence[str]) -> list[dict]:
     """A JSON list of objects, each holding the ``required`` keys (else LoaderError naming them)."""
     data = read_json(path)
     if isinstance(data, dict):
-        for k in ("data", "features", "records", "lieux"):
+        for k in ("data", "records", "lieux"):
             if isinstance(data.get(k), list):
                 data = data[k]
                 break

@@ -19,8 +19,12 @@ from loaders.errors import DownloadError, LoaderError
 
 PLACES_DIR = RAW_DIR / "places"
 COMMUNES_FILE = RAW_DIR / "geo" / "communes_ara_cog2024_simplifiees.geojson"
-needs_raw = pytest.mark.skipif(not (PLACES_DIR / "anct_france_services_liste-fs-20240801.csv").exists(), reason="raw files not present")
-pytestmark = pytest.mark.raw
+_skip_no_raw = pytest.mark.skipif(not (PLACES_DIR / "anct_france_services_liste-fs-20240801.csv").exists(), reason="raw files not present")
+
+
+def needs_raw(test):
+    """Marks a test that reads ../shared/data/raw (marker ``raw``), skipped when it is absent."""
+    return pytest.mark.raw(_skip_no_raw(test))
 
 
 # --------------------------------------------------------------------------------------------

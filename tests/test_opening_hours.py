@@ -16,7 +16,12 @@ FS_FILE = PLACES / "anct_france_services_liste-fs-20240801.csv"
 HINAURA_FILE = PLACES / "hinaura_lieux_mediation_numerique_aura_raw.json"
 DI_FILE = PLACES / "data_inclusion_lieux_mediation_numerique_2023-02.json"
 
-needs_raw = pytest.mark.skipif(not FS_FILE.exists(), reason="raw files not present")
+_skip_no_raw = pytest.mark.skipif(not FS_FILE.exists(), reason="raw files not present")
+
+
+def needs_raw(test):
+    """Marks a test that reads ../shared/data/raw (marker ``raw``), skipped when it is absent."""
+    return pytest.mark.raw(_skip_no_raw(test))
 
 
 def hm(h: int, m: int = 0) -> int:

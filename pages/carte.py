@@ -1,0 +1,193 @@
+"""Carte: choropleth of an indicator, the index, access or unmet need; places; zone explanation."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import streamlit as st
+from markupsafe import Markup
+
+from indicators import CATALOGUE
+from ui import compute, data, explain, session_places
+from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map
+from ui.offline_assets import MissingAssetError
+from ui.picker import set_state, sidebar
+from ui.state import SCHEMES
+
+PLACE_TYPE_LABELS = {
+    "france_services": "France Services",
+    "mediatheque": "Médiathèque",
+    "ccas": "CCAS / CIAS",
+    "centre_social": "Centre social",
+    "epn_tiers_lieu": "EPN / tiers-lieu",
+    "association": "Association",
+    "mairie": "Mairie",
+    "mission_locale": "Mission locale",
+    "caf": "CAF",
+    "france_travail": "France Travail",
+    "autre": "Autre",
+}
+SERVICE_LABELS = {"demarches": "Démarches en ligne", "competences_base": "Compétences numériques de base", "equipement": "Équipement et connexion"}
+SCHEME_LABELS = {"quantiles": "Quantiles", "natural_breaks": "Seuils naturels (Jenks)", "equal_interval": "Intervalles égaux"}
+
+state = sidebar()
+config = compute.config_for(state)
+layers = compute.layers(config)
+if state.layer not in layers:
+    state = state.with_(layer="fragility")
+
+with st.sidebar:
+    st.markdown("### Carte")
+    keys = list(layers)
+    layer_key = st.selectbox("Couche", keys, index=keys.index(state.layer), format_func=lambda k: layers[k].label, key="map_layer")
+    c1, c2 = st.columns(2)
+    scheme = c1.selectbox("Classes", SCHEMES, index=SCHEMES.index(state.scheme), format_func=SCHEME_LABELS.get, key="map_scheme")
+    k = c2.slider("Nombre", 3, 9, state.k, key="map_k")
+    preset = st.selectbox("Zone de chalandise", list(compute.PRESET_LABELS), index=list(compute.PRESET_LABELS).index(state.preset), format_func=compute.PRESET_LABELS.get, key="map_preset")
+    need_model = st.selectbox("Estimation du besoin", list(compute.NEED_LABELS), index=list(compute.NEED_LABELS).index(state.need_model), format_func=compute.NEED_LABELS.get, key="map_need")
+    with st.expander("Poids de l'indice (0 à 10)"):
+        weights = {}
+        for key in config.indicator_keys:
+            weights[key] = st.slider(CATALOGUE[key].label, 0, 10, int(state.weights.get(key, 1)), key=f"w_{key}")
+    st.markdown("### Lieux")
+    show_places = st.toggle("Afficher les lieux", value=True, key="map_places")
+    types = st.multiselect("Types", list(PLACE_TYPE_LABELS), format_func=PLACE_TYPE_LABELS.get, key="map_types", placeholder="Tous les types")
+    services = st.multiselect("Services", list(SERVICE_LABELS), format_func=SERVICE_LABELS.get, key="map_services", placeholder="Tous les services")
+    show_qpv = st.toggle("Quartiers prioritaires (QPV)", value=True, key="map_qpv")
+    tiles = st.toggle("Fond de carte OpenStreetMap (réseau requis)", value=False, key="map_tiles")
+
+clean_weights = {k2: v for k2, v in weights.items() if v != 1}
+new_state = state.with_(layer=layer_key, scheme=scheme, k=k, preset=preset, need_model=need_model, weights=clean_weights)
+if new_state != state:
+    set_state(new_state)
+    state = new_state
+try:
+    config = compute.config_for(state)
+except ValueError as exc:
+    st.error(f"Paramètres invalides : {exc}")
+    st.stop()
+layer = layers[state.layer]
+
+kind, code = state.kind, state.code
+st.title(f"Carte — {data.territory_label(state.territory)}")
+zones = data.zones_in(kind, code, state.level)
+if zones.empty:
+    st.warning("Ce territoire n'a aucune zone à cette maille (par exemple une commune sans IRIS) : choisissez la maille « Communes ».")
+    st.stop()
+if state.weights and all(v == 0 for k2, v in config.weight_map.items() if k2 in config.indicator_keys):
+    st.error("Tous les poids sont à 0 : donnez au moins un poids entre 1 et 10.")
+    st.stop()
+
+res, _place_caps, report = compute.results(state.level, config)
+view = zones[["code", "name", "geometry_display"] + [c for c in ("commune_name", "population", f"{layer.group}_status" if layer.group else None) if c and c in zones.columns]].copy()
+view = view.join(res[[c for c in res.columns if c not in view.columns]], how="left")
+view["value"] = pd.to_numeric(view[layer.column], errors="coerce")
+view["reason"] = compute.missing_reason(view, layer)
+gview = gpd.GeoDataFrame(view.drop(columns="geometry_display"), geometry=view["geometry_display"].values, crs="EPSG:4326")
+
+# classes and legend ------------------------------------------------------------------------------
+if layer.key == "bivariate":
+    bins = [0.5 + i for i in range(10)]
+    colors = compute.BIVARIATE_COLORS
+    legend_labels = [f"besoin {'faible moyen fort'.split()[(c - 1) // 3]} · accès {'faible moyen fort'.split()[(c - 1) % 3]}" for c in range(1, 10)]
+    n_classes = 9
+else:
+    bins, n_classes = compute.classify(gview["value"], state.scheme, state.k)
+    colors = compute.palette(layer.palette, n_classes)
+    legend_labels = None
+
+fmt = lambda v: format_fr(v, layer.decimals)  # noqa: E731
+tooltip = [("value", f"{layer.label} ({layer.unit})", fmt)]
+if "commune_name" in gview.columns:
+    tooltip.insert(0, ("commune_name", "Commune", str))
+tooltip.append(("population", "Population", lambda v: format_fr(v, 0)))
+gview["source"] = compute.vintage_note(layer.group)
+tooltip.append(("source", "Source", str))
+
+# places and QPV ----------------------------------------------------------------------------------
+pack = data.pack()
+all_places = session_places.all_places(pack["places"])
+minx, miny, maxx, maxy = zones.geometry.total_bounds
+near = all_places.cx[minx - 2000 : maxx + 2000, miny - 2000 : maxy + 2000]
+if types:
+    near = near[near["type"].isin(types)]
+if services:
+    near = near[near["services"].fillna("").map(lambda s: any(x in s.split(";") for x in services))]
+point_layers = []
+
+
+def place_popup(row: pd.Series) -> Markup:
+    return explain.place_popup(row, PLACE_TYPE_LABELS, SERVICE_LABELS)
+
+
+if show_places and len(near):
+    pts = near.to_crs("EPSG:4326")
+    point_layers.append(PointLayer(pts, "name", f"Lieux d'accueil ({len(pts)})", "#1f2937", place_popup, "place_id"))
+qpv = pack["qpv"]
+qpv_here = qpv[qpv["code_commune"].isin(set(zones.get("code_commune", zones["code"])))]
+if show_qpv and len(qpv_here):
+    q = qpv_here.to_crs("EPSG:4326")
+    q["label"] = "QPV : " + q["qpv_names"].astype(str)
+    point_layers.append(
+        PointLayer(q, "label", "QPV (centre de la commune, pas le périmètre)", "#7c3aed", lambda r: Markup("<b>Quartiers prioritaires</b><br>{}<br><i>{}</i>").format(r["qpv_codes"], "point placé au centre de la commune"), None, 5)
+    )
+boundaries = None
+if state.level == "iris":
+    coms = pack["commune"]
+    coms = coms[coms["code"].isin(set(zones["code_commune"]))]
+    boundaries = gpd.GeoDataFrame(geometry=coms["geometry_display"].values, crs="EPSG:4326")
+
+try:
+    fmap = build_choropleth(
+        gview,
+        "value",
+        "name",
+        bins,
+        colors,
+        tooltip_fields=tooltip,
+        missing_reason_col="reason",
+        legend_title=f"{layer.label} ({layer.unit})",
+        legend_labels=legend_labels,
+        legend_decimals=layer.decimals,
+        extra_points=point_layers,
+        boundaries=boundaries,
+        tiles="osm" if tiles else None,
+    )
+except MissingAssetError as exc:
+    st.error(f"Les fichiers de la carte sont absents : {exc}")
+    st.stop()
+
+left, right = st.columns([3, 2])
+with left:
+    clicked = show_map(fmap, key=f"map_{state.territory}_{state.level}", height=620)
+    n_missing = int(gview["value"].isna().sum())
+    st.caption(
+        f"{len(gview)} zones · {n_missing} sans valeur (hachurées) · source : {compute.vintage_note(layer.group)} · "
+        f"lieux : {len(near)} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)."
+    )
+with right:
+    if clicked and clicked in set(gview["code"]):
+        st.session_state["zone_selected"] = clicked
+    sel = st.session_state.get("zone_selected")
+    if sel not in set(gview["code"]):
+        sel = None
+    options = gview.sort_values("name")["code"].tolist()
+    names = dict(zip(gview["code"], gview["name"], strict=True))
+    chosen = st.selectbox("Zone à expliquer (ou cliquez sur la carte)", [None] + options, index=(options.index(sel) + 1) if sel else 0, format_func=lambda c: "—" if c is None else f"{names[c]} ({c})", key="zone_pick")
+    if chosen:
+        explain.zone_panel(chosen, state.level, res, config, all_places)
+    else:
+        st.info("Cliquez sur une zone de la carte pour voir pourquoi elle a cette note : contribution de chaque indicateur, personnes concernées, accessibilité, lieux les plus proches.")
+    undefined = report.get("zones_target_undefined", 0)
+    if undefined:
+        st.caption(f"{undefined} zones sans cible d'accessibilité définie (médiane nulle sur leur référence).")
+    top = view.dropna(subset=["unmet"]).sort_values("unmet", ascending=False).head(8)
+    if len(top):
+        st.markdown("**Zones prioritaires (besoin non couvert)**")
+        st.dataframe(
+            pd.DataFrame({"Zone": top["name"], "Besoin non couvert": top["unmet"].round(0), "Personnes en besoin": top["need"].round(0), "Note": top["score"].round(1)}),
+            hide_index=True,
+        )
+if np.isfinite(view["value"]).sum() == 0:
+    st.warning("Aucune zone n'a de valeur pour cette couche sur ce territoire : voir Données & méthode › Couverture.")

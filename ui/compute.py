@@ -1,0 +1,160 @@
+"""Cached calls into the core for the pages: indicators for a level, layers, classes, sources.
+
+The indicators are computed once per (level, configuration, uploaded places) over the **whole
+level** of the pack (all AURA IRIS or communes, ~0.1 s), so that deciles use the reference
+territory (département by default) and places across a territory's border count; pages then
+filter to the territory they show. ``st.cache_data`` keys on the arguments, so a widget that
+does not change them (the classification, the layer shown) does not recompute anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import mapclassify
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from indicators import CATALOGUE, Config, compute_all
+from indicators.definitions import indicator_table
+from ui import data, session_places
+from ui.state import ViewState
+
+#: URL preset -> indicators decay name (METHOD.md §4)
+PRESET_DECAY = {"apl": "apl", "pysal": "pysal", "30min": "step30"}
+PRESET_LABELS = {
+    "apl": "APL (DREES) : 10 / 15 / 20 min",
+    "pysal": "PySAL : 10 / 20 / 30 min",
+    "30min": "30 minutes (cible France Services)",
+}
+NEED_LABELS = {"precarity": "Précarité (40 % des personnes pauvres)", "illectronisme": "Illectronisme (taux INSEE par âge)"}
+STATUS_LABELS = {
+    "ok": "valeur publiée",
+    "secret": "secret statistique (INSEE)",
+    "not_covered": "aucune source ne couvre cette zone",
+    "from_commune": "valeur de la commune (imputée, signalée)",
+    "rescaled": "structure RP2016 remise à l'échelle",
+    "mapped": "commune 2018 rattachée à la commune 2024",
+    "derived": "calculé à partir des taux publiés",
+    "partial": "somme partielle (communes sous secret)",
+}
+BIVARIATE_COLORS = ["#e8e8e8", "#e4acac", "#c85a5a", "#b0d5df", "#ad9ea5", "#985356", "#64acbe", "#627f8c", "#574249"]
+
+
+@dataclass(frozen=True)
+class Layer:
+    key: str
+    label: str
+    column: str
+    unit: str
+    decimals: int
+    group: str | None  # pack status group explaining missing values
+    palette: str = "YlOrRd"
+
+
+def config_for(state: ViewState) -> Config:
+    """The indicators configuration the view state describes."""
+    weights = tuple(sorted((k, int(v)) for k, v in state.weights.items() if k in CATALOGUE))
+    return Config(need_model=state.need_model, decay=PRESET_DECAY[state.preset], weights=weights)
+
+
+def layers(config: Config) -> dict[str, Layer]:
+    """Every layer the map can show, in menu order."""
+    out = {
+        "fragility": Layer("fragility", "Indice de fragilité numérique", "score", "note /10", 1, None, "YlOrRd"),
+        "need": Layer("need", "Personnes en besoin d'accompagnement", "need", "personnes", 0, "poverty", "Oranges"),
+        "access": Layer("access", "Accessibilité (E2SFCA)", "access", "h / sem. pour 1 000 pers.", 2, None, "YlGnBu_r"),
+        "unmet": Layer("unmet", "Besoin non couvert", "unmet", "personnes", 0, "poverty", "Reds"),
+        "bivariate": Layer("bivariate", "Besoin × accessibilité (3 × 3)", "bivariate_class", "classe", 0, None, "bivariate"),
+        "nearest": Layer("nearest", "Temps jusqu'au lieu le plus proche", "nearest_time_min", "min", 0, None, "PuRd"),
+    }
+    for key, ind in CATALOGUE.items():
+        if key == "places_per_10k":
+            continue
+        out[f"ind:{key}"] = Layer(f"ind:{key}", ind.label, f"ind_{key}", ind.unit, 1 if ind.unit == "%" else 0, ind.group, "YlOrRd" if ind.higher_is_more_fragile else "YlOrRd_r")
+    return out
+
+
+@st.cache_data(show_spinner="Calcul des indicateurs…", max_entries=32)
+def _compute(level: str, config_json: str, user_places: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    p = data.pack()
+    zones = p[level]
+    places = p["places"]
+    if user_places is not None and len(user_places):
+        places = pd.concat([places.drop(columns="geometry"), user_places], ignore_index=True)
+    else:
+        places = places.drop(columns="geometry")
+    config = Config.from_json(config_json)
+    res = compute_all(zones.drop(columns=["geometry", "geometry_display"]), places.reset_index(drop=True), config)
+    table = indicator_table(zones, [k for k in CATALOGUE if k != "places_per_10k"])
+    table.columns = [f"ind_{c}" for c in table.columns]
+    out = pd.concat([res.zones, table], axis=1)
+    out["access"] = out["access"] * 1000.0  # hours per week per 1 000 people in need (readable)
+    out["target"] = out["target"] * 1000.0
+    return out, res.places, res.report
+
+
+def results(level: str, config: Config) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(zone results for the whole level, place capacities, report), cached."""
+    user = session_places.get()
+    user_df = None if user.empty else pd.DataFrame(user.drop(columns="geometry"))
+    return _compute(level, config.to_json(), user_df)
+
+
+def classify(values: pd.Series, scheme: str, k: int) -> tuple[list[float], int]:
+    """Class edges (k+1 values) with mapclassify; fewer classes when there are few distinct values."""
+    v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(float)
+    if v.size == 0:
+        return [0.0, 1.0], 1
+    distinct = np.unique(v)
+    k = int(max(1, min(k, distinct.size)))
+    if k == 1:
+        lo, hi = float(distinct[0]), float(distinct[-1])
+        return [lo, hi if hi > lo else lo + 1.0], 1
+    if scheme == "natural_breaks":
+        c = mapclassify.NaturalBreaks(v, k=k)
+    elif scheme == "equal_interval":
+        c = mapclassify.EqualInterval(v, k=k)
+    else:
+        c = mapclassify.Quantiles(v, k=k)
+    edges = [float(v.min())] + [float(b) for b in c.bins]
+    edges = sorted(set(edges))
+    if len(edges) < 2:
+        edges = [edges[0], edges[0] + 1.0]
+    edges[-1] = max(edges[-1], float(v.max()))
+    return edges, len(edges) - 1
+
+
+def palette(name: str, k: int) -> list[str]:
+    """k hex colours from a matplotlib colormap (``_r`` reversed)."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps[name]
+    if k == 1:
+        return [matplotlib.colors.to_hex(cmap(0.6))]
+    return [matplotlib.colors.to_hex(cmap(0.12 + 0.8 * i / (k - 1))) for i in range(k)]
+
+
+def vintage_note(group: str | None) -> str:
+    """'source, millésime' of an indicator group, read from the manifest."""
+    if group is None:
+        return "calcul du projet (voir Données & méthode)"
+    meta = data.manifest().get("indicators", {}).get(group)
+    if not meta:
+        return "source : voir Données & méthode"
+    titles = [data.manifest()["sources"][s]["producer"] for s in meta["sources"] if s in data.manifest()["sources"]]
+    producers = ", ".join(dict.fromkeys(titles)) or "?"
+    return f"{producers} — {meta['vintage']}"
+
+
+def missing_reason(zones: pd.DataFrame, layer: Layer) -> pd.Series:
+    """Why a zone has no value for the layer, in French."""
+    if layer.group and f"{layer.group}_status" in zones.columns:
+        return zones[f"{layer.group}_status"].astype("string").map(lambda s: STATUS_LABELS.get(s, s) if isinstance(s, str) else "donnée absente")
+    return pd.Series("donnée absente du calcul (population ou pauvreté manquante)", index=zones.index)
+
+
+def config_json(config: Config) -> str:
+    return json.dumps(config.to_dict(), sort_keys=True)

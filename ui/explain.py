@@ -1,0 +1,134 @@
+"""Explanation of one zone (why this score, how many people, which places) and place popups."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from markupsafe import Markup
+from scipy.spatial import cKDTree
+
+from indicators import CATALOGUE, Config, load_rates
+from ui import data
+from ui.folium_map import format_fr
+
+DAYS = {"mo": "lun.", "tu": "mar.", "we": "mer.", "th": "jeu.", "fr": "ven.", "sa": "sam.", "su": "dim."}
+
+
+def hours_text(hours_json: str | None) -> str:
+    """'lun. 9h00–12h00, 14h00–17h00 · mar. …' from the pack's hours_json (or 'non publiés')."""
+    if not isinstance(hours_json, str) or not hours_json:
+        return "horaires non publiés"
+    try:
+        hours = json.loads(hours_json)
+    except json.JSONDecodeError:
+        return "horaires illisibles"
+    parts = []
+    for d, label in DAYS.items():
+        slots = hours.get(d) or []
+        if slots:
+            parts.append(label + " " + ", ".join(f"{a // 60}h{a % 60:02d}–{b // 60}h{b % 60:02d}" for a, b in slots))
+    return " · ".join(parts) if parts else "fermé toute la semaine"
+
+
+def _text(value) -> str:
+    """A cell as text; missing (None, NaN, NA) → ''."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def place_popup(row: pd.Series, type_labels: dict, service_labels: dict) -> Markup:
+    """Popup of a place; every data-derived string is escaped by Markup.format."""
+    services = [service_labels.get(s, s) for s in _text(row.get("services")).split(";") if s]
+    updated = _text(row.get("updated"))
+    return Markup(
+        "<b>{}</b><br>{}<br>{}<br><i>Horaires :</i> {}<br><i>Services :</i> {}<br><i>Source :</i> {} — mise à jour {}"
+    ).format(
+        _text(row.get("name")),
+        type_labels.get(_text(row.get("type")), _text(row.get("type"))),
+        " ".join(x for x in (_text(row.get("address")), _text(row.get("postcode"))) if x),
+        hours_text(row.get("hours_json")),
+        ", ".join(services) or "non précisés",
+        _text(row.get("sources")).replace(";", ", "),
+        updated or "inconnue",
+    )
+
+
+def nearest_places(zone: pd.Series, places: pd.DataFrame, k: int = 5, speed_kmh: float = 50.0, detour: float = 1.3) -> pd.DataFrame:
+    """The k places nearest to the zone's demand point: straight-line distance and travel time."""
+    xy = places[["x", "y"]].to_numpy(float)
+    ok = np.isfinite(xy).all(axis=1)
+    if not ok.any() or not np.isfinite([zone["rep_x"], zone["rep_y"]]).all():
+        return pd.DataFrame()
+    tree = cKDTree(xy[ok])
+    k = min(k, int(ok.sum()))
+    dist, idx = tree.query([zone["rep_x"], zone["rep_y"]], k=k)
+    dist, idx = np.atleast_1d(dist), np.atleast_1d(idx)
+    sel = places[ok].iloc[idx]
+    return pd.DataFrame(
+        {
+            "Lieu": sel["name"].to_numpy(),
+            "Type": sel["type"].to_numpy(),
+            "Distance (km)": np.round(dist / 1000.0, 2),
+            "Temps estimé (min)": np.round(dist * detour / (speed_kmh * 1000 / 60), 0),
+            "Horaires (h/sem.)": sel["weekly_hours"].round(1).to_numpy(),
+        }
+    )
+
+
+def zone_panel(code: str, level: str, res: pd.DataFrame, config: Config, places: pd.DataFrame) -> None:
+    """Draw the explanation of zone ``code``."""
+    zones = data.pack()[level]
+    pos = np.flatnonzero(zones["code"].to_numpy() == code)
+    if not len(pos):
+        st.warning(f"Zone {code} inconnue.")
+        return
+    i = zones.index[pos[0]]
+    z, r = zones.loc[i], res.loc[i]
+    title = z["name"] + (f" — {z['commune_name']}" if isinstance(z.get("commune_name"), str) and z["commune_name"] != z["name"] else "")
+    st.subheader(title)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Indice de fragilité", format_fr(r["score"], 1) + " / 10" if np.isfinite(r["score"]) else "n.d.")
+    c2.metric("Personnes en besoin", format_fr(r["need"], 0))
+    c3.metric("Besoin non couvert", format_fr(r["unmet"], 0))
+    rows = []
+    for key in config.indicator_keys:
+        if f"contrib_{key}" not in res.columns:
+            continue
+        ind = CATALOGUE[key]
+        flags = []
+        if bool(r.get(f"imputed_{key}", False)):
+            flags.append("valeur imputée (médiane de la référence)")
+        if bool(r.get(f"fallback_{key}", False)):
+            flags.append("60 ans ou plus à la place des 65 ans ou plus")
+        status = z.get(f"{ind.group}_status")
+        if isinstance(status, str) and status not in ("ok",):
+            flags.append(status)
+        rows.append(
+            {
+                "Indicateur": ind.label,
+                "Valeur": format_fr(r.get(f"value_{key}"), 1) + f" {ind.unit}",
+                "Note (1–10)": r.get(f"score_{key}"),
+                "Contribution": r.get(f"contrib_{key}"),
+                "Remarque": ", ".join(flags),
+            }
+        )
+    if rows:
+        table = pd.DataFrame(rows)
+        st.markdown("**Pourquoi cette note** (les contributions s'additionnent à l'indice)")
+        st.bar_chart(table.set_index("Indicateur")["Contribution"], horizontal=True, height=180)
+        st.dataframe(table, hide_index=True)
+    st.markdown(
+        f"**Accessibilité** : {format_fr(r['access'], 2)} h d'accompagnement par semaine pour 1 000 personnes en besoin "
+        f"(cible {format_fr(r['target'], 2)}) · lieu le plus proche à {format_fr(r.get('nearest_time_min'), 0)} min "
+        f"({'à pied' if r.get('travel_mode') == 'walk' else 'en voiture'}, estimation à vol d'oiseau × détour)."
+    )
+    if np.isnan(r["need"]):
+        st.caption("Besoin non estimé : population ou taux de pauvreté absents pour cette zone (voir Données & méthode).")
+    rates = load_rates()
+    speed = float(rates["travel"]["walk_kmh"] if r.get("travel_mode") == "walk" else rates["travel"]["car_kmh"])
+    near = nearest_places(z, places, speed_kmh=speed, detour=float(rates["travel"]["detour"]))
+    if len(near):
+        st.markdown("**Lieux les plus proches**")
+        st.dataframe(near, hide_index=True)
