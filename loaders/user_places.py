@@ -24,7 +24,49 @@ import pandas as pd
 
 from loaders import opening_hours
 from loaders.errors import LoaderError
-from loaders.places import PLACE_TYPES, normalise_services, normalise_type
+from loaders.places import DATA_INCLUSION_TYPES, SERVICE_CATEGORIES, SERVICE_MAP, TYPES, services_string, type_from_name
+
+PLACE_TYPES = TYPES
+#: keywords of free-text service labels (template) -> category; national-schema labels use SERVICE_MAP
+SERVICE_KEYWORDS = (
+    ("démarche", "demarches"),
+    ("demarche", "demarches"),
+    ("administrat", "demarches"),
+    ("compétence", "competences_base"),
+    ("competence", "competences_base"),
+    ("initiation", "competences_base"),
+    ("équipement", "equipement"),
+    ("equipement", "equipement"),
+    ("matériel", "equipement"),
+    ("connexion", "equipement"),
+)
+
+
+def normalise_type(value: str, name: str) -> str:
+    """Place type from the template's ``type`` (an enum value, a data·inclusion code or free text), else from the name."""
+    v = value.strip()
+    if v.lower() in TYPES:
+        return v.lower()
+    if v.upper() in DATA_INCLUSION_TYPES:
+        return DATA_INCLUSION_TYPES[v.upper()]
+    return type_from_name(v) or type_from_name(name) or "autre"
+
+
+def normalise_services(text: str) -> list[str]:
+    """Service categories of a ``;``/``,``-separated list (national schema labels or free text)."""
+    cats = []
+    for label in (x.strip() for x in text.replace(",", ";").split(";")):
+        if not label:
+            continue
+        if label in SERVICE_CATEGORIES:
+            cats.append(label)
+        elif label in SERVICE_MAP:
+            cats.append(SERVICE_MAP[label])
+        else:
+            low = label.lower()
+            cats.append(next((cat for kw, cat in SERVICE_KEYWORDS if kw in low), "autres"))
+    found = services_string(cats)
+    return found.split(";") if found else []
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
