@@ -1,0 +1,51 @@
+"""Shareable view state in the URL: allow-listed keys, validated values, notices on fallback."""
+
+from __future__ import annotations
+
+from ui.state import DEFAULT_TERRITORY, ViewState, from_query
+
+KNOWN = {"epci:200040715", "com:38185", "dep:38", "reg:84"}
+
+
+def test_defaults_without_parameters():
+    state, notices = from_query({}, KNOWN)
+    assert state == ViewState() and state.territory == DEFAULT_TERRITORY and state.level == "iris"
+    assert notices == []
+
+
+def test_round_trip_through_query():
+    s = ViewState(territory="com:38185", level="commune", layer="unmet", scheme="natural_breaks", k=7, preset="apl", weights={"poverty": 3, "age65": 0}, compare=("dep:38", "reg:84"))
+    q = s.to_query()
+    assert all(isinstance(v, str) for v in q.values())
+    back, notices = from_query(q, KNOWN)
+    assert back == s and notices == []
+
+
+def test_defaults_are_not_written_to_the_url():
+    assert ViewState().to_query() == {}
+    assert ViewState(level="commune").to_query() == {"lvl": "commune"}
+
+
+def test_invalid_values_fall_back_with_a_notice():
+    state, notices = from_query({"t": "com:99999", "lvl": "xx", "k": "42", "w": '{"poverty": 11}', "cls": "jenks"}, KNOWN)
+    assert state == ViewState()
+    assert len(notices) == 5
+    assert any("lvl" in n for n in notices) and any("99999" in n for n in notices)
+
+
+def test_unknown_keys_and_injection_are_ignored():
+    state, notices = from_query({"evil": "<script>", "layer": "<script>alert(1)</script>", "w": "[1,2]"}, KNOWN)
+    assert state.layer == "fragility" and state.weights == {}
+    assert len(notices) == 2
+
+
+def test_weights_are_integers_0_to_10():
+    state, _ = from_query({"w": '{"poverty": 0, "no_4g": 10}'}, KNOWN)
+    assert state.weights == {"poverty": 0, "no_4g": 10}
+    state, notices = from_query({"w": '{"poverty": true}'}, KNOWN)
+    assert state.weights == {} and notices
+
+
+def test_compare_keeps_known_territories_only():
+    state, _ = from_query({"cmp": "dep:38,com:00000,reg:84"}, KNOWN)
+    assert state.compare == ("dep:38", "reg:84")
