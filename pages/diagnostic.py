@@ -1,2 +1,267 @@
+"""Diagnostic: key figures of a territory against its reference, charts, priority zones, downloads."""
+
+from __future__ import annotations
+
+import altair as alt
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 import streamlit as st
-st.title("En construction")
+
+from indicators import CATALOGUE, Config
+from ui import compute, data, exports, session_places
+from ui.folium_map import format_fr
+from ui.picker import LEVEL_LABELS, sidebar
+
+RATE_KEYS = ("poverty", "unemployment", "age65", "low_diploma", "ftth")
+#: key figures shown as metrics, with a short label
+METRICS = {
+    "population": "Population",
+    "need": "Personnes en besoin",
+    "france_services": "Sites France Services",
+    "places": "Lieux d'accueil",
+    "hours_per_1000": "h / sem. pour 1 000 pers. en besoin",
+    "pop_beyond_30": "Habitants à plus de 30 min d'un lieu",
+}
+LEVEL_FILE = {"iris": "iris", "commune": "communes"}
+
+
+@st.cache_data(show_spinner="Préparation du tableau des zones…", max_entries=32)
+def zone_layer(territory: str, level: str, config_json: str, user_digest: str) -> gpd.GeoDataFrame:
+    """Zone layer of the territory at ``level`` with its indicators (plain columns, WGS84)."""
+    del user_digest  # cache key only
+    kind, code = territory.split(":", 1)
+    res, _caps, _report = compute.results(level, Config.from_json(config_json))
+    return exports.zone_table(data.zones_in(kind, code, level), res)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def score_shares(territory: str, level: str, config_json: str, user_digest: str) -> pd.DataFrame:
+    """Share of zones (%) per unit of the fragility index (0–1, 1–2 … 9–10) in the territory."""
+    del user_digest
+    kind, code = territory.split(":", 1)
+    res, _c, _r = compute.results(level, Config.from_json(config_json))
+    zones = data.zones_in(kind, code, level)
+    score = pd.to_numeric(res.reindex(zones.index)["score"], errors="coerce").dropna()
+    if score.empty:
+        return pd.DataFrame(columns=["classe", "part", "zones"])
+    bins = np.clip(np.floor(score.to_numpy()), 0, 9).astype(int)
+    counts = np.bincount(bins, minlength=10)
+    return pd.DataFrame({"classe": [f"{i}–{i + 1}" for i in range(10)], "part": 100.0 * counts / counts.sum(), "zones": counts})
+
+
+# -- state ----------------------------------------------------------------------------------------
+state = sidebar()
+try:
+    config = compute.config_for(state)
+except ValueError as exc:
+    st.error(f"Paramètres invalides : {exc}")
+    st.stop()
+config_json = config.to_json()
+digest = exports.user_places_digest()
+key = state.territory
+kind, code = state.kind, state.code
+label = data.territory_label(key)
+ref = exports.reference_key(key)
+ref_label = data.territory_label(ref) if ref else None
+manifest = data.manifest()
+
+st.title(f"Diagnostic — {label}")
+st.caption(
+    "Chiffres calculés par **somme des effectifs** des communes (jamais par moyenne de taux), "
+    + (f"comparés à la référence **{ref_label}**. " if ref else "sans référence au-dessus de la région. ")
+    + f"Besoin estimé avec le modèle « {compute.NEED_LABELS[state.need_model]} » ; "
+    f"zone de chalandise « {compute.PRESET_LABELS[state.preset]} » (réglages de la page Carte). "
+    "« n.d. » = donnée non disponible : la raison est donnée en remarque."
+)
+
+figs = exports.key_figures(key, config_json, digest).set_index("key")
+ref_figs = exports.key_figures(ref, config_json, digest).set_index("key") if ref else None
+
+# -- key figures ----------------------------------------------------------------------------------
+cols = st.columns(len(METRICS))
+for col, (k, short) in zip(cols, METRICS.items(), strict=True):
+    f = figs.loc[k]
+    help_text = f"{f['label']}. Source : {f['source']}." + (f" {f['note']}." if f["note"] else "")
+    col.metric(short, exports.figure_text(f["value"], f["unit"], f["decimals"]), help=help_text)
+
+rows = []
+for k, f in figs.iterrows():
+    row = {"Indicateur": f["label"], label: exports.figure_text(f["value"], f["unit"], f["decimals"])}
+    if ref_figs is not None:
+        r = ref_figs.loc[k] if k in ref_figs.index else None
+        row[f"Référence : {ref_label}"] = exports.figure_text(r["value"], r["unit"], r["decimals"]) if r is not None else "—"
+    row["Unité"] = f["unit"]
+    row["Source et millésime"] = f["source"]
+    row["Remarque"] = f["note"]
+    rows.append(row)
+st.subheader("Chiffres clés")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+pov_pub = figs.loc["poverty_published"] if "poverty_published" in figs.index else None
+if pov_pub is not None and np.isfinite(pov_pub["value"]):
+    st.info(
+        f"Taux de pauvreté : **{exports.figure_text(figs.loc['poverty', 'value'], '%', 1)}** par somme des communes qui publient "
+        f"le taux, **{exports.figure_text(pov_pub['value'], '%', 1)}** publié par l'INSEE pour l'EPCI. L'écart vient des communes "
+        "sous secret statistique (Filosofi ne publie pas le taux des petites communes) : elles manquent dans la somme, "
+        "mais sont comptées dans le chiffre publié de l'EPCI."
+    )
+
+# -- charts ---------------------------------------------------------------------------------------
+pack = data.pack()
+communes = data.zones_in(kind, code, "commune")
+all_places = session_places.all_places(pack["places"])
+by_type = exports.places_by_type(all_places, communes["code"])
+c1, c2 = st.columns(2)
+with c1:
+    st.markdown("**Lieux par type**")
+    if by_type.empty:
+        st.info("Aucun lieu recensé dans ce territoire.")
+    else:
+        st.bar_chart(by_type, horizontal=True, height=max(180, 32 * len(by_type)), x_label="lieux", y_label="")
+        st.caption(f"Source : {exports.places_source(manifest, all_places[all_places['code_commune'].astype('object').isin(set(communes['code']))])}.")
+with c2:
+    st.markdown("**Indicateurs du territoire et de sa référence (%)**")
+    long = []
+    missing = []
+    for k in RATE_KEYS:
+        for name, table in ((label, figs), (ref_label, ref_figs)):
+            if table is None:
+                continue
+            v = table.loc[k, "value"]
+            if np.isfinite(v):
+                long.append({"Indicateur": table.loc[k, "label"], "Territoire": name, "Valeur (%)": round(float(v), 1)})
+            else:
+                missing.append(f"{table.loc[k, 'label']} ({name})")
+    if long:
+        chart = (
+            alt.Chart(pd.DataFrame(long))
+            .mark_bar()
+            .encode(
+                y=alt.Y("Indicateur:N", title=None, axis=alt.Axis(labelLimit=260)),
+                yOffset="Territoire:N",
+                x=alt.X("Valeur (%):Q"),
+                color=alt.Color("Territoire:N", legend=alt.Legend(orient="bottom", title=None)),
+                tooltip=["Indicateur", "Territoire", "Valeur (%)"],
+            )
+            .properties(height=300)
+        )
+        st.altair_chart(chart, width="stretch")
+    if missing:
+        st.caption("n.d. (voir les remarques du tableau) : " + " ; ".join(missing) + ".")
+
+level = state.level
+shares = score_shares(key, level, config_json, digest)
+ref_shares = score_shares(ref, level, config_json, digest) if ref else None
+st.markdown(f"**Répartition des zones ({LEVEL_LABELS[level]}) par note de l'indice de fragilité**")
+if shares.empty:
+    st.info("Aucune zone notée à cette maille pour ce territoire.")
+else:
+    frames = [shares.assign(Territoire=label)]
+    if ref_shares is not None and not ref_shares.empty:
+        frames.append(ref_shares.assign(Territoire=ref_label))
+    dist = pd.concat(frames, ignore_index=True)
+    chart = (
+        alt.Chart(dist)
+        .mark_bar()
+        .encode(
+            x=alt.X("classe:N", title="note de l'indice (/10, plus haut = plus fragile)", sort=None, axis=alt.Axis(labelAngle=0)),
+            xOffset="Territoire:N",
+            y=alt.Y("part:Q", title="% des zones"),
+            color=alt.Color("Territoire:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["Territoire", "classe", alt.Tooltip("part:Q", format=".1f"), "zones"],
+        )
+        .properties(height=240)
+    )
+    st.altair_chart(chart, width="stretch")
+    st.caption(
+        "Les notes sont des déciles calculés sur la référence de l'indice (département par défaut) : "
+        "une référence uniforme a 10 % de ses zones dans chaque classe. Sources : "
+        + " ; ".join(dict.fromkeys(exports.source_line(manifest, CATALOGUE[k].group) for k in config.indicator_keys))
+        + "."
+    )
+
+# -- priority zones -------------------------------------------------------------------------------
+layer = zone_layer(key, level, config_json, digest)
+st.subheader(f"Zones prioritaires ({LEVEL_LABELS[level]}) — classées par besoin non couvert")
+if layer.empty:
+    st.warning("Ce territoire n'a aucune zone à cette maille (commune sans IRIS) : choisissez la maille « Communes ».")
+else:
+    top = layer.sort_values(["unmet", "need"], ascending=False, na_position="last")
+    table = pd.DataFrame(
+        {
+            "Rang": top["priority_rank"].map(lambda v: format_fr(v, 0)),
+            "Zone": top["name"],
+            **({"Commune": top["commune_name"]} if "commune_name" in top else {}),
+            "Population": top["population"].map(lambda v: format_fr(v, 0)),
+            "Indice (/10)": top["score"].map(lambda v: format_fr(v, 1)),
+            "Personnes en besoin": top["need"].map(lambda v: format_fr(v, 0)),
+            "Accès (h/sem. pour 1 000)": top["access"].map(lambda v: format_fr(v, 1)),
+            "Cible": top["target"].map(lambda v: format_fr(v, 1)),
+            "Besoin non couvert": top["unmet"].map(lambda v: format_fr(v, 0)),
+            "Temps au lieu le plus proche (min)": top["nearest_time_min"].map(lambda v: format_fr(v, 0)),
+            "Classe besoin × accès": top["bivariate_label"],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)))
+    st.caption(
+        "Besoin non couvert = personnes en besoin × (1 − accès ÷ cible), la cible étant l'accès médian de la référence. "
+        "Accès : E2SFCA, heures d'accompagnement par semaine pour 1 000 personnes en besoin. Temps : estimation à vol "
+        "d'oiseau × détour. n.d. = donnée absente (population ou pauvreté manquante, voir Données & méthode)."
+    )
+
+    # -- downloads --------------------------------------------------------------------------------
+    st.subheader("Télécharger")
+    stem = f"diagnostic_{kind}_{code}_{LEVEL_FILE[level]}"
+    about = exports.about_table(
+        manifest,
+        {
+            "Territoire": label,
+            "Référence": ref_label or "aucune",
+            "Maille": LEVEL_LABELS[level],
+            "Modèle de besoin": compute.NEED_LABELS[state.need_model],
+            "Zone de chalandise": compute.PRESET_LABELS[state.preset],
+            "Poids de l'indice": ", ".join(f"{CATALOGUE[k].label} : {w}" for k, w in config.weight_map.items()),
+            "Lien de la vue": "?" + "&".join(f"{k}={v}" for k, v in state.to_query().items()),
+        },
+    )
+    plain = pd.DataFrame(layer.drop(columns="geometry"))
+    key_table = pd.DataFrame(rows)
+    dictionary = exports.column_dictionary(list(plain.columns))
+    bins, n_classes = compute.classify(layer["score"], state.scheme, state.k)
+    colors = compute.palette("YlOrRd", n_classes)
+    png_source = "calcul du projet à partir de " + " ; ".join(
+        dict.fromkeys(exports.source_line(manifest, CATALOGUE[k].group) for k in config.indicator_keys)
+    )
+    d1, d2, d3, d4, d5 = st.columns(5)
+    d1.download_button("Zones (CSV)", lambda: exports.to_csv(plain), file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", key="dl_csv")
+    d2.download_button(
+        "Zones et sources (XLSX)",
+        lambda: exports.to_xlsx({"Zones": plain, "Chiffres clés": key_table, "Dictionnaire": dictionary}, about),
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
+        key="dl_xlsx",
+    )
+    d3.download_button("Couche (GeoPackage)", lambda: exports.to_gpkg(layer, "zones"), file_name=f"{stem}.gpkg", mime="application/geopackage+sqlite3", on_click="ignore", key="dl_gpkg")
+    d4.download_button("Couche (GeoJSON)", lambda: exports.to_geojson(layer), file_name=f"{stem}.geojson", mime="application/geo+json", on_click="ignore", key="dl_geojson")
+    d5.download_button(
+        "Carte de l'indice (PNG)",
+        lambda: exports.map_png(
+            layer,
+            "score",
+            title=f"Indice de fragilité numérique — {label}",
+            legend_title="Indice (note /10)",
+            source=png_source,
+            bins=bins,
+            colors=colors,
+        ),
+        file_name=f"{stem}_indice.png",
+        mime="image/png",
+        on_click="ignore",
+        key="dl_png",
+    )
+    st.caption(
+        f"{len(layer)} zones. CSV : UTF-8, séparateur virgule, point décimal (pour Excel, préférez le XLSX, qui contient aussi "
+        "les chiffres clés, le dictionnaire des colonnes et une feuille « À propos » avec les sources et millésimes). "
+        "GeoPackage / GeoJSON : géométrie simplifiée en WGS84 (EPSG:4326)."
+    )

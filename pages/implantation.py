@@ -1,2 +1,234 @@
+"""Implantation: where would new reception points help most? Models, what-if edits, scenarios."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 import streamlit as st
-st.title("En construction")
+from markupsafe import Markup
+
+from planning.scenarios import MAX_IMPORT_BYTES, ScenarioStore
+from planning.workflow import apply_edits, plan
+from ui import compute, data, session_places
+from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map_with_clicks
+from ui.offline_assets import MissingAssetError
+from ui.picker import sidebar
+
+MODEL_LABELS = {
+    "mclp": "Couverture maximale (MCLP) : p nouveaux lieux, le plus de personnes à portée",
+    "pmedian": "p-médiane : p nouveaux lieux, le moins de temps de trajet cumulé",
+    "lscp": "Couverture totale (LSCP) : le moins de lieux pour que toutes les zones soient à portée",
+    "mclp_capacity": "Couverture avec capacité : chaque lieu accompagne un nombre limité de personnes",
+}
+METHOD_LABELS = {"exact": "Optimum exact (CBC)", "greedy": "Heuristique gloutonne (grands territoires)"}
+
+state = sidebar()
+config = compute.config_for(state)
+st.title(f"Implantation — {data.territory_label(state.territory)}")
+st.caption(
+    "Choisissez un modèle : l'outil propose les emplacements (centres des communes, quartiers prioritaires, points cliqués sur la carte) "
+    "qui apportent le plus aux personnes en besoin, en gardant ouverts les lieux existants. Les scénarios s'enregistrent dans un espace local."
+)
+
+
+@st.cache_resource
+def store() -> ScenarioStore:
+    return ScenarioStore()
+
+
+pack = data.pack()
+zones_level = pack[state.level]
+territory = data.zones_in(state.kind, state.code, state.level)
+if territory.empty:
+    st.warning("Aucune zone à cette maille pour ce territoire : choisissez la maille « Communes ».")
+    st.stop()
+mask = zones_level.index.isin(territory.index)
+st.session_state.setdefault("plan_points", [])
+st.session_state.setdefault("plan_edits", {"added": [], "removed": [], "edited": []})
+
+with st.form("plan_form"):
+    c1, c2, c3 = st.columns(3)
+    model = c1.selectbox("Modèle", list(MODEL_LABELS), format_func=MODEL_LABELS.get, key="plan_model")
+    p = c2.slider("Nouveaux lieux (p)", 1, 10, 3, key="plan_p")
+    service_time = c3.slider("Temps d'accès visé (minutes)", 5, 30, 15, key="plan_time")
+    c4, c5, c6 = st.columns(3)
+    method = c4.selectbox("Résolution", list(METHOD_LABELS), format_func=METHOD_LABELS.get, key="plan_method")
+    hours = c5.number_input("Heures d'ouverture d'un nouveau lieu / semaine", 1.0, 70.0, 24.0, key="plan_hours")
+    staff = c6.number_input("Conseillers par nouveau lieu", 0.5, 10.0, 1.0, step=0.5, key="plan_staff")
+    cap_people = st.number_input("Personnes qu'un nouveau lieu peut accompagner (modèle avec capacité)", 50, 5000, 500, key="plan_cap")
+    use_qpv = st.checkbox("Proposer les quartiers prioritaires (QPV)", value=True, key="plan_qpv")
+    submitted = st.form_submit_button("Calculer les meilleurs emplacements", type="primary")
+
+places = session_places.all_places(pack["places"]).drop(columns="geometry")
+try:
+    places = apply_edits(pd.DataFrame(places), st.session_state["plan_edits"])
+except ValueError as exc:
+    st.error(f"Modification impossible : {exc}")
+    st.session_state["plan_edits"] = {"added": [], "removed": [], "edited": []}
+
+
+@st.cache_data(show_spinner="Optimisation en cours…", max_entries=16)
+def run_plan(level: str, territory_key: str, config_json: str, model: str, p: int, service_time: float, method: str, hours: float, staff: float, cap_people: float, points: tuple, use_qpv: bool, edits_json: str, user_places: pd.DataFrame | None):
+    zl = data.pack()[level].drop(columns=["geometry", "geometry_display"])
+    kind, code = territory_key.split(":", 1)
+    m = zl.index.isin(data.zones_in(kind, code, level).index)
+    pl = data.pack()["places"].drop(columns="geometry")
+    if user_places is not None:
+        pl = pd.concat([pl, user_places], ignore_index=True)
+    pl = apply_edits(pl, json.loads(edits_json))
+    from indicators import Config
+
+    return plan(
+        zl, m, pl, Config.from_json(config_json), model=model, p=p, service_time=service_time, method=method,
+        qpv=data.pack()["qpv"] if use_qpv else None, user_points=list(points) or None,
+        new_site_hours=hours, new_site_staff=staff, site_capacity_people=cap_people,
+    )
+
+
+if submitted or "plan_args" in st.session_state:
+    if submitted:
+        st.session_state["plan_args"] = (model, p, float(service_time), method, float(hours), float(staff), float(cap_people), tuple(st.session_state["plan_points"]), use_qpv)
+    args = st.session_state["plan_args"]
+    user = session_places.get()
+    try:
+        outcome = run_plan(state.level, state.territory, config.to_json(), *args, json.dumps(st.session_state["plan_edits"], sort_keys=True), None if user.empty else pd.DataFrame(user.drop(columns="geometry")))
+    except ValueError as exc:
+        st.error(f"Calcul impossible : {exc}")
+        st.stop()
+    st.session_state["plan_outcome"] = outcome
+outcome = st.session_state.get("plan_outcome")
+
+# map: need with existing places, chosen sites, clicked points ---------------------------------------
+view = territory[["code", "name", "geometry_display"]].copy()
+res, _, _ = compute.results(state.level, config)
+view["unmet"] = res.loc[territory.index, "unmet"]
+gview = gpd.GeoDataFrame(view.drop(columns="geometry_display"), geometry=view["geometry_display"].values, crs="EPSG:4326")
+bins, k = compute.classify(gview["unmet"], "quantiles", 5)
+layers = []
+minx, miny, maxx, maxy = territory.geometry.total_bounds
+near = session_places.all_places(pack["places"]).cx[minx - 2000 : maxx + 2000, miny - 2000 : maxy + 2000]
+if len(near):
+    layers.append(PointLayer(near.to_crs("EPSG:4326"), "name", "Lieux existants", "#1f2937", None, "place_id", 5))
+if outcome is not None and len(outcome.sites):
+    s = outcome.sites
+    sg = gpd.GeoDataFrame(s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs="EPSG:4326")
+    sg["label"] = sg["rank"].astype(str) + ". " + sg["name"].astype(str)
+    layers.append(PointLayer(sg, "label", "Lieux proposés", "#16a34a", lambda r: Markup("<b>{}</b><br>+{} personnes à portée").format(r["label"], format_fr(r["newly_covered"], 0)), None, 9))
+if st.session_state["plan_points"]:
+    pts = st.session_state["plan_points"]
+    pg = gpd.GeoDataFrame({"label": [f"Point candidat {i + 1}" for i in range(len(pts))]}, geometry=gpd.points_from_xy([a for a, _ in pts], [b for _, b in pts]), crs="EPSG:4326")
+    layers.append(PointLayer(pg, "label", "Points candidats (clic)", "#2563eb", None, None, 7))
+try:
+    fmap = build_choropleth(gview, "unmet", "name", bins, compute.palette("Reds", k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", lambda v: format_fr(v, 0))], legend_title="Besoin non couvert (personnes)", legend_decimals=0, extra_points=layers)
+except MissingAssetError as exc:
+    st.error(str(exc))
+    st.stop()
+
+left, right = st.columns([3, 2])
+with left:
+    _zone, point = show_map_with_clicks(fmap, key=f"plan_map_{state.territory}_{state.level}", height=560)
+    if point and point not in st.session_state["plan_points"] and st.session_state.get("plan_last_click") != point:
+        st.session_state["plan_last_click"] = point
+        st.session_state["plan_points"].append(point)
+        st.rerun()
+    st.caption(f"Cliquez sur la carte pour ajouter un emplacement candidat ({len(st.session_state['plan_points'])} ajouté(s)) ; il sera pris en compte au prochain calcul.")
+    if st.session_state["plan_points"] and st.button("Effacer les points candidats"):
+        st.session_state["plan_points"] = []
+        st.rerun()
+with right:
+    if outcome is None:
+        st.info("Réglez le modèle puis lancez le calcul.")
+    else:
+        r, sm = outcome.result, outcome.summary
+        st.markdown(f"**Résultat** — {MODEL_LABELS[r.model].split(' :')[0]} · statut : {r.status} · {format_fr(r.seconds, 2)} s" + (f" · écart à la borne {format_fr(100 * r.gap, 2)} %" if r.gap else ""))
+        c1, c2 = st.columns(2)
+        c1.metric("Personnes en besoin à portée", format_fr(r.covered_after, 0), delta=format_fr(r.covered_after - r.covered_before, 0))
+        c2.metric("Besoin non couvert", format_fr(sm["unmet_need_after"], 0), delta=format_fr(sm["unmet_need_after"] - sm["unmet_need_before"], 0), delta_color="inverse")
+        table = pd.DataFrame({"Rang": outcome.sites["rank"], "Emplacement": outcome.sites["name"], "Type": outcome.sites["kind"], "Personnes nouvellement à portée": outcome.sites["newly_covered"].round(0), "Gain marginal": outcome.sites["marginal_gain"].round(0)})
+        st.dataframe(table, hide_index=True)
+        st.caption(f"{outcome.n_candidates} emplacements candidats, {outcome.n_existing} lieux existants gardés ouverts. Gain marginal : ce que chaque lieu ajoute, dans l'ordre (personnes, ou personnes × minutes pour la p-médiane).")
+        st.download_button("Sites proposés (CSV)", outcome.sites.drop(columns=[c for c in ("geometry",) if c in outcome.sites]).to_csv(index=False).encode("utf-8-sig"), "sites_proposes.csv", "text/csv")
+        gj = gpd.GeoDataFrame(outcome.sites, geometry=gpd.points_from_xy(outcome.sites["lon"], outcome.sites["lat"]), crs="EPSG:4326").to_json()
+        st.download_button("Sites proposés (GeoJSON)", gj.encode("utf-8"), "sites_proposes.geojson", "application/geo+json")
+
+# what-if edits ----------------------------------------------------------------------------------------
+with st.expander("Et si… (fermer un lieu, changer ses horaires ou ses conseillers)"):
+    ids = near["place_id"].astype(str).tolist()
+    names = dict(zip(near["place_id"].astype(str), near["name"].astype(str), strict=True))
+    pid = st.selectbox("Lieu", ids, format_func=lambda i: names.get(i, i), key="whatif_place") if ids else None
+    if pid:
+        row = near[near["place_id"].astype(str) == pid].iloc[0]
+        c1, c2, c3 = st.columns(3)
+        new_hours = c1.number_input("Heures / semaine", 0.0, 80.0, float(row["weekly_hours"]) if np.isfinite(row["weekly_hours"]) else 0.0, key="whatif_hours")
+        new_staff = c2.number_input("Conseillers", 0.0, 20.0, float(row["staff"]) if np.isfinite(row["staff"]) else 1.0, step=0.5, key="whatif_staff")
+        if c3.button("Appliquer"):
+            st.session_state["plan_edits"]["edited"] = [e for e in st.session_state["plan_edits"]["edited"] if e["place_id"] != pid] + [{"place_id": pid, "weekly_hours": new_hours, "staff": new_staff}]
+            st.rerun()
+        if c3.button("Fermer ce lieu"):
+            st.session_state["plan_edits"]["removed"] = sorted(set(st.session_state["plan_edits"]["removed"]) | {pid})
+            st.rerun()
+    e = st.session_state["plan_edits"]
+    st.write(f"Modifications en cours : {len(e['edited'])} lieu(x) modifié(s), {len(e['removed'])} fermé(s).")
+    if (e["edited"] or e["removed"]) and st.button("Annuler les modifications"):
+        st.session_state["plan_edits"] = {"added": [], "removed": [], "edited": []}
+        st.rerun()
+
+# scenarios ------------------------------------------------------------------------------------------
+st.subheader("Scénarios enregistrés")
+ws = store()
+c1, c2 = st.columns([2, 1])
+name = c1.text_input("Nom du scénario", value="", key="scenario_name", max_chars=120)
+if c2.button("Enregistrer le scénario", disabled=outcome is None or not name.strip()):
+    r = outcome.result
+    payload = {
+        "territory": {"level": data.KIND_LEVEL[state.kind], "code": state.code, "name": data.territory_label(state.territory)},
+        "level": state.level,
+        "config": config.to_dict(),
+        "model": r.model,
+        "p": int(st.session_state["plan_args"][1]),
+        "service_time": float(st.session_state["plan_args"][2]),
+        "edits": st.session_state["plan_edits"],
+        "results": {k: v for k, v in outcome.summary.items() if v is not None},
+        "chosen_sites": [
+            {k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items() if k in ("candidate_id", "kind", "name", "x", "y", "lon", "lat", "code_commune", "rank", "marginal_gain", "newly_covered")}
+            for rec in outcome.sites.to_dict("records")
+        ],
+    }
+    try:
+        ws.save(name.strip(), payload)
+        st.success(f"Scénario « {name.strip()} » enregistré.")
+    except ValueError as exc:
+        st.error(f"Enregistrement refusé : {exc}")
+saved = ws.list()
+if saved:
+    df = pd.DataFrame(saved)
+    show = pd.DataFrame({"Nom": df["name"], "Mis à jour": df.get("updated", "")})
+    st.dataframe(show, hide_index=True)
+    ids = df["id"].tolist()
+    labels = dict(zip(df["id"], df["name"], strict=True))
+    chosen = st.multiselect("Comparer ou exporter", ids, format_func=labels.get, key="scenario_pick", max_selections=4)
+    if chosen:
+        rows = []
+        for sid in chosen:
+            sc = ws.get(sid)
+            pl = sc["payload"]
+            res_ = pl.get("results", {})
+            rows.append({"Scénario": sc["name"], "Modèle": pl.get("model"), "p": pl.get("p"), "Temps visé (min)": pl.get("service_time"), "À portée avant": res_.get("covered_before"), "À portée après": res_.get("covered_after"), "Non couvert après": res_.get("unmet_need_after"), "Sites": ", ".join(s.get("name", "") for s in pl.get("chosen_sites", []))})
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.download_button("Exporter (JSON)", ws.export_json(*chosen).encode("utf-8"), "scenarios.json", "application/json")
+        if len(chosen) == 1:
+            st.download_button("Exporter (GeoJSON)", ws.export_geojson(chosen[0]).encode("utf-8"), "scenario.geojson", "application/geo+json")
+up = st.file_uploader(f"Importer des scénarios (JSON ou GeoJSON exportés, {MAX_IMPORT_BYTES // 1024 // 1024} Mo au plus)", type=["json", "geojson"], key="scenario_import")
+if up is not None and st.session_state.get("scenario_import_done") != up.file_id:
+    content = up.getvalue()
+    try:
+        text = content.decode("utf-8")
+        new_ids = [ws.import_geojson(text)] if '"FeatureCollection"' in text[:2000] else ws.import_json(text)
+        st.session_state["scenario_import_done"] = up.file_id
+        st.success(f"{len(new_ids)} scénario(s) importé(s).")
+        st.rerun()
+    except (ValueError, UnicodeDecodeError) as exc:
+        st.error(f"Import refusé, rien n'a été modifié : {exc}")

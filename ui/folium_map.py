@@ -601,3 +601,15 @@ def show_map(m: folium.Map, *, key: str, height: int = 560) -> str | None:
 
     state = st_folium(m, key=key, height=height, use_container_width=True, returned_objects=["last_active_drawing"])
     return clicked_zone_code(state)
+
+
+def show_map_with_clicks(m: folium.Map, *, key: str, height: int = 560) -> tuple[str | None, tuple[float, float] | None]:
+    """Like :func:`show_map`, also returning the last clicked point ``(lon, lat)`` anywhere on the map."""
+    from streamlit_folium import st_folium  # UI-only import
+
+    state = st_folium(m, key=key, height=height, use_container_width=True, returned_objects=["last_active_drawing", "last_clicked"])
+    point = None
+    clicked = (state or {}).get("last_clicked")
+    if isinstance(clicked, Mapping) and isinstance(clicked.get("lat"), (int, float)) and isinstance(clicked.get("lng"), (int, float)):
+        point = (float(clicked["lng"]), float(clicked["lat"]))
+    return clicked_zone_code(state), point

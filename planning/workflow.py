@@ -1,0 +1,232 @@
+"""From a territory to a plan: what-if edits, candidate sites, a location model, before/after.
+
+:func:`apply_edits` turns the places table into a what-if version (places added, removed, hours /
+staff / services edited). :func:`plan` then
+
+1. estimates the people in need N_i of every zone of the level (``indicators.compute_all``),
+2. builds candidates (commune centres, QPV, structures that are not yet reception points, points
+   clicked by the user) inside the territory,
+3. builds the travel-time matrix zone → site (straight line × detour ÷ speed of the zone's mode,
+   the same cost model as the access indicator) for the existing places (fixed open) and the
+   candidates,
+4. solves the chosen model (MCLP, p-median, LSCP, capacity-aware MCLP; exact CBC or greedy),
+5. recomputes access and unmet need with the chosen sites opened (capacity: hours × staff given
+   by the user), so that the page shows before / after on the same indicators.
+
+No Streamlit, no I/O: the page caches and displays.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from indicators import Config, compute_all, load_rates
+from indicators.supply import capacity
+from indicators.access import zone_speeds
+from planning import candidates as cand
+from planning import models
+
+DEFAULT_NEW_SITE = {"weekly_hours": 24.0, "staff": 1.0}
+PMEDIAN_HORIZON = 120.0  # minutes: cost charged to a zone with no open site within this time
+
+
+@dataclass
+class PlanOutcome:
+    """A solved plan: chosen sites (ordered by marginal gain), model result, before/after."""
+
+    result: models.PlanResult
+    sites: pd.DataFrame  # chosen candidates with rank, marginal_gain, newly_covered
+    before: pd.DataFrame  # zone results (need, access, unmet) with the existing places
+    after: pd.DataFrame  # same with the chosen sites opened
+    n_candidates: int
+    n_existing: int
+    summary: dict = field(default_factory=dict)
+
+
+def apply_edits(places: pd.DataFrame, edits: dict | None) -> pd.DataFrame:
+    """The places table after what-if edits ``{"added": [...], "removed": [ids], "edited": [...]}``.
+
+    Edited fields replace the place's values (``weekly_hours``, ``staff``, ``services``,
+    ``hours_json``…); an edited ``hours_json`` also resets ``weekly_hours`` unless given.
+    Unknown place ids raise ValueError (an edit never silently does nothing).
+    """
+    if not edits:
+        return places
+    out = places.copy()
+    ids = out["place_id"].astype(str)
+    removed = set(edits.get("removed", []))
+    unknown = removed - set(ids)
+    if unknown:
+        raise ValueError(f"cannot remove unknown places {sorted(unknown)[:5]}")
+    out = out[~ids.isin(removed)]
+    for e in edits.get("edited", []):
+        pos = np.flatnonzero(out["place_id"].astype(str).to_numpy() == e["place_id"])
+        if not len(pos):
+            raise ValueError(f"cannot edit unknown place {e['place_id']!r}")
+        for k, v in e.items():
+            if k == "place_id":
+                continue
+            if k == "hours_json" and isinstance(v, dict):
+                v = json.dumps(v, sort_keys=True)
+            out.loc[out.index[pos[0]], k] = v
+    added = edits.get("added", [])
+    if added:
+        new = pd.DataFrame(added)
+        for k, v in DEFAULT_NEW_SITE.items():
+            if k not in new:
+                new[k] = v
+        if "offers_digital_help" not in new:
+            new["offers_digital_help"] = True
+        out = pd.concat([out, new], ignore_index=True)
+    return out.reset_index(drop=True)
+
+
+def site_places(sites: pd.DataFrame, weekly_hours: float, staff: float) -> pd.DataFrame:
+    """Chosen candidates as places (for the after-state access computation)."""
+    return pd.DataFrame(
+        {
+            "place_id": "new:" + sites["candidate_id"].astype(str),
+            "name": "Nouveau lieu — " + sites["name"].astype(str),
+            "type": "autre",
+            "x": sites["x"].to_numpy(float),
+            "y": sites["y"].to_numpy(float),
+            "lon": sites["lon"].to_numpy(float),
+            "lat": sites["lat"].to_numpy(float),
+            "code_commune": sites["code_commune"],
+            "weekly_hours": float(weekly_hours),
+            "staff": float(staff),
+            "services": "demarches;competences_base;equipement",
+            "offers_digital_help": True,
+            "sources": "scenario",
+        }
+    )
+
+
+def travel_minutes(zones: pd.DataFrame, sites_xy: np.ndarray, config: Config, service_time: float) -> sparse.csr_matrix:
+    """Zone → site minutes within ``service_time`` (sparse), each zone at its own travel speed."""
+    rates = load_rates()
+    detour = float(config.detour or rates["travel"]["detour"])
+    speeds, _modes = zone_speeds(zones, config.travel_mode, config.walk_kmh, config.car_kmh, config.dense_per_km2, rates)
+    zxy = zones[["rep_x", "rep_y"]].to_numpy(float)
+    blocks = []
+    for speed in np.unique(speeds):
+        rows = np.flatnonzero(speeds == speed)
+        m = cand.straight_line_minutes(zxy[rows], sites_xy, speed_kmh=float(speed), detour=detour, max_minutes=service_time).tocoo()
+        blocks.append((rows[m.row], m.col, m.data))
+    r = np.concatenate([b[0] for b in blocks])
+    c = np.concatenate([b[1] for b in blocks])
+    d = np.concatenate([b[2] for b in blocks])
+    return sparse.csr_matrix((d, (r, c)), shape=(len(zones), len(sites_xy)))
+
+
+def plan(
+    zones_level: pd.DataFrame,
+    in_territory: np.ndarray,
+    places: pd.DataFrame,
+    config: Config,
+    *,
+    model: str = "mclp",
+    p: int = 3,
+    service_time: float = 15.0,
+    method: str = "exact",
+    candidates: pd.DataFrame | None = None,
+    qpv: pd.DataFrame | None = None,
+    user_points=None,
+    new_site_hours: float = DEFAULT_NEW_SITE["weekly_hours"],
+    new_site_staff: float = DEFAULT_NEW_SITE["staff"],
+    site_capacity_people: float | None = None,
+    time_limit: float = 60.0,
+) -> PlanOutcome:
+    """Solve a siting model for the zones of a territory (``in_territory`` mask over ``zones_level``).
+
+    Demand = people in need of the territory's zones (NaN need counts as 0 and is reported).
+    Existing reception points within reach are fixed open; candidates default to the commune
+    centres and QPV points of the territory plus ``user_points`` ([(lon, lat), …]).
+    ``site_capacity_people``: people a new site can serve (capacity-aware MCLP only).
+    """
+    if model not in models.MODELS:
+        raise ValueError(f"unknown model {model!r}; expected one of {models.MODELS}")
+    zones_level = zones_level.reset_index(drop=True)
+    in_territory = np.asarray(in_territory, bool)
+    places = places.reset_index(drop=True)
+    first = compute_all(zones_level, places, config).zones
+    # one access target T for before and after (the territory's median before), so that unmet
+    # need U = N × max(0, 1 − A/T) is comparable
+    if config.target is None:
+        t0 = float(np.nanmedian(first.loc[in_territory, "target"]))
+        if np.isfinite(t0) and t0 > 0:
+            config = config.replace(target=t0)
+    zones = zones_level[in_territory].reset_index(drop=True)
+    before = compute_all(zones_level, places, config).zones[in_territory].reset_index(drop=True)
+    need = before["need"].to_numpy(float)
+    need = np.where(np.isfinite(need), need, 0.0)
+
+    if candidates is None:
+        centre_src = zones
+        if "code_commune" in zones:
+            # commune centre = demand point of the commune's most populated zone (inside the commune)
+            top = zones.sort_values("population", ascending=False).drop_duplicates("code_commune")
+            centre_src = top.assign(code=top["code_commune"], name=top["commune_name"])
+        q = None
+        if qpv is not None and len(qpv):
+            codes = set(zones["code_commune"] if "code_commune" in zones else zones["code"])
+            q = qpv[qpv["code_commune"].isin(codes)]
+        candidates = cand.build_candidates(zones=centre_src, qpv=q, points=user_points, min_spacing_m=150.0)
+    if candidates.empty:
+        raise ValueError("no candidate site in this territory")
+
+    # existing reception points reachable from the territory (fixed open)
+    help_places = places[places["offers_digital_help"].fillna(True).astype(bool)]
+    pxy = help_places[["x", "y"]].to_numpy(float)
+    ok = np.isfinite(pxy).all(axis=1)
+    help_places, pxy = help_places[ok], pxy[ok]
+    sites_xy = np.vstack([pxy, candidates[["x", "y"]].to_numpy(float)])
+    # p-median needs the travel time to the nearest open site, whatever it is: a wide horizon,
+    # beyond which a zone is charged PMEDIAN_HORIZON minutes
+    horizon = PMEDIAN_HORIZON if model == "pmedian" else service_time
+    cost = travel_minutes(zones, sites_xy, config, horizon)
+    reach = cost.getnnz(axis=0) > 0  # stored entries include explicit zeros (coincident points)
+    keep_existing = np.flatnonzero(reach[: len(pxy)])
+    cols = np.concatenate([keep_existing, len(pxy) + np.arange(len(candidates))])
+    cost = cost[:, cols]
+    fixed = np.zeros(len(cols), bool)
+    fixed[: len(keep_existing)] = True
+    n_free = len(candidates)
+
+    if model == "mclp":
+        res = models.mclp(need, cost, service_time, min(p, n_free), fixed=fixed, method=method, time_limit=time_limit)
+    elif model == "pmedian":
+        res = models.p_median(need, cost, min(p, n_free), fixed=fixed, service_time=service_time, unreachable_cost=PMEDIAN_HORIZON, method=method, time_limit=time_limit)
+    elif model == "lscp":
+        res = models.lscp(need, cost, service_time, fixed=fixed, method=method, time_limit=time_limit)
+    else:
+        # people a site can serve, proportional to its hours × staff: a new site (new_site_hours ×
+        # new_site_staff) serves site_capacity_people; existing places by their own capacity S_j
+        per_hour = (site_capacity_people or 500.0) / max(new_site_hours * new_site_staff, 1e-9)
+        s_exist = capacity(help_places.iloc[keep_existing], config.capacity, load_rates())["capacity"].to_numpy(float)
+        cap = np.concatenate([np.nan_to_num(s_exist, nan=0.0) * per_hour, np.full(n_free, (site_capacity_people or 500.0))])
+        res = models.mclp_capacity(need, cost, service_time, cap, min(p, n_free), fixed=fixed, method=method, time_limit=time_limit)
+
+    chosen = np.asarray(res.chosen, int) - len(keep_existing)
+    sites = candidates.iloc[chosen].reset_index(drop=True).copy()
+    sites["rank"] = np.arange(1, len(sites) + 1)
+    sites["marginal_gain"] = np.asarray(res.marginal_gains, float)
+    sites["newly_covered"] = np.asarray(res.newly_covered, float)
+
+    after_places = pd.concat([places, site_places(sites, new_site_hours, new_site_staff)], ignore_index=True)
+    after = compute_all(zones_level, after_places, config).zones[in_territory].reset_index(drop=True)
+    summary = res.summary()
+    summary.update(
+        {
+            "unmet_need_before": float(np.nansum(before["unmet"])),
+            "unmet_need_after": float(np.nansum(after["unmet"])),
+            "access_before": float(np.nansum(before["access"] * need) / max(need.sum(), 1e-12)),
+            "access_after": float(np.nansum(after["access"] * need) / max(need.sum(), 1e-12)),
+        }
+    )
+    return PlanOutcome(res, sites, before, after, len(candidates), len(keep_existing), summary)

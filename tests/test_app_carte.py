@@ -1,0 +1,211 @@
+"""The real Streamlit app, page Carte, driven by ``streamlit.testing.v1.AppTest`` (no browser).
+
+What the map component receives is read from the element tree: ``st_folium`` is a custom
+component whose JSON arguments carry the map ``script``; the zone layer is the ``L.geoJson`` whose
+``className`` is :data:`ui.folium_map.ZONE_CLASS`, filled by ``<layer>.addData(<GeoJSON>)``.
+Expected counts come from the pack itself: Grenoble-Alpes-Métropole (EPCI 200040715) has 201
+IRIS in ``zones_iris.parquet``, Grenoble (38185) 70.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.folium_map
+from ui.folium_map import BOUNDARY_CLASS, POINT_CLASS, ZONE_CLASS, GeoJsonLayer
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+APP = REPO_DIR / "app.py"
+PACK = REPO_DIR / "geodata" / "pack"
+METRO = "200040715"
+GRENOBLE = "38185"
+ABBAYE = "381850503"  # IRIS "Abbaye", Grenoble
+TIMEOUT = 180  # the first run loads the pack and computes every indicator
+
+
+@pytest.fixture(scope="module")
+def iris() -> pd.DataFrame:
+    return pd.read_parquet(PACK / "zones_iris.parquet", columns=["code", "name", "code_commune", "code_epci"])
+
+
+@pytest.fixture(scope="module")
+def metro_iris(iris) -> pd.DataFrame:
+    return iris[iris["code_epci"] == METRO]
+
+
+def new_app(**query: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    return at
+
+
+def map_args(at: AppTest) -> dict:
+    """JSON arguments of the (single) st_folium component on the page."""
+    comps = [c for c in at.get("component_instance") if c.proto.component_name.endswith("st_folium")]
+    assert len(comps) == 1, f"expected one st_folium component, got {len(comps)}"
+    return json.loads(comps[0].proto.json_args)
+
+
+def layer_features(script: str, class_name: str) -> list[dict]:
+    """Features added to the L.geoJson layer of ``class_name`` in the map script."""
+    m = re.search(r"var (\w+) = L\.geoJson\(null, \{\s*className: " + re.escape(json.dumps(class_name)), script)
+    if m is None:
+        return []
+    start = script.index(f"{m.group(1)}.addData(") + len(f"{m.group(1)}.addData(")
+    collection, _ = json.JSONDecoder().raw_decode(script, start)  # \u003c escapes are valid JSON
+    return collection["features"]
+
+
+def zone_codes(at: AppTest) -> list[str]:
+    return [f["properties"]["code"] for f in layer_features(map_args(at)["script"], ZONE_CLASS)]
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Record every folium map pages/carte.py passes to show_map; ``captured.click`` is returned
+    by show_map as the code of a clicked zone (as st_folium would after a click)."""
+
+    class Capture:
+        maps: list = []
+        click: str | None = None
+
+    cap = Capture()
+    cap.maps = []
+    real = ui.folium_map.show_map
+
+    def spy(m, *, key, height=560):
+        cap.maps.append(m)
+        real(m, key=key, height=height)
+        return cap.click
+
+    monkeypatch.setattr(ui.folium_map, "show_map", spy)  # the page imports it at each run
+    return cap
+
+
+def _zone_layer_features(m) -> list[dict]:
+    layers = [c for c in m._children.values() if isinstance(c, GeoJsonLayer) and c.class_name == ZONE_CLASS]
+    assert len(layers) == 1
+    return json.loads(layers[0].features_js)["features"]
+
+
+def test_default_view_one_zone_feature_per_metropole_iris(captured, metro_iris):
+    assert len(metro_iris) == 201  # current pack
+    at = new_app().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Carte — Grenoble-Alpes-Métropole (EPCI 200040715)"
+    assert not at.warning and not at.error
+
+    # the folium map built by the page …
+    assert len(captured.maps) == 1
+    built = _zone_layer_features(captured.maps[0])
+    assert sorted(f["properties"]["code"] for f in built) == sorted(metro_iris["code"])
+    # … is what the component receives
+    args = map_args(at)
+    script = args["script"]
+    feats = layer_features(script, ZONE_CLASS)
+    assert len(feats) == len(metro_iris) == 201
+    assert sorted(f["properties"]["code"] for f in feats) == sorted(metro_iris["code"])
+    # quantiles, 5 classes (+ hatched class 5 for missing values)
+    ks = pd.Series([f["properties"]["k"] for f in feats])
+    assert set(ks) <= set(range(6)) and ks.nunique() >= 5
+    tips = {f["properties"]["code"]: f["properties"]["tip"] for f in feats}
+    assert tips[ABBAYE].startswith("<b>Abbaye</b><br>Commune : Grenoble<br>Indice de fragilité numérique")
+    # commune outlines drawn over the IRIS: one per commune of the Métropole (49)
+    assert len(layer_features(script, BOUNDARY_CLASS)) == metro_iris["code_commune"].nunique() == 49
+    assert len(layer_features(script, POINT_CLASS)) > 0  # places and QPV
+    assert "Indice de fragilité numérique (note /10)" in script  # legend title
+    # offline: Leaflet inlined, no CDN link
+    assert args["css_links"] and all(u.startswith("data:") for u in args["css_links"] + args["js_links"])
+    assert "https://" not in args["header"]
+    caption = at.caption[0].value
+    assert caption.startswith("201 zones · ")
+
+
+def test_layer_change_to_access_reruns(metro_iris):
+    at = new_app().run()
+    assert at.selectbox(key="map_layer").value == "fragility"
+    at.selectbox(key="map_layer").set_value("access").run()
+    assert not at.exception, at.exception
+    script = map_args(at)["script"]
+    assert len(layer_features(script, ZONE_CLASS)) == len(metro_iris)
+    assert "Accessibilité (E2SFCA) (h / sem. pour 1 000 pers.)" in script  # legend and tooltips
+    assert "Indice de fragilité numérique (note /10)" not in script
+    assert at.query_params.get("layer") == "access"  # shareable link
+
+
+def test_query_params_grenoble_at_iris_level(iris):
+    at = new_app(t=f"com:{GRENOBLE}", lvl="iris").run()
+    assert not at.exception, at.exception
+    assert not at.warning
+    assert at.title[0].value == "Carte — Grenoble (Commune 38185)"
+    codes = zone_codes(at)
+    expected = iris.loc[iris["code_commune"] == GRENOBLE, "code"]
+    assert len(codes) == len(expected) == 70
+    assert sorted(codes) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [({"lvl": "xx"}, "lvl"), ({"t": "com:99999"}, "t"), ({"t": "<script>"}, "t"), ({"k": "42"}, "k")],
+)
+def test_invalid_query_param_falls_back_with_notice(query, param, metro_iris):
+    at = new_app(**query).run()
+    assert not at.exception, at.exception
+    notices = [w.value for w in at.warning]
+    assert len(notices) == 1 and notices[0].startswith(f"Paramètre « {param} » ignoré")
+    assert at.title[0].value == "Carte — Grenoble-Alpes-Métropole (EPCI 200040715)"  # default view kept
+    assert sorted(zone_codes(at)) == sorted(metro_iris["code"])
+    at.run()  # the notice is shown once
+    assert not at.warning
+
+
+def test_zone_pick_shows_its_explanation():
+    at = new_app().run()
+    assert not at.subheader
+    assert at.info[0].value.startswith("Cliquez sur une zone de la carte")
+    at.selectbox(key="zone_pick").set_value(ABBAYE).run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.subheader] == ["Abbaye — Grenoble"]
+    assert any(m.value.startswith("**Pourquoi cette note**") for m in at.markdown)
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) == {"Indice de fragilité", "Personnes en besoin", "Besoin non couvert"}
+    table = next(d.value for d in at.dataframe if "Contribution" in d.value.columns)
+    assert table.columns.tolist() == ["Indicateur", "Valeur", "Note (1–10)", "Contribution", "Remarque"]
+    assert len(table) == 5  # the five IFN indicators
+    assert "Taux de pauvreté (seuil à 60 %)" in set(table["Indicateur"])
+    # equal weights: contribution = note / 5, and the contributions add up to the index
+    assert table["Contribution"].to_numpy() == pytest.approx(table["Note (1–10)"].to_numpy() / 5)
+    score = float(metrics["Indice de fragilité"].split(" / ")[0].replace(",", "."))
+    assert table["Contribution"].sum() == pytest.approx(score, abs=0.05)
+    assert any(m.value == "**Lieux les plus proches**" for m in at.markdown)
+
+
+def test_clicking_a_zone_on_the_map_shows_its_explanation(captured):
+    """A click on the map (st_folium returns the zone code) must select the zone.
+
+    Fails with pages/carte.py as of this writing: the code goes to session_state["zone_selected"]
+    and into the ``index`` of the keyed selectbox "zone_pick", but a keyed selectbox keeps its
+    session value (Streamlit 1.67 identifies it by its key only), so the explanation never shows.
+    """
+    at = new_app().run()
+    captured.click = ABBAYE
+    at.run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.subheader] == ["Abbaye — Grenoble"]
+    assert at.selectbox(key="zone_pick").value == ABBAYE
+
+
+def test_changing_territory_after_a_pick_does_not_break():
+    at = new_app().run()
+    at.selectbox(key="zone_pick").set_value(ABBAYE).run()
+    at.selectbox(key="picker_territory").set_value(f"com:{GRENOBLE}").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Carte — Grenoble (Commune 38185)"
+    assert len(zone_codes(at)) == 70
+    assert at.query_params.get("t") == f"com:{GRENOBLE}"

@@ -1,0 +1,101 @@
+"""Diagnostic page, run headless with Streamlit's AppTest on the committed pack."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import geodata
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+GAM = "200040715"
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return geodata.load_pack()
+
+
+@pytest.fixture(scope="module")
+def at():
+    """The Diagnostic page of the default territory (Grenoble-Alpes-Métropole)."""
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page("pages/diagnostic.py")
+    return app.run()
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def metric(app: AppTest, label: str) -> str:
+    found = [m.value for m in app.metric if m.label == label]
+    assert found, f"no metric {label!r}; have {[m.label for m in app.metric]}"
+    return found[0]
+
+
+def test_no_exception(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value.startswith("Diagnostic — Grenoble-Alpes-Métropole")
+
+
+def test_population_of_the_metropole(at, pack):
+    epci = pack["epci"].set_index("code")
+    assert epci.at[GAM, "population"] == 449509  # RP2022, INSEE comparator
+    shown = metric(at, "Population")
+    assert digits(shown) == "449509"
+    assert "\u202f" in shown  # French thousands separator (narrow no-break space)
+
+
+def test_france_services_sites(at, pack):
+    communes = pack["commune"][pack["commune"]["code_epci"] == GAM]["code"]
+    places = pack["places"]
+    n_fs = int(((places["type"] == "france_services") & places["code_commune"].isin(set(communes))).sum())
+    assert n_fs >= 2  # the Métropole has several (6 in the ANCT list of Aug. 2024)
+    assert metric(at, "Sites France Services") == str(n_fs)
+    table = at.dataframe[0].value
+    row = table[table["Indicateur"] == "Sites France Services"]
+    assert row.iloc[0, 1] == str(n_fs)
+
+
+def test_key_figures_table_against_isere(at):
+    table = at.dataframe[0].value.set_index("Indicateur")
+    assert "Référence : Isère (Département 38)" in table.columns
+    ref = table["Référence : Isère (Département 38)"]
+    assert digits(ref["Population"]) == "1284969"
+    # 65+ counts exist for the Métropole only: shown for it, n.d. with its reason for Isère
+    assert table.iloc[:, 0]["Part des 65 ans ou plus"] == "18,5 %"
+    assert ref["Part des 65 ans ou plus"] == "n.d."
+    # poverty: summed counts (16,4 %) beside the EPCI's published rate (15,0 %), gap explained
+    assert table.iloc[:, 0]["Taux de pauvreté (seuil 60 %)"] == "16,4 %"
+    assert table.iloc[:, 0]["Taux de pauvreté publié pour l'EPCI"] == "15,0 %"
+    assert any("secret statistique" in i.value for i in at.info)
+    # every figure names a source
+    assert (table["Source et millésime"].str.len() > 0).all()
+
+
+def test_priority_table_and_downloads(at):
+    prio = at.dataframe[1].value
+    assert {"Zone", "Indice (/10)", "Personnes en besoin", "Accès (h/sem. pour 1 000)", "Temps au lieu le plus proche (min)", "Classe besoin × accès"} <= set(prio.columns)
+    assert len(prio) > 100  # IRIS of the Métropole
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Zones (CSV)", "Zones et sources (XLSX)", "Couche (GeoPackage)", "Couche (GeoJSON)", "Carte de l'indice (PNG)"]
+
+
+def test_commune_outside_the_metropole():
+    """A commune of Ain picked in the sidebar: 65+ is n.d. with a reason, the reference is its
+    département, no error."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/diagnostic.py")
+    at.run()
+    at.selectbox(key="picker_territory").set_value("com:01053").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value.startswith("Diagnostic — Bourg-en-Bresse")
+    table = at.dataframe[0].value.set_index("Indicateur")
+    assert "Référence : Ain (Département 01)" in table.columns
+    assert table.iloc[:, 0]["Part des 65 ans ou plus"] == "n.d."
+    assert "non disponible" in table.at["Part des 65 ans ou plus", "Remarque"]

@@ -1,0 +1,205 @@
+"""The real Streamlit app, page Données & méthode (AppTest): sources table, uploads of places.
+
+Uploads go through AppTest's ``file_uploader`` (Streamlit 1.67: ``set_value((name, bytes,
+mime))``); the parser (:func:`loaders.user_places.parse_user_places`) and the popup builder
+(:func:`ui.explain.place_popup`) are also checked directly. Row numbers are spreadsheet rows
+(header = row 1), so the third data row is row 4.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from loaders.errors import LoaderError
+from loaders.user_places import parse_user_places
+from ui.explain import place_popup
+from ui.folium_map import POINT_CLASS
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+APP = REPO_DIR / "app.py"
+MANIFEST = REPO_DIR / "geodata" / "pack" / "manifest.json"
+TIMEOUT = 180
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+#: two good rows (Grenoble) and a bad one (latitude "abc", row 4)
+CSV = (
+    "nom;type;adresse;code_postal;latitude;longitude;horaires;conseillers\n"
+    "Espace numérique Abbaye;association;1 place Exemple;38000;45.1790;5.7420;Mo-Fr 09:00-12:00,14:00-17:00;2\n"
+    f"{HOSTILE};mediatheque;2 rue B;38100;45.1700;5.7300;;\n"
+    "Lieu sans position;association;3 rue C;38000;abc;5.7000;;\n"
+).encode()
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+
+
+def donnees_app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()  # Carte (default page) first: switch_page needs the registered pages
+    at.switch_page("pages/donnees_methode.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Données & méthode"
+    return at
+
+
+def upload(at: AppTest, content: bytes, name: str = "lieux.csv") -> AppTest:
+    at.file_uploader[0].set_value((name, content, "text/csv")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def point_features(at: AppTest) -> list[dict]:
+    comp = next(c for c in at.get("component_instance") if c.proto.component_name.endswith("st_folium"))
+    script = json.loads(comp.proto.json_args)["script"]
+    feats = []
+    for m in re.finditer(r"var (\w+) = L\.geoJson\(null, \{\s*className: " + re.escape(json.dumps(POINT_CLASS)), script):
+        start = script.index(f"{m.group(1)}.addData(") + len(f"{m.group(1)}.addData(")
+        feats += json.JSONDecoder().raw_decode(script, start)[0]["features"]
+    return feats
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def test_sources_table_lists_the_manifest_sources(manifest):
+    at = donnees_app()
+    tabs = [t.label for t in at.tabs]
+    assert tabs == ["Sources", "Couverture", "Méthode", "Importer vos lieux"]
+    sources = at.dataframe[0].value
+    assert len(sources) == len(manifest["sources"]) == 31
+    assert sources.columns.tolist() == ["Source", "Producteur", "Millésime", "Licence", "Téléchargement officiel", "Remarques", "SHA-256"]
+    assert sorted(sources["Source"]) == sorted(s["title"] for s in manifest["sources"].values())
+    shas = {s["title"]: (s.get("sha256") or "absent")[:12] for s in manifest["sources"].values()}
+    assert dict(zip(sources["Source"], sources["SHA-256"], strict=True)) == shas
+    tables = at.dataframe[1].value
+    assert dict(zip(tables["Table"], tables["Lignes"], strict=True)) == {k: v["rows"] for k, v in manifest["tables"].items()}
+    assert tables.set_index("Table").at["iris", "Lignes"] == 5223
+    assert any("4027 communes, 5223 IRIS" in m.value for m in at.markdown)
+
+
+def test_upload_reports_the_bad_row_and_adds_two_places():
+    at = upload(donnees_app(), CSV)
+    assert [s.value for s in at.success] == ["2 lieu(x) ajouté(s) à votre session."]
+    assert [w.value for w in at.warning] == ["1 ligne(s) refusée(s) :"]
+    report = next(d.value for d in at.dataframe if "champ" in d.value.columns)
+    assert report[["ligne", "champ", "valeur"]].to_dict("records") == [{"ligne": 4, "champ": "latitude", "valeur": "abc"}]
+    places = at.session_state["user_places"]
+    assert len(places) == 2
+    assert places["name"].tolist() == ["Espace numérique Abbaye", HOSTILE]  # stored as text, unchanged
+    assert places.crs.to_epsg() == 2154
+    first = places.iloc[0]
+    assert first["weekly_hours"] == pytest.approx(30.0)  # 5 days × (3 h + 3 h)
+    assert first["staff"] == 2.0
+    assert first["type"] == "association"
+    assert all(pid.startswith("import:") for pid in places["place_id"])
+    assert any(m.value == "**Lieux importés dans cette session : 2**" for m in at.markdown)
+
+    at.run()  # a rerun with the same file does not add the places again
+    assert len(at.session_state["user_places"]) == 2
+    assert [i.value for i in at.info] == ["Ce fichier a déjà été importé dans cette session."]
+
+
+def test_remove_imported_places():
+    """« Retirer les lieux importés » must leave the session without uploaded places.
+
+    Fails with pages/donnees_methode.py as of this writing: the button clears the session places
+    and reruns, but the file is still in the uploader, so the rerun parses and adds it again.
+    """
+    at = upload(donnees_app(), CSV)
+    assert len(at.session_state["user_places"]) == 2
+    remove = next(b for b in at.button if b.label == "Retirer les lieux importés")
+    remove.click().run()
+    assert not at.exception, at.exception
+    assert "user_places" not in at.session_state
+    assert not any(m.value.startswith("**Lieux importés dans cette session") for m in at.markdown)
+
+
+def test_uploaded_hostile_name_is_escaped_in_the_map_popup():
+    at = upload(donnees_app(), CSV)
+    at.switch_page("pages/carte.py").run()
+    assert not at.exception, at.exception
+    mine = [f["properties"] for f in point_features(at) if f["properties"].get("place", "").startswith("import:")]
+    assert len(mine) == 2  # both uploaded places are on the Métropole map
+    hostile = next(p for p in mine if "onerror" in p["tip"])
+    assert hostile["tip"] == "<b>&lt;img src=x onerror=alert(1)&gt;</b>"
+    assert hostile["pop"].startswith("<b>&lt;img src=x onerror=alert(1)&gt;</b><br>Médiathèque<br>2 rue B 38100")
+    assert "<img" not in hostile["pop"]
+    caption = at.caption[0].value
+    assert "lieux : " in caption
+
+
+def test_unreadable_file_is_refused_with_a_message():
+    at = upload(donnees_app(), b"a;b\n1;2\n", "x.csv")
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("Fichier refusé : missing columns ['nom', 'latitude', 'longitude']")
+    assert "user_places" not in at.session_state
+
+
+# --- the parts, without the page -----------------------------------------------------------
+
+
+def test_parse_user_places_rows_and_report():
+    good, report = parse_user_places(CSV, "lieux.csv")
+    assert good["name"].tolist() == ["Espace numérique Abbaye", HOSTILE]
+    assert good["place_id"].tolist() == ["import_utilisateur:2", "import_utilisateur:3"]
+    assert report.to_dict("records")[0] | {"problème": ""} == {"ligne": 4, "champ": "latitude", "valeur": "abc", "problème": ""}
+    assert len(report) == 1
+    # comma-separated file; an empty latitude is reported on its spreadsheet row
+    good2, report2 = parse_user_places("nom,latitude,longitude\nA,45.2,5.7\nB,,5.7\n".encode(), "l.csv")
+    assert good2["name"].tolist() == ["A"]
+    assert report2[["ligne", "champ", "valeur"]].to_dict("records") == [{"ligne": 3, "champ": "latitude", "valeur": ""}]
+    with pytest.raises(LoaderError, match="unsupported file type"):
+        parse_user_places(b"x", "lieux.txt")
+
+
+def test_place_popup_escapes_the_name():
+    row = pd.Series(
+        {
+            "name": HOSTILE,
+            "type": "mediatheque",
+            "address": "2 rue <b>B</b>",
+            "postcode": "38100",
+            "hours_json": json.dumps({"mo": [[540, 720]]}),
+            "services": "demarches;equipement",
+            "sources": "import_utilisateur",
+            "updated": None,
+        }
+    )
+    html = str(place_popup(row, {"mediatheque": "Médiathèque"}, {"demarches": "Démarches en ligne"}))
+    assert "&lt;img" in html and "<img" not in html
+    assert "2 rue &lt;b&gt;B&lt;/b&gt; 38100" in html
+    assert "lun. 9h00–12h00" in html
+    assert "Démarches en ligne, equipement" in html
+    assert html.endswith("mise à jour inconnue")
+
+
+def test_session_places_merge_in_a_small_app():
+    """ui.session_places on its own: add once per content, merge with the pack's places."""
+
+    def script():
+        import geopandas as gpd
+        import streamlit as st
+        from shapely.geometry import Point
+
+        from loaders.user_places import parse_user_places
+        from ui import session_places
+
+        pack_places = gpd.GeoDataFrame({"place_id": ["p:1"], "name": ["Pack"]}, geometry=[Point(913000, 6458000)], crs="EPSG:2154")
+        good, _ = parse_user_places("nom;latitude;longitude\nA;45.19;5.72\nB;45.18;5.73\n".encode(), "a.csv")
+        st.session_state["added"] = st.session_state.get("added", []) + [session_places.add(good, "a.csv")]
+        st.session_state["n_all"] = len(session_places.all_places(pack_places))
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception, at.exception
+    at.run()
+    assert at.session_state["added"] == [2, 0]
+    assert at.session_state["n_all"] == 3
+    assert at.session_state["places_version"] == 1
