@@ -9,8 +9,12 @@ display. Everything runs on the embedded pack (``geodata/pack``), with no networ
 
 import streamlit as st
 
+from ui.navigation import use_app_navigation
+
+use_app_navigation()
 st.set_page_config(
     page_title="Inclusion numérique — diagnostic territorial",
+    page_icon="🗺️",  # local favicon: otherwise the :material/…: page icon is fetched from fonts.gstatic.com
     layout="wide",
 )
 

@@ -47,6 +47,23 @@ def _status(has_value: pd.Series, ok: str = "ok", missing: str = "not_covered") 
     return pd.Series(np.where(has_value, ok, missing), index=has_value.index, dtype="string")
 
 
+#: municipal arrondissements → their commune (Paris, Lyon, Marseille)
+ARRONDISSEMENT_PARENT = (("6938", "69123"), ("132", "13055"), ("751", "75056"))
+
+
+def with_municipal_arrondissements_summed(comparateur: pd.DataFrame) -> pd.DataFrame:
+    """Add a commune row summing the arrondissements where the source has only those (Lyon 69123)."""
+    out = [comparateur]
+    codes = comparateur["code_commune"]
+    for prefix, parent in ARRONDISSEMENT_PARENT:
+        arm = comparateur[codes.str.startswith(prefix) & (codes != parent) & comparateur.get("commune_type", pd.Series("ARM", index=codes.index)).eq("ARM")]
+        if len(arm) and parent not in set(codes):
+            row = arm.select_dtypes("number").sum(min_count=1).to_frame().T
+            row["code_commune"] = parent
+            out.append(row)
+    return pd.concat(out, ignore_index=True)
+
+
 def commune_indicators(
     communes: pd.DataFrame,
     comparateur: pd.DataFrame,
@@ -61,7 +78,7 @@ def commune_indicators(
     out = communes[["code"]].copy()
     code = out["code"]
 
-    comp = comparateur.set_index("code_commune")
+    comp = with_municipal_arrondissements_summed(comparateur).set_index("code_commune")
     r22 = rp2022[rp2022["territory_type"] == "commune"].set_index("code")
     pop21 = code.map(comp["population_2021"])
     pop22 = code.map(r22["population_2022"])

@@ -232,6 +232,9 @@ def _manifest(tables: dict, files: dict[str, Path], raw_dir: Path, downloaded: d
             "crs": str(df.crs) if hasattr(df, "crs") and df.crs else None,
             "sha256": sha256(path),
         }
+    unknown = {k for meta in _indicator_meta().values() for k in meta["sources"]} - set(sources)
+    if unknown:
+        raise LoaderError("manifest", f"indicator sources {sorted(unknown)} are not declared by any loader", "keys of the loaders' SOURCES")
     return {
         "pack_format": 1,
         "territory": {"region": REGION, "name": "Auvergne-Rhône-Alpes", "showcase_epci": assemble.METROPOLE},
@@ -245,16 +248,16 @@ def _manifest(tables: dict, files: dict[str, Path], raw_dir: Path, downloaded: d
 def _indicator_meta() -> dict:
     """Sources and vintages per indicator group (shown by the UI next to every figure)."""
     return {
-        "population": {"label": "Population", "sources": ["comparateur_rp2022", "comparateur_communes", "rp2016_iris"], "vintage": "RP2022 (Métropole) / RP2021 ; IRIS : structure RP2016"},
-        "households": {"label": "Ménages", "sources": ["comparateur_rp2022", "comparateur_communes"], "vintage": "RP2022 / RP2021"},
-        "unemployment": {"label": "Chômage 15-64 ans", "sources": ["comparateur_communes"], "vintage": "RP2021"},
+        "population": {"label": "Population", "sources": ["comparateur_rp2022_gam", "comparateur_communes_2021", "rp2016_iris_population"], "vintage": "RP2022 (Métropole) / RP2021 ; IRIS : structure RP2016"},
+        "households": {"label": "Ménages", "sources": ["comparateur_rp2022_gam", "comparateur_communes_2021"], "vintage": "RP2022 / RP2021"},
+        "unemployment": {"label": "Chômage 15-64 ans", "sources": ["comparateur_communes_2021", "comparateur_rp2022_gam", "pop_age_5metropoles"], "vintage": "RP2022 (Métropole, taux publiés × population 15-64 ans) / RP2021"},
         "poverty": {"label": "Pauvreté (seuil 60 %)", "sources": ["filosofi_com_2021", "filosofi_iris_disp_2019"], "vintage": "Filosofi 2021 (communes) ; Filosofi 2019 (IRIS)"},
         "income": {"label": "Revenu médian disponible par UC", "sources": ["filosofi_com_2021"], "vintage": "Filosofi 2021"},
-        "age": {"label": "Âge (15-29, 60+, 65+, 75+)", "sources": ["age_quinquennal", "rp2016_iris"], "vintage": "RP2022 (communes de la Métropole) ; RP2016 (IRIS)"},
-        "diploma": {"label": "Non-scolarisés 15+ sans diplôme ou CEP", "sources": ["diplomes_15p"], "vintage": "RP2022 (communes de la Métropole)"},
-        "household_types": {"label": "Personnes seules, familles monoparentales", "sources": ["menages_types"], "vintage": "RP2022 (communes de la Métropole)"},
-        "ftth": {"label": "Locaux raccordables FttH", "sources": ["arcep_ftth_communes", "arcep_communes"], "vintage": "ARCEP T1 2018"},
-        "mobile": {"label": "Distance au site 4G le plus proche (proxy)", "sources": ["arcep_sites_mobiles"], "vintage": "ARCEP janvier 2018"},
+        "age": {"label": "Âge (15-29, 60+, 65+, 75+)", "sources": ["pop_age_5metropoles", "rp2016_iris_population"], "vintage": "RP2022 (communes de la Métropole) ; RP2016 (IRIS)"},
+        "diploma": {"label": "Non-scolarisés 15+ sans diplôme ou CEP", "sources": ["diplomas_gam"], "vintage": "RP2022 (communes de la Métropole)"},
+        "household_types": {"label": "Personnes seules, familles monoparentales", "sources": ["household_types_5metropoles"], "vintage": "RP2022 (communes de la Métropole)"},
+        "ftth": {"label": "Locaux raccordables FttH", "sources": ["arcep_ftth_communes_2018t1", "arcep_communes_2018t1"], "vintage": "ARCEP T1 2018"},
+        "mobile": {"label": "Distance au site 4G le plus proche (proxy)", "sources": ["arcep_mobile_sites_2018_01"], "vintage": "ARCEP janvier 2018"},
     }
 
 

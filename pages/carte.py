@@ -11,9 +11,12 @@ from markupsafe import Markup
 from indicators import CATALOGUE
 from ui import compute, data, explain, session_places
 from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map
+from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
 from ui.picker import set_state, sidebar
 from ui.state import SCHEMES
+
+use_app_navigation()
 
 PLACE_TYPE_LABELS = {
     "france_services": "France Services",
@@ -90,7 +93,7 @@ gview = gpd.GeoDataFrame(view.drop(columns="geometry_display"), geometry=view["g
 if layer.key == "bivariate":
     bins = [0.5 + i for i in range(10)]
     colors = compute.BIVARIATE_COLORS
-    legend_labels = [f"besoin {'faible moyen fort'.split()[(c - 1) // 3]} · accès {'faible moyen fort'.split()[(c - 1) % 3]}" for c in range(1, 10)]
+    legend_labels = [f"besoin {'faible moyen fort'.split()[(c - 1) // 3]} · accès {'faible moyen bon'.split()[(c - 1) % 3]}" for c in range(1, 10)]
     n_classes = 9
 else:
     bins, n_classes = compute.classify(gview["value"], state.scheme, state.k)

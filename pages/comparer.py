@@ -8,7 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from ui import compute, data, exports
+from ui.navigation import use_app_navigation
 from ui.picker import set_state, sidebar
+
+use_app_navigation()
 
 DEFAULT_COMPARE = ("epci:200040715", "dep:38", "reg:84")  # Grenoble-Alpes-Métropole, Isère, AURA
 MAX_TERRITORIES = 4
@@ -95,23 +98,25 @@ for i, fk in enumerate(COMPARED):
                 "Texte": [exports.figure_text(figures[k].loc[fk, "value"], unit, figures[k].loc[fk, "decimals"]) for k in chosen],
             }
         )
-        ok = vals[np.isfinite(vals["Valeur"].astype(float))]
-        if len(ok):
-            base = alt.Chart(ok).encode(
-                y=alt.Y("Territoire:N", sort=[names[k] for k in chosen], title=None, axis=alt.Axis(labelLimit=220)),
+        finite = np.isfinite(vals["Valeur"].astype(float))
+        if finite.any():
+            order = [names[k] for k in chosen]
+            base = alt.Chart(vals.assign(Valeur=vals["Valeur"].where(finite, 0.0))).encode(
+                y=alt.Y("Territoire:N", sort=order, scale=alt.Scale(domain=order), title=None, axis=alt.Axis(labelLimit=220)),
                 x=alt.X("Valeur:Q", title=unit),
                 tooltip=["Territoire", alt.Tooltip("Texte:N", title=f0["label"])],
             )
             chart = base.mark_bar(color="#c2410c") + base.mark_text(align="left", dx=3, fontSize=11).encode(text="Texte:N")
-            st.altair_chart(chart.properties(height=42 * len(chosen) + 20), width="stretch")
+            st.altair_chart(chart.properties(height=34 * len(chosen) + 50).configure(locale=exports.VEGA_FR_LOCALE), width="stretch")
         for k in chosen:
             f = figures[k].loc[fk]
             if not np.isfinite(f["value"]):
-                st.caption(f"n.d. pour {names[k]} : {f['note'] or 'donnée absente'}")
+                reason = str(f["note"] or "donnée absente").split(" ; ")[0]
+                st.caption(f"n.d. pour {names[k]} : {reason} (détail dans « Sources et remarques »).")
         srcs = list(dict.fromkeys(figures[k].loc[fk, "source"] for k in chosen))
         st.caption("Source : " + " | ".join(s for s in srcs if s))
 
 with st.expander("Sources et remarques, territoire par territoire"):
     notes = long[["territoire", "indicateur", "source", "remarque"]]
     notes = notes[notes["remarque"].astype(str).str.len() > 0]
-    st.dataframe(notes.rename(columns={"territoire": "Territoire", "indicateur": "Indicateur", "source": "Source", "remarque": "Remarque"}), hide_index=True, width="stretch")
+    st.table(notes.rename(columns={"territoire": "Territoire", "indicateur": "Indicateur", "source": "Source", "remarque": "Remarque"}), hide_index=True, border="horizontal")

@@ -11,7 +11,10 @@ import streamlit as st
 from indicators import CATALOGUE, Config
 from ui import compute, data, exports, session_places
 from ui.folium_map import format_fr
+from ui.navigation import use_app_navigation
 from ui.picker import LEVEL_LABELS, sidebar
+
+use_app_navigation()
 
 RATE_KEYS = ("poverty", "unemployment", "age65", "low_diploma", "ftth")
 #: key figures shown as metrics, with a short label
@@ -64,6 +67,8 @@ kind, code = state.kind, state.code
 label = data.territory_label(key)
 ref = exports.reference_key(key)
 ref_label = data.territory_label(ref) if ref else None
+names = data.territories().set_index("key")["name"]
+short_name, ref_short = names.get(key, label), (names.get(ref, ref_label) if ref else None)
 manifest = data.manifest()
 
 st.title(f"Diagnostic — {label}")
@@ -79,7 +84,7 @@ figs = exports.key_figures(key, config_json, digest).set_index("key")
 ref_figs = exports.key_figures(ref, config_json, digest).set_index("key") if ref else None
 
 # -- key figures ----------------------------------------------------------------------------------
-cols = st.columns(len(METRICS))
+cols = [c for _ in range(2) for c in st.columns(3)]
 for col, (k, short) in zip(cols, METRICS.items(), strict=True):
     f = figs.loc[k]
     help_text = f"{f['label']}. Source : {f['source']}." + (f" {f['note']}." if f["note"] else "")
@@ -96,7 +101,7 @@ for k, f in figs.iterrows():
     row["Remarque"] = f["note"]
     rows.append(row)
 st.subheader("Chiffres clés")
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.table(pd.DataFrame(rows).set_index("Indicateur"), border="horizontal")
 pov_pub = figs.loc["poverty_published"] if "poverty_published" in figs.index else None
 if pov_pub is not None and np.isfinite(pov_pub["value"]):
     st.info(
@@ -117,14 +122,21 @@ with c1:
     if by_type.empty:
         st.info("Aucun lieu recensé dans ce territoire.")
     else:
-        st.bar_chart(by_type, horizontal=True, height=max(180, 32 * len(by_type)), x_label="lieux", y_label="")
+        bars = pd.DataFrame({"Type": by_type.index, "Lieux": by_type.to_numpy()})
+        base = alt.Chart(bars).encode(
+            y=alt.Y("Type:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False)),
+            x=alt.X("Lieux:Q", title="lieux"),
+            tooltip=["Type", "Lieux"],
+        )
+        chart = base.mark_bar() + base.mark_text(align="left", dx=3).encode(text="Lieux:Q")
+        st.altair_chart(chart.properties(height=max(160, 30 * len(bars) + 40)).configure(locale=exports.VEGA_FR_LOCALE), width="stretch")
         st.caption(f"Source : {exports.places_source(manifest, all_places[all_places['code_commune'].astype('object').isin(set(communes['code']))])}.")
 with c2:
     st.markdown("**Indicateurs du territoire et de sa référence (%)**")
     long = []
     missing = []
     for k in RATE_KEYS:
-        for name, table in ((label, figs), (ref_label, ref_figs)):
+        for name, table in ((short_name, figs), (ref_short, ref_figs)):
             if table is None:
                 continue
             v = table.loc[k, "value"]
@@ -140,12 +152,12 @@ with c2:
                 y=alt.Y("Indicateur:N", title=None, axis=alt.Axis(labelLimit=260)),
                 yOffset="Territoire:N",
                 x=alt.X("Valeur (%):Q"),
-                color=alt.Color("Territoire:N", legend=alt.Legend(orient="bottom", title=None)),
+                color=alt.Color("Territoire:N", sort=[short_name, ref_short], legend=alt.Legend(orient="bottom", title=None, labelLimit=300)),
                 tooltip=["Indicateur", "Territoire", "Valeur (%)"],
             )
             .properties(height=300)
         )
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart.configure(locale=exports.VEGA_FR_LOCALE), width="stretch")
     if missing:
         st.caption("n.d. (voir les remarques du tableau) : " + " ; ".join(missing) + ".")
 
@@ -156,9 +168,9 @@ st.markdown(f"**Répartition des zones ({LEVEL_LABELS[level]}) par note de l'ind
 if shares.empty:
     st.info("Aucune zone notée à cette maille pour ce territoire.")
 else:
-    frames = [shares.assign(Territoire=label)]
+    frames = [shares.assign(Territoire=short_name)]
     if ref_shares is not None and not ref_shares.empty:
-        frames.append(ref_shares.assign(Territoire=ref_label))
+        frames.append(ref_shares.assign(Territoire=ref_short))
     dist = pd.concat(frames, ignore_index=True)
     chart = (
         alt.Chart(dist)
@@ -167,12 +179,12 @@ else:
             x=alt.X("classe:N", title="note de l'indice (/10, plus haut = plus fragile)", sort=None, axis=alt.Axis(labelAngle=0)),
             xOffset="Territoire:N",
             y=alt.Y("part:Q", title="% des zones"),
-            color=alt.Color("Territoire:N", legend=alt.Legend(orient="bottom", title=None)),
+            color=alt.Color("Territoire:N", sort=[short_name, ref_short], legend=alt.Legend(orient="bottom", title=None, labelLimit=300)),
             tooltip=["Territoire", "classe", alt.Tooltip("part:Q", format=".1f"), "zones"],
         )
         .properties(height=240)
     )
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(chart.configure(locale=exports.VEGA_FR_LOCALE), width="stretch")
     st.caption(
         "Les notes sont des déciles calculés sur la référence de l'indice (département par défaut) : "
         "une référence uniforme a 10 % de ses zones dans chaque classe. Sources : "
@@ -189,7 +201,8 @@ else:
     top = layer.sort_values(["unmet", "need"], ascending=False, na_position="last")
     table = pd.DataFrame(
         {
-            "Rang": top["priority_rank"].map(lambda v: format_fr(v, 0)),
+            "Rang": [format_fr(i, 0) if np.isfinite(u) else "n.d." for i, u in enumerate(top["unmet"].to_numpy(float), start=1)],
+            "Rang régional": top["priority_rank"].map(lambda v: format_fr(v, 0)),
             "Zone": top["name"],
             **({"Commune": top["commune_name"]} if "commune_name" in top else {}),
             "Population": top["population"].map(lambda v: format_fr(v, 0)),
@@ -205,6 +218,7 @@ else:
     st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)))
     st.caption(
         "Besoin non couvert = personnes en besoin × (1 − accès ÷ cible), la cible étant l'accès médian de la référence. "
+        "Rang régional : parmi toutes les zones de la région à cette maille. "
         "Accès : E2SFCA, heures d'accompagnement par semaine pour 1 000 personnes en besoin. Temps : estimation à vol "
         "d'oiseau × détour. n.d. = donnée absente (population ou pauvreté manquante, voir Données & méthode)."
     )
@@ -225,7 +239,16 @@ else:
         },
     )
     plain = pd.DataFrame(layer.drop(columns="geometry"))
-    key_table = pd.DataFrame(rows)
+    key_table = pd.DataFrame(
+        {
+            "Indicateur": figs["label"],
+            label: figs["value"],
+            **({f"Référence : {ref_label}": ref_figs["value"].reindex(figs.index)} if ref_figs is not None else {}),
+            "Unité": figs["unit"],
+            "Source et millésime": figs["source"],
+            "Remarque": figs["note"],
+        }
+    )
     dictionary = exports.column_dictionary(list(plain.columns))
     bins, n_classes = compute.classify(layer["score"], state.scheme, state.k)
     colors = compute.palette("YlOrRd", n_classes)

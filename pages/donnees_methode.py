@@ -9,6 +9,9 @@ from loaders.errors import LoaderError
 from loaders.quality import quality_rows
 from loaders.user_places import MAX_BYTES, TEMPLATE_COLUMNS, parse_user_places, template_csv
 from ui import data, session_places
+from ui.navigation import use_app_navigation
+
+use_app_navigation()
 
 st.title("Données & méthode")
 manifest = data.manifest()

@@ -14,8 +14,11 @@ from planning.scenarios import MAX_IMPORT_BYTES, ScenarioStore
 from planning.workflow import apply_edits, plan
 from ui import compute, data, session_places
 from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map_with_clicks
+from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
 from ui.picker import sidebar
+
+use_app_navigation()
 
 MODEL_LABELS = {
     "mclp": "Couverture maximale (MCLP) : p nouveaux lieux, le plus de personnes à portée",

@@ -41,6 +41,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -344,6 +345,14 @@ def _lp_value(prob: pulp.LpProblem, time_limit: float | None) -> float | None:
     return float(sense * res.fun + float(prob.objective.constant))
 
 
+_LP_AUTO_NNZ = 300_000
+
+
+def _want_lp(lp_bound: bool | None, nnz: int) -> bool:
+    """``lp_bound`` True/False as given; None (auto): only for models up to 300 000 nonzeros."""
+    return bool(lp_bound) if lp_bound is not None else nnz <= _LP_AUTO_NNZ
+
+
 def _expr(pairs) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(pairs)
 
@@ -385,8 +394,9 @@ def _rows_of(csc: sparse.csc_matrix, j: int) -> np.ndarray:
     return csc.indices[csc.indptr[j]: csc.indptr[j + 1]]
 
 
-def _group_rows(b: sparse.csr_matrix, w: np.ndarray):
-    """Merge rows with identical column sets: return (one row per group, summed weights)."""
+def _group_rows(b: sparse.csr_matrix, w: np.ndarray, return_ids: bool = False):
+    """Merge rows with identical column sets: return (one row per group, summed weights[, group
+    id of every row])."""
     keys: dict[bytes, int] = {}
     gid = np.empty(b.shape[0], dtype=np.int64)
     first = []
@@ -398,6 +408,8 @@ def _group_rows(b: sparse.csr_matrix, w: np.ndarray):
             first.append(i)
         gid[i] = g
     wg = np.bincount(gid, weights=w, minlength=len(first))
+    if return_ids:
+        return b[np.asarray(first, dtype=np.int64)], wg, gid
     return b[np.asarray(first, dtype=np.int64)], wg
 
 
@@ -456,6 +468,12 @@ def _greedy_max_cover(g_csr: sparse.csr_matrix, wg: np.ndarray, p: int, swap: bo
     return chosen
 
 
+def _covered_weight(g: sparse.csr_matrix, wg: np.ndarray, cols: list[int]) -> float:
+    if not cols:
+        return 0.0
+    return float(wg[np.asarray(g[:, cols].sum(axis=1)).ravel() > 0].sum())
+
+
 def _submodular_bound(g: sparse.csr_matrix, wg: np.ndarray, chosen: list[int], p: int) -> float:
     """Upper bound on max coverage with p columns from any set S (Nemhauser & Wolsey 1978).
 
@@ -490,12 +508,14 @@ def _mclp_pulp(g: sparse.csr_matrix, wg: np.ndarray, p: int, relax: bool) -> tup
 
 
 def mclp(weights, cost, service_time: float, p: int, *, fixed=None, method: str = "exact",
-         swap: bool = True, time_limit: float | None = 60.0, lp_bound: bool = True,
+         swap: bool = True, time_limit: float | None = 60.0, lp_bound: bool | None = None,
          reference_objective: float | None = None) -> PlanResult:
     """Maximal covering location problem: open ``p`` new sites maximising the need covered.
 
     ``objective`` = Σ N_i over zones within ``service_time`` of an open site (fixed or new), the
     same value as spopt's ``MCLP`` with the fixed sites predefined and ``p + #fixed`` facilities.
+    Bounds for the greedy gap: the submodular bound (always), the LP relaxation (``lp_bound``
+    True, or None = auto: models up to 300 000 nonzeros) and ``reference_objective``.
     """
     t0 = time.perf_counter()
     c, w, f, s = _common(weights, cost, fixed, service_time)
@@ -536,12 +556,15 @@ def mclp(weights, cost, service_time: float, p: int, *, fixed=None, method: str 
             if status == "no_solution":
                 status = "heuristic_time_limit"
             else:
-                picked = [j for j, v in enumerate(x) if (v.varValue or 0) > 0.5]
+                solved = [j for j, v in enumerate(x) if (v.varValue or 0) > 0.5]
+                # time limit hit: keep the better of CBC's incumbent and the greedy + swap set
+                if status == "optimal" or _covered_weight(g, wg, solved) >= _covered_weight(g, wg, picked):
+                    picked = solved
         else:
             status = "heuristic"
         if status != "optimal":
             lp = None
-            if lp_bound:
+            if _want_lp(lp_bound, g.nnz + g.shape[0] + g.shape[1]):
                 v = _lp_value(_mclp_pulp(g, wg, p, relax=True)[0], time_limit)
                 lp = None if v is None else base + v
             bound, bound_kind = _bound_for("max", lp, reference_objective,
@@ -601,7 +624,7 @@ def _greedy_set_cover(g: sparse.csr_matrix) -> list[int]:
 
 def lscp(weights, cost, service_time: float, *, fixed=None, method: str = "exact",
          time_limit: float | None = 60.0, ignore_zero_need: bool = False,
-         reference_objective: float | None = None) -> PlanResult:
+         lp_bound: bool | None = None, reference_objective: float | None = None) -> PlanResult:
     """Location set covering: fewest new sites so that every coverable zone is within ``S``.
 
     ``weights`` (people in need, or None for 1 per zone) only serve the reporting and the order of
@@ -644,8 +667,10 @@ def lscp(weights, cost, service_time: float, *, fixed=None, method: str = "exact
         else:
             status = "heuristic"
         if status != "optimal":
-            v = _lp_value(_lscp_pulp(g, relax=True)[0], time_limit)
-            lp = None if v is None else float(math.ceil(v - 1e-6))
+            lp = None
+            if _want_lp(lp_bound, g.nnz + g.shape[1]):
+                v = _lp_value(_lscp_pulp(g, relax=True)[0], time_limit)
+                lp = None if v is None else float(math.ceil(v - 1e-6))
             bound, bound_kind = _bound_for("min", lp, reference_objective)
 
     chosen = [int(col_use_j) for col_use_j in free_idx[col_use][picked]] if picked else []
@@ -671,101 +696,169 @@ def lscp(weights, cost, service_time: float, *, fixed=None, method: str = "exact
 # --------------------------------------------------------------------------------------------
 
 
-def _dense_cost(c) -> np.ndarray:
+def _columns(c) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
+    """Accessor j -> (zones, costs) of the reachable pairs of site j, dense or sparse input."""
     if sparse.issparse(c):
-        d = np.full(c.shape, np.inf)
-        coo = c.tocoo()
-        d[coo.row, coo.col] = coo.data
-        return d
-    return c
+        csc = c.tocsc()
+        csc.sort_indices()
+        return lambda j: (csc.indices[csc.indptr[j]: csc.indptr[j + 1]],
+                          csc.data[csc.indptr[j]: csc.indptr[j + 1]])
+
+    def col(j):
+        rows = np.flatnonzero(np.isfinite(c[:, j]))
+        return rows, c[rows, j]
+    return col
 
 
-def _pmedian_pulp(d: np.ndarray, w: np.ndarray, ub: np.ndarray, free_idx: np.ndarray, p: int,
+@dataclass
+class _Pairs:
+    """Useful (zone, free site) pairs of a p-median: N_i > 0 and d_ij < ub_i, sorted by site."""
+
+    zone: np.ndarray
+    site: np.ndarray  # position in free_idx
+    cost: np.ndarray
+    colptr: np.ndarray
+
+    def col(self, k: int) -> slice:
+        return slice(self.colptr[k], self.colptr[k + 1])
+
+
+def _pm_pairs(c, pos: np.ndarray, ub: np.ndarray, free_idx: np.ndarray) -> _Pairs:
+    if sparse.issparse(c):
+        coo = c[:, free_idx].tocoo()
+        zi, sk, dv = coo.row, coo.col, coo.data
+    else:
+        sub = c[:, free_idx]
+        zi, sk = np.nonzero(np.isfinite(sub))
+        dv = sub[zi, sk]
+    keep = pos[zi] & (dv < ub[zi])
+    zi, sk, dv = zi[keep], sk[keep], dv[keep]
+    order = np.lexsort((zi, sk))
+    zi, sk, dv = zi[order].astype(np.int64), sk[order].astype(np.int64), dv[order]
+    colptr = np.searchsorted(sk, np.arange(len(free_idx) + 1))
+    return _Pairs(zi, sk, dv, colptr)
+
+
+def _pmedian_pulp(pairs: _Pairs, w: np.ndarray, ub: np.ndarray, n_free: int, p: int,
                   relax: bool):
-    """p-median restricted to useful pairs: zone i may use free site j only if d_ij < ub_i."""
+    """min Σ N_i d_ij z_ij + Σ N_i ub_i u_i  s.t.  Σ_j z_ij + u_i = 1,  z_ij ≤ x_j,  Σ x_j = p.
+
+    Only useful pairs get a z variable; u_i ("keep the fixed site / the unreachable cost") exists
+    where ub_i is finite. Zones without useful pair are a constant.
+    """
     prob = pulp.LpProblem("pmedian", pulp.LpMinimize)
     cat = pulp.LpContinuous if relax else pulp.LpBinary
-    x = [prob.add_variable(f"x{k}", 0, 1, cat) for k in range(len(free_idx))]
+    x = [prob.add_variable(f"x{k}", 0, 1, cat) for k in range(n_free)]
+    by_zone = np.argsort(pairs.zone, kind="stable")
+    zs_sorted = pairs.zone[by_zone]
+    starts = np.flatnonzero(np.r_[True, zs_sorted[1:] != zs_sorted[:-1]]) if len(zs_sorted) else []
+    ends = np.r_[starts[1:], len(zs_sorted)] if len(zs_sorted) else []
     obj_terms = []
-    const = 0.0
-    df = d[:, free_idx]
-    for i in np.flatnonzero(w > 0):
-        ks = np.flatnonzero(df[i] < ub[i])
-        if len(ks) == 0:
-            const += w[i] * ub[i]
-            continue
-        zs = [prob.add_variable(f"z{i}_{k}", 0, 1) for k in ks]
+    with_pairs = np.zeros(len(w), bool)
+    for a, b in zip(starts, ends):
+        idx = by_zone[a:b]
+        i = int(pairs.zone[idx[0]])
+        with_pairs[i] = True
+        zs = [prob.add_variable(f"z{i}_{int(k)}", 0, 1) for k in pairs.site[idx]]
         terms = [(z, 1.0) for z in zs]
-        obj_terms += [(z, w[i] * df[i, k]) for z, k in zip(zs, ks)]
+        obj_terms += [(z, float(w[i] * dv)) for z, dv in zip(zs, pairs.cost[idx])]
         if math.isfinite(ub[i]):
             u = prob.add_variable(f"u{i}", 0, 1)
             terms.append((u, 1.0))
-            obj_terms.append((u, w[i] * ub[i]))
+            obj_terms.append((u, float(w[i] * ub[i])))
         prob += _expr(terms) == 1
-        for z, k in zip(zs, ks):
-            prob += _expr([(x[k], 1.0), (z, -1.0)]) >= 0
+        for z, k in zip(zs, pairs.site[idx]):
+            prob += _expr([(x[int(k)], 1.0), (z, -1.0)]) >= 0
+    rest = (w > 0) & ~with_pairs
+    const = float((w[rest] * ub[rest]).sum())
     prob += _expr(obj_terms) + const
     prob += _expr((v, 1.0) for v in x) == p
     return prob, x
 
 
-def _pmedian_cost(d: np.ndarray, w: np.ndarray, ub: np.ndarray, open_cols) -> float:
+def _pm_big(ub: np.ndarray, pairs: _Pairs) -> np.ndarray:
+    """ub with inf replaced by a cost larger than any pair (for the greedy arithmetic)."""
+    top = float(pairs.cost.max()) if len(pairs.cost) else 1.0
+    return np.where(np.isfinite(ub), ub, 10.0 * top + 1.0)
+
+
+def _pm_gains(pairs: _Pairs, w: np.ndarray, cur: np.ndarray, n_free: int) -> np.ndarray:
+    """Person-minutes saved by opening each free site: Σ_i N_i max(0, cur_i − d_ij)."""
+    save = w[pairs.zone] * np.maximum(cur[pairs.zone] - pairs.cost, 0.0)
+    return np.bincount(pairs.site, weights=save, minlength=n_free)
+
+
+def _pm_open(pairs: _Pairs, cur: np.ndarray, k: int) -> np.ndarray:
+    sl = pairs.col(k)
+    out = cur.copy()
+    z = pairs.zone[sl]
+    out[z] = np.minimum(out[z], pairs.cost[sl])
+    return out
+
+
+def _greedy_pmedian(pairs: _Pairs, w: np.ndarray, ub: np.ndarray, n_free: int, p: int,
+                    swap: bool, max_passes: int = 50) -> list[int]:
+    """Greedy add (largest reduction of Σ N_i d_i) then interchange (Teitz & Bart 1968).
+
+    Works on the useful pairs only, O(#pairs) per evaluation of all candidates. Returns
+    positions in free_idx.
+    """
+    base = _pm_big(ub, pairs)
+    cur = base.copy()
+    chosen: list[int] = []
+    for _ in range(p):
+        gains = _pm_gains(pairs, w, cur, n_free)
+        gains[chosen] = -1.0
+        k = int(np.argmax(gains))
+        chosen.append(k)
+        cur = _pm_open(pairs, cur, k)
+    if not swap or not chosen:
+        return chosen
+    for _ in range(max_passes):
+        improved = False
+        for pos_k in range(len(chosen)):
+            cur_wo = base.copy()
+            for o in chosen:
+                if o != chosen[pos_k]:
+                    cur_wo = _pm_open(pairs, cur_wo, o)
+            loss = float(w @ (cur_wo - cur))
+            gains = _pm_gains(pairs, w, cur_wo, n_free)
+            gains[chosen] = -np.inf
+            k = int(np.argmax(gains))
+            if gains[k] > loss + 1e-9 * max(1.0, loss):
+                chosen[pos_k] = k
+                cur = _pm_open(pairs, cur_wo, k)
+                improved = True
+        if not improved:
+            break
+    return chosen
+
+
+def _pm_cost(col, w: np.ndarray, ub: np.ndarray, open_cols) -> float:
     cur = ub.copy()
-    if len(open_cols):
-        cur = np.minimum(cur, d[:, list(open_cols)].min(axis=1))
+    for j in open_cols:
+        rows, vals = col(int(j))
+        cur[rows] = np.minimum(cur[rows], vals)
     pos = w > 0
     return float((w[pos] * cur[pos]).sum())
 
 
-def _greedy_pmedian(d: np.ndarray, w: np.ndarray, ub: np.ndarray, free_idx: np.ndarray, p: int,
-                    swap: bool, max_passes: int = 50) -> list[int]:
-    """Greedy add (largest reduction of Σ N_i d_i) then interchange (Teitz & Bart 1968)."""
-    pos = w > 0
-    dd, ww = d[pos][:, free_idx], w[pos]
-    finite = dd[np.isfinite(dd)]
-    big = 10.0 * (float(finite.max()) if finite.size else 1.0) + 1.0
-    dd = np.where(np.isfinite(dd), dd, big)
-    base = np.where(np.isfinite(ub[pos]), ub[pos], big)
-    cur = base.copy()
-    chosen: list[int] = []
-    for _ in range(p):
-        gains = ww @ np.maximum(cur[:, None] - dd, 0.0)
-        gains[chosen] = -1.0
-        k = int(np.argmax(gains))
-        chosen.append(k)
-        cur = np.minimum(cur, dd[:, k])
-    if swap and chosen:
-        for _ in range(max_passes):
-            improved = False
-            for pos_k in range(len(chosen)):
-                others = [c for c in chosen if c != chosen[pos_k]]
-                cur_wo = base.copy()
-                if others:
-                    cur_wo = np.minimum(cur_wo, dd[:, others].min(axis=1))
-                loss = float(ww @ (cur_wo - cur))
-                gains = ww @ np.maximum(cur_wo[:, None] - dd, 0.0)
-                gains[chosen] = -np.inf
-                k = int(np.argmax(gains))
-                if gains[k] > loss + 1e-9 * max(1.0, loss):
-                    chosen[pos_k] = k
-                    cur = np.minimum(cur_wo, dd[:, k])
-                    improved = True
-            if not improved:
-                break
-    return [int(free_idx[k]) for k in chosen]
-
-
 def p_median(weights, cost, p: int, *, fixed=None, service_time: float | None = None,
              unreachable_cost: float | None = None, method: str = "exact", swap: bool = True,
-             time_limit: float | None = 60.0, lp_bound: bool = True,
+             time_limit: float | None = 60.0, lp_bound: bool | None = None,
              reference_objective: float | None = None) -> PlanResult:
     """p-median: open ``p`` new sites minimising Σ_i N_i · d(i, nearest open site).
 
     An unreachable pair (inf / absent from a sparse matrix) costs ``unreachable_cost`` minutes; it
     must be given when some zone with need has no reachable fixed site and an unreachable
-    candidate. ``marginal_gains`` are person-minutes saved per added site; ``service_time``
-    (optional) only serves to report the people within reach (``covered_*``, ``newly_covered``).
-    ``objective`` equals spopt's ``PMedian`` objective with ``p + #fixed`` facilities.
+    candidate. Only pairs cheaper than the zone's current cost (nearest fixed site, or
+    ``unreachable_cost``) enter the model, so a sparse matrix of pairs within reach keeps large
+    instances small. ``marginal_gains`` are person-minutes saved per added site (``inf`` for a
+    site that gives a first reachable site to some zone, possible only without fixed sites and
+    without ``unreachable_cost``); ``service_time`` (optional) only serves to report the people
+    within reach (``covered_*``, ``newly_covered``). ``objective`` equals spopt's ``PMedian``
+    objective with ``p + #fixed`` facilities. ``lp_bound`` None: LP bound only for models up to
+    300 000 nonzeros (greedy gap otherwise from ``reference_objective`` or None).
     """
     t0 = time.perf_counter()
     c, w, f, s = _common(weights, cost, fixed, service_time, need_s=False)
@@ -774,18 +867,25 @@ def p_median(weights, cost, p: int, *, fixed=None, service_time: float | None = 
     n, m = c.shape
     free_idx = np.flatnonzero(~f)
     p = _check_p(p, len(free_idx))
-    d = _dense_cost(c)
     pen = np.inf
     if unreachable_cost is not None:
         pen = float(unreachable_cost)
         if not math.isfinite(pen) or pen < 0:
             raise ValueError(f"unreachable_cost must be finite and ≥ 0 minutes, got {unreachable_cost!r}")
+    col = _columns(c)
     ub = np.full(n, pen)
-    if f.any():
-        ub = np.minimum(ub, d[:, f].min(axis=1))
+    for j in np.flatnonzero(f):
+        rows, vals = col(int(j))
+        ub[rows] = np.minimum(ub[rows], vals)
     pos = w > 0
+    if sparse.issparse(c):
+        n_reach = np.diff(c.indptr)
+        n_reach_free = np.diff(c[:, free_idx].tocsr().indptr)
+    else:
+        n_reach = np.isfinite(c).sum(axis=1)
+        n_reach_free = np.isfinite(c[:, free_idx]).sum(axis=1)
     if unreachable_cost is None:
-        risky = pos & ~np.isfinite(ub) & ~np.isfinite(d[:, free_idx]).all(axis=1)
+        risky = pos & ~np.isfinite(ub) & (n_reach_free < len(free_idx))
         if risky.any():
             raise ValueError(
                 f"{int(risky.sum())} zone(s) with need (first: {int(np.flatnonzero(risky)[0])}) have "
@@ -793,77 +893,86 @@ def p_median(weights, cost, p: int, *, fixed=None, service_time: float | None = 
                 "charged when no open site is reachable)")
         if p == 0 and (pos & ~np.isfinite(ub)).any():
             raise ValueError("p = 0 and no fixed site: the p-median needs at least one open site")
-    reachable_any = np.isfinite(d).any(axis=1)
+    pairs = _pm_pairs(c, pos, ub, free_idx)
+    k_free = len(free_idx)
 
     status, bound, bound_kind = "optimal", None, None
     if p == 0:
         picked: list[int] = []
     else:
-        picked = _greedy_pmedian(d, w, ub, free_idx, p, swap=swap or method == "exact")
+        picked = [int(free_idx[k]) for k in
+                  _greedy_pmedian(pairs, w, ub, k_free, p, swap=swap or method == "exact")]
         if method == "exact":
-            prob, x = _pmedian_pulp(d, w, ub, free_idx, p, relax=False)
+            prob, x = _pmedian_pulp(pairs, w, ub, k_free, p, relax=False)
             status = _run(prob, time_limit)
             if status == "no_solution":
                 status = "heuristic_time_limit"
             else:
-                picked = [int(free_idx[k]) for k, v in enumerate(x) if (v.varValue or 0) > 0.5]
-                picked = _fill(picked, p, free_idx)
+                solved = [int(free_idx[k]) for k, v in enumerate(x) if (v.varValue or 0) > 0.5]
+                solved = _fill(solved, p, free_idx)
+                # time limit hit: keep the better of CBC's incumbent and the greedy + swap set
+                if status == "optimal" or (_pm_cost(col, w, ub, solved) <= _pm_cost(col, w, ub, picked)):
+                    picked = solved
         else:
             status = "heuristic"
         if status != "optimal":
             lp = None
-            if lp_bound:
-                lp = _lp_value(_pmedian_pulp(d, w, ub, free_idx, p, relax=True)[0], time_limit)
+            if _want_lp(lp_bound, 3 * len(pairs.zone) + n):
+                lp = _lp_value(_pmedian_pulp(pairs, w, ub, k_free, p, relax=True)[0], time_limit)
             bound, bound_kind = _bound_for("min", lp, reference_objective)
 
     # Order by person-minutes saved (greedy within the chosen set). Without fixed sites and
     # without unreachable_cost a zone starts with no reachable site: reaching it is an infinite
     # gain, so sites are ranked first by people newly reached, then by minutes saved.
-    dpos, wp = d[pos], w[pos]
-    cur = ub[pos].copy()
+    cur = ub.copy()
     remaining = sorted(picked)
     order, gains = [], []
     while remaining:
         keys = []
         for j in remaining:
-            dj = dpos[:, j]
-            was = np.isfinite(cur)
-            reached = float(wp[~was & np.isfinite(dj)].sum())
-            saved = float(wp[was] @ np.maximum(cur[was] - np.where(np.isfinite(dj[was]), dj[was], cur[was]), 0.0))
+            rows, vals = col(j)
+            sel = pos[rows]
+            rows, vals = rows[sel], vals[sel]
+            was = np.isfinite(cur[rows])
+            reached = float(w[rows[~was]].sum())
+            saved = float(w[rows[was]] @ np.maximum(cur[rows[was]] - vals[was], 0.0))
             keys.append((reached, saved))
         k = max(range(len(remaining)), key=lambda t: keys[t])
         j = remaining.pop(k)
         order.append(j)
         gains.append(np.inf if keys[k][0] > 0 else keys[k][1])
-        cur = np.minimum(cur, dpos[:, j])
-    order_arr = np.asarray(order, dtype=int)
-    objective = _pmedian_cost(d, w, ub, order)
-    before = _pmedian_cost(d, w, ub, [])
+        rows, vals = col(j)
+        cur[rows] = np.minimum(cur[rows], vals)
+    objective = _pm_cost(col, w, ub, order)
+    before = _pm_cost(col, w, ub, [])
     newly = np.full(len(order), np.nan)
     cov_before = cov_after = float("nan")
     if s is not None:
-        reach = d <= s
-        covered = reach[:, f].any(axis=1) if f.any() else np.zeros(n, bool)
+        covered = np.zeros(n, bool)
+        for j in np.flatnonzero(f):
+            rows, vals = col(int(j))
+            covered[rows[vals <= s]] = True
         cov_before = float(w[covered].sum())
         for k, j in enumerate(order):
-            new = reach[:, j] & ~covered
+            rows, vals = col(j)
+            new = rows[(vals <= s) & ~covered[rows]]
             newly[k] = float(w[new].sum())
-            covered |= new
+            covered[new] = True
         cov_after = float(w[covered].sum())
     if status == "optimal":
         bound, bound_kind, gap = objective, "optimal", 0.0
     else:
         gap = _gap(objective, bound)
     return PlanResult(
-        model="pmedian", method=method, chosen=order_arr, marginal_gains=np.asarray(gains, float),
-        newly_covered=newly, objective=objective, covered_before=cov_before, covered_after=cov_after,
-        total_need=float(w.sum()), status=status, seconds=time.perf_counter() - t0, bound=bound,
-        bound_kind=bound_kind, gap=gap, fixed=np.flatnonzero(f),
-        uncoverable_zones=np.flatnonzero(~reachable_any),
+        model="pmedian", method=method, chosen=np.asarray(order, dtype=int),
+        marginal_gains=np.asarray(gains, float), newly_covered=newly, objective=objective,
+        covered_before=cov_before, covered_after=cov_after, total_need=float(w.sum()),
+        status=status, seconds=time.perf_counter() - t0, bound=bound, bound_kind=bound_kind, gap=gap,
+        fixed=np.flatnonzero(f), uncoverable_zones=np.flatnonzero(n_reach == 0),
         details={"service_time": s, "cost_before": before,
                  "mean_cost_before": before / w.sum() if w.sum() > 0 else float("nan"),
                  "mean_cost_after": objective / w.sum() if w.sum() > 0 else float("nan"),
-                 "unreachable_cost": unreachable_cost},
+                 "unreachable_cost": unreachable_cost, "useful_pairs": int(len(pairs.zone))},
     )
 
 
@@ -907,8 +1016,16 @@ def _assign(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, open_mask: np.
     return float(flow.sum()), served, load
 
 
+_STRENGTHEN_MAX_PAIRS = 20_000
+
+
 def _mclp_cap_pulp(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, fixed: np.ndarray,
                    p: int, relax: bool):
+    """max Σ f_ij  s.t.  Σ_j f_ij ≤ N_i,  Σ_i f_ij ≤ C_j x_j,  Σ x_j ≤ p  (f = people served).
+
+    On small models the pair constraints f_ij ≤ N_i x_j tighten the relaxation; on large ones
+    they would double the model and slow CBC's root LP, so they are left out.
+    """
     n, m = a.shape
     prob = pulp.LpProblem("mclp_capacity", pulp.LpMaximize)
     cat = pulp.LpContinuous if relax else pulp.LpBinary
@@ -922,10 +1039,11 @@ def _mclp_cap_pulp(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, fixed: 
     prob += _expr((v, 1.0) for v in fl)
     by_zone: dict[int, list] = {}
     by_site: dict[int, list] = {}
+    strengthen = len(r) <= _STRENGTHEN_MAX_PAIRS
     for v, i, j in zip(fl, r, c):
         by_zone.setdefault(int(i), []).append(v)
         by_site.setdefault(int(j), []).append(v)
-        if int(j) in x:  # strengthening: f_ij ≤ N_i x_j
+        if strengthen and int(j) in x:  # f_ij ≤ N_i x_j
             prob += _expr([(v, 1.0), (x[int(j)], -float(w[i]))]) <= 0
     for i, vs in by_zone.items():
         prob += _expr((v, 1.0) for v in vs) <= float(w[i])
@@ -941,7 +1059,8 @@ def _mclp_cap_pulp(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, fixed: 
 
 
 def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed=None,
-                  method: str = "exact", time_limit: float | None = 60.0, lp_bound: bool = True,
+                  method: str = "exact", time_limit: float | None = 60.0,
+                  lp_bound: bool | None = None,
                   reference_objective: float | None = None) -> PlanResult:
     """Capacity-aware MCLP: each open site serves at most ``capacity[j]`` people in need.
 
@@ -961,13 +1080,26 @@ def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed
     free_idx = np.flatnonzero(~f)
     p = _check_p(p, len(free_idx))
     a = coverage_matrix(c, s)
-    a_csc = a.tocsc()
     coverable = np.asarray(a.sum(axis=1)).ravel() > 0
+    # Zones with need reached by a site with capacity, merged when they reach the same sites
+    # (their need is interchangeable); served need is shared back pro rata.
+    rows = np.flatnonzero(w > 0)
+    b = (a[rows].astype(float) @ sparse.diags((cap > 0).astype(float))).tocsr()
+    b.eliminate_zeros()
+    keep = np.diff(b.indptr) > 0
+    rows = rows[keep]
+    b = b[keep].astype(bool)
+    b.sort_indices()
+    if b.shape[0]:
+        g, wg, gid = _group_rows(b, w[rows], return_ids=True)
+    else:
+        g, wg, gid = b, np.zeros(0), np.zeros(0, dtype=np.int64)
+    g_csc = g.tocsc()
 
     def value(open_cols) -> float:
         mask = f.copy()
         mask[list(open_cols)] = True
-        return _assign(a, w, cap, mask)[0]
+        return _assign(g, wg, cap, mask)[0]
 
     status, bound, bound_kind = "optimal", None, None
     if p == 0:
@@ -977,9 +1109,8 @@ def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed
         picked = []
         mask = f.copy()
         for _ in range(p):
-            _, served, _ = _assign(a, w, cap, mask)
-            resid = w - served
-            reach = a_csc.T @ resid
+            _, served_g, _ = _assign(g, wg, cap, mask)
+            reach = g_csc.T @ (wg - served_g)
             est = np.minimum(cap, reach)
             est[mask] = -1.0
             j = int(np.argmax(est))
@@ -988,41 +1119,55 @@ def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed
             picked.append(j)
             mask[j] = True
         if method == "exact":
-            prob, x = _mclp_cap_pulp(a, w, cap, f, p, relax=False)
+            prob, x = _mclp_cap_pulp(g, wg, cap, f, p, relax=False)
             st = _run(prob, time_limit)
             if st == "no_solution":
                 status = "heuristic_time_limit"
             else:
                 status = st
-                picked = [j for j, v in x.items() if (v.varValue or 0) > 0.5]
+                solved = [int(j) for j, v in x.items() if (v.varValue or 0) > 0.5]
+                # time limit hit: keep the better of CBC's incumbent and the greedy set
+                if st == "optimal" or value(solved) >= value(picked):
+                    picked = solved
         else:
             status = "heuristic"
         if status != "optimal":
             lp = None
-            if lp_bound:
-                lp = _lp_value(_mclp_cap_pulp(a, w, cap, f, p, relax=True)[0], time_limit)
+            if _want_lp(lp_bound, 2 * g.nnz + g.shape[0] + g.shape[1]):
+                lp = _lp_value(_mclp_cap_pulp(g, wg, cap, f, p, relax=True)[0], time_limit)
             bound, bound_kind = _bound_for("max", lp, reference_objective)
     chosen = _fill([int(j) for j in picked], p, free_idx)
 
+    # Greedy order within the chosen set, lazily (Minoux 1978): the assigned need is submodular
+    # in the open set, so a gain computed earlier bounds the gain now; a site is re-evaluated
+    # only while its old gain could still beat the best fresh one.
     before = value([])
     cur_val, cur = before, []
-    remaining = sorted(chosen)
+    upper = {j: np.inf for j in chosen}
     order, gains = [], []
-    while remaining:
-        vals = [value(cur + [j]) for j in remaining]
-        k = int(np.argmax(vals))
-        j = remaining.pop(k)
-        gains.append(max(0.0, vals[k] - cur_val))
-        cur_val = vals[k]
-        cur.append(j)
-        order.append(j)
+    while upper:
+        best_j, best_gain = None, -np.inf
+        for j in sorted(upper, key=lambda q: (-upper[q], q)):
+            if best_j is not None and upper[j] <= best_gain + 1e-9 * max(1.0, abs(best_gain)):
+                break
+            upper[j] = value(cur + [j]) - cur_val
+            if best_j is None or upper[j] > best_gain + 1e-9 * max(1.0, abs(best_gain)):
+                best_j, best_gain = j, upper[j]
+        del upper[best_j]
+        gains.append(max(0.0, best_gain))
+        cur_val += best_gain
+        cur.append(best_j)
+        order.append(best_j)
     gains_arr = np.asarray(gains, float)
     # Submodular in theory; the LP values carry ~1e-9 noise, keep the reported gains monotone.
     if len(gains_arr):
         gains_arr = np.minimum.accumulate(gains_arr)
     mask = f.copy()
     mask[order] = True
-    after, served, load = _assign(a, w, cap, mask)
+    after, served_g, load = _assign(g, wg, cap, mask)
+    served = np.zeros(n)
+    if len(rows):
+        served[rows] = w[rows] * served_g[gid] / wg[gid]
     reach_open = np.asarray(a[:, mask].sum(axis=1)).ravel() > 0 if mask.any() else np.zeros(n, bool)
     out_of_reach = float(w[~reach_open].sum())
     if status == "optimal":

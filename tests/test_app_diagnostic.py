@@ -57,13 +57,12 @@ def test_france_services_sites(at, pack):
     n_fs = int(((places["type"] == "france_services") & places["code_commune"].isin(set(communes))).sum())
     assert n_fs >= 2  # the Métropole has several (6 in the ANCT list of Aug. 2024)
     assert metric(at, "Sites France Services") == str(n_fs)
-    table = at.dataframe[0].value
-    row = table[table["Indicateur"] == "Sites France Services"]
-    assert row.iloc[0, 1] == str(n_fs)
+    table = at.table[0].value
+    assert table.loc["Sites France Services"].iloc[0] == str(n_fs)
 
 
 def test_key_figures_table_against_isere(at):
-    table = at.dataframe[0].value.set_index("Indicateur")
+    table = at.table[0].value
     assert "Référence : Isère (Département 38)" in table.columns
     ref = table["Référence : Isère (Département 38)"]
     assert digits(ref["Population"]) == "1284969"
@@ -79,8 +78,8 @@ def test_key_figures_table_against_isere(at):
 
 
 def test_priority_table_and_downloads(at):
-    prio = at.dataframe[1].value
-    assert {"Zone", "Indice (/10)", "Personnes en besoin", "Accès (h/sem. pour 1 000)", "Temps au lieu le plus proche (min)", "Classe besoin × accès"} <= set(prio.columns)
+    prio = at.dataframe[0].value
+    assert {"Rang", "Rang régional", "Zone", "Indice (/10)", "Personnes en besoin", "Accès (h/sem. pour 1 000)", "Temps au lieu le plus proche (min)", "Classe besoin × accès"} <= set(prio.columns)
     assert len(prio) > 100  # IRIS of the Métropole
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Zones (CSV)", "Zones et sources (XLSX)", "Couche (GeoPackage)", "Couche (GeoJSON)", "Carte de l'indice (PNG)"]
@@ -95,7 +94,7 @@ def test_commune_outside_the_metropole():
     at.selectbox(key="picker_territory").set_value("com:01053").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value.startswith("Diagnostic — Bourg-en-Bresse")
-    table = at.dataframe[0].value.set_index("Indicateur")
+    table = at.table[0].value
     assert "Référence : Ain (Département 01)" in table.columns
     assert table.iloc[:, 0]["Part des 65 ans ou plus"] == "n.d."
     assert "non disponible" in table.at["Part des 65 ans ou plus", "Remarque"]

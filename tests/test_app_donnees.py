@@ -60,7 +60,9 @@ def point_features(at: AppTest) -> list[dict]:
     comp = next(c for c in at.get("component_instance") if c.proto.component_name.endswith("st_folium"))
     script = json.loads(comp.proto.json_args)["script"]
     feats = []
-    for m in re.finditer(r"var (\w+) = L\.geoJson\(null, \{\s*className: " + re.escape(json.dumps(POINT_CLASS)), script):
+    for m in re.finditer(
+        r"var (\w+) = L\.geoJson\(null, \{\s*className: " + re.escape(json.dumps(POINT_CLASS)), script
+    ):
         start = script.index(f"{m.group(1)}.addData(") + len(f"{m.group(1)}.addData(")
         feats += json.JSONDecoder().raw_decode(script, start)[0]["features"]
     return feats
@@ -75,12 +77,22 @@ def test_sources_table_lists_the_manifest_sources(manifest):
     assert tabs == ["Sources", "Couverture", "Méthode", "Importer vos lieux"]
     sources = at.dataframe[0].value
     assert len(sources) == len(manifest["sources"]) == 31
-    assert sources.columns.tolist() == ["Source", "Producteur", "Millésime", "Licence", "Téléchargement officiel", "Remarques", "SHA-256"]
+    assert sources.columns.tolist() == [
+        "Source",
+        "Producteur",
+        "Millésime",
+        "Licence",
+        "Téléchargement officiel",
+        "Remarques",
+        "SHA-256",
+    ]
     assert sorted(sources["Source"]) == sorted(s["title"] for s in manifest["sources"].values())
     shas = {s["title"]: (s.get("sha256") or "absent")[:12] for s in manifest["sources"].values()}
     assert dict(zip(sources["Source"], sources["SHA-256"], strict=True)) == shas
     tables = at.dataframe[1].value
-    assert dict(zip(tables["Table"], tables["Lignes"], strict=True)) == {k: v["rows"] for k, v in manifest["tables"].items()}
+    assert dict(zip(tables["Table"], tables["Lignes"], strict=True)) == {
+        k: v["rows"] for k, v in manifest["tables"].items()
+    }
     assert tables.set_index("Table").at["iris", "Lignes"] == 5223
     assert any("4027 communes, 5223 IRIS" in m.value for m in at.markdown)
 
@@ -90,7 +102,9 @@ def test_upload_reports_the_bad_row_and_adds_two_places():
     assert [s.value for s in at.success] == ["2 lieu(x) ajouté(s) à votre session."]
     assert [w.value for w in at.warning] == ["1 ligne(s) refusée(s) :"]
     report = next(d.value for d in at.dataframe if "champ" in d.value.columns)
-    assert report[["ligne", "champ", "valeur"]].to_dict("records") == [{"ligne": 4, "champ": "latitude", "valeur": "abc"}]
+    assert report[["ligne", "champ", "valeur"]].to_dict("records") == [
+        {"ligne": 4, "champ": "latitude", "valeur": "abc"}
+    ]
     places = at.session_state["user_places"]
     assert len(places) == 2
     assert places["name"].tolist() == ["Espace numérique Abbaye", HOSTILE]  # stored as text, unchanged
@@ -139,7 +153,9 @@ def test_uploaded_hostile_name_is_escaped_in_the_map_popup():
 def test_unreadable_file_is_refused_with_a_message():
     at = upload(donnees_app(), b"a;b\n1;2\n", "x.csv")
     errors = [e.value for e in at.error]
-    assert len(errors) == 1 and errors[0].startswith("Fichier refusé : missing columns ['nom', 'latitude', 'longitude']")
+    assert len(errors) == 1 and errors[0].startswith(
+        "Fichier refusé : missing columns ['nom', 'latitude', 'longitude']"
+    )
     assert "user_places" not in at.session_state
 
 
@@ -150,10 +166,15 @@ def test_parse_user_places_rows_and_report():
     good, report = parse_user_places(CSV, "lieux.csv")
     assert good["name"].tolist() == ["Espace numérique Abbaye", HOSTILE]
     assert good["place_id"].tolist() == ["import_utilisateur:2", "import_utilisateur:3"]
-    assert report.to_dict("records")[0] | {"problème": ""} == {"ligne": 4, "champ": "latitude", "valeur": "abc", "problème": ""}
+    assert report.to_dict("records")[0] | {"problème": ""} == {
+        "ligne": 4,
+        "champ": "latitude",
+        "valeur": "abc",
+        "problème": "",
+    }
     assert len(report) == 1
     # comma-separated file; an empty latitude is reported on its spreadsheet row
-    good2, report2 = parse_user_places("nom,latitude,longitude\nA,45.2,5.7\nB,,5.7\n".encode(), "l.csv")
+    good2, report2 = parse_user_places(b"nom,latitude,longitude\nA,45.2,5.7\nB,,5.7\n", "l.csv")
     assert good2["name"].tolist() == ["A"]
     assert report2[["ligne", "champ", "valeur"]].to_dict("records") == [{"ligne": 3, "champ": "latitude", "valeur": ""}]
     with pytest.raises(LoaderError, match="unsupported file type"):
@@ -192,8 +213,10 @@ def test_session_places_merge_in_a_small_app():
         from loaders.user_places import parse_user_places
         from ui import session_places
 
-        pack_places = gpd.GeoDataFrame({"place_id": ["p:1"], "name": ["Pack"]}, geometry=[Point(913000, 6458000)], crs="EPSG:2154")
-        good, _ = parse_user_places("nom;latitude;longitude\nA;45.19;5.72\nB;45.18;5.73\n".encode(), "a.csv")
+        pack_places = gpd.GeoDataFrame(
+            {"place_id": ["p:1"], "name": ["Pack"]}, geometry=[Point(913000, 6458000)], crs="EPSG:2154"
+        )
+        good, _ = parse_user_places(b"nom;latitude;longitude\nA;45.19;5.72\nB;45.18;5.73\n", "a.csv")
         st.session_state["added"] = st.session_state.get("added", []) + [session_places.add(good, "a.csv")]
         st.session_state["n_all"] = len(session_places.all_places(pack_places))
 

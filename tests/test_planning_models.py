@@ -412,3 +412,57 @@ def test_straight_line_minutes_sparse_matches_dense():
     assert sp.nnz == int((dense <= 20).sum())  # includes the coincident pair stored as 0
     assert sp[0, 0] == 0 and sp.indices[sp.indptr[0]: sp.indptr[1]].tolist().count(0) == 1
     assert mclp(np.ones(40), sp, 20, 2).objective == mclp(np.ones(40), dense, 20, 2).objective
+
+
+def test_capacity_gains_match_successive_assignments():
+    """Each reported gain = assigned need with the prefix + site − with the prefix (p = 0 runs
+    with those sites fixed open), in a non-increasing sequence."""
+    w, cost = instance(14, n=50, m=20)
+    cap = np.random.default_rng(14).uniform(100, 400, 20)
+    fixed = np.zeros(20, bool)
+    fixed[[2, 9]] = True
+    r = mclp_capacity(w, cost, 8.0, cap, 4, fixed=fixed)
+    assert r.status == "optimal" and np.all(np.diff(r.marginal_gains) <= 1e-9)
+    prefix = fixed.copy()
+    prev = mclp_capacity(w, cost, 8.0, cap, 0, fixed=prefix).objective
+    assert prev == pytest.approx(r.covered_before)
+    for j, g in zip(r.chosen, r.marginal_gains):
+        prefix[j] = True
+        now = mclp_capacity(w, cost, 8.0, cap, 0, fixed=prefix).objective
+        assert now - prev == pytest.approx(g, abs=1e-6)
+        prev = now
+    assert prev == pytest.approx(r.objective)
+    served = r.details["served"]
+    assert served.sum() == pytest.approx(r.objective) and np.all(served <= w + 1e-9)
+    assert sum(r.details["load"].values()) == pytest.approx(r.objective)
+    assert all(r.details["load"][j] <= cap[j] + 1e-6 for j in r.details["load"])
+    g = mclp_capacity(w, cost, 8.0, cap, 4, fixed=fixed, method="greedy")
+    assert g.objective <= r.objective + 1e-6 and g.bound >= r.objective - 1e-6
+
+
+@pytest.mark.parametrize("solver_outcome", ["no_solution", "feasible"])
+def test_time_limit_paths(monkeypatch, solver_outcome):
+    """When CBC stops on its time limit, the result says so, keeps the best known solution and
+    reports a gap to a valid bound."""
+    import planning.models as pm
+
+    w, cost = instance(15, n=80, m=30)
+    exact = mclp(w, cost, 7.0, 5)
+    real_run = pm._run
+
+    def fake_run(prob, time_limit):
+        real_run(prob, time_limit)  # the incumbent is CBC's optimum, reported as "time limit"
+        return solver_outcome
+
+    monkeypatch.setattr(pm, "_run", fake_run)
+    r = mclp(w, cost, 7.0, 5, time_limit=0.5)
+    if solver_outcome == "no_solution":
+        assert r.status == "heuristic_time_limit"
+        assert r.objective <= exact.objective + 1e-9
+    else:
+        assert r.status == "feasible" and r.objective == pytest.approx(exact.objective)
+    assert r.bound >= exact.objective - 1e-6
+    assert r.gap == pytest.approx((r.bound - r.objective) / r.bound)
+    pm_r = p_median(w, cost, 3, time_limit=0.5)
+    assert pm_r.status in ("heuristic_time_limit", "feasible") and pm_r.gap is not None
+    assert pm_r.bound <= p_median(w, cost, 3, method="greedy", lp_bound=False).objective + 1e-6

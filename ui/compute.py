@@ -40,7 +40,9 @@ STATUS_LABELS = {
     "derived": "calculé à partir des taux publiés",
     "partial": "somme partielle (communes sous secret)",
 }
-BIVARIATE_COLORS = ["#e8e8e8", "#e4acac", "#c85a5a", "#b0d5df", "#ad9ea5", "#985356", "#64acbe", "#627f8c", "#574249"]
+#: class c = 3 × (need tercile − 1) + access tercile: rows need low→high, columns access low→high
+#: (Stevens palette: red = high need, blue = good access; c = 7 "high need, low access" is red)
+BIVARIATE_COLORS = ["#e8e8e8", "#b0d5df", "#64acbe", "#e4acac", "#ad9ea5", "#627f8c", "#c85a5a", "#985356", "#574249"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def layers(config: Config) -> dict[str, Layer]:
         "need": Layer("need", "Personnes en besoin d'accompagnement", "need", "personnes", 0, "poverty", "Oranges"),
         "access": Layer("access", "Accessibilité (E2SFCA)", "access", "h / sem. pour 1 000 pers.", 2, None, "YlGnBu_r"),
         "unmet": Layer("unmet", "Besoin non couvert", "unmet", "personnes", 0, "poverty", "Reds"),
-        "bivariate": Layer("bivariate", "Besoin × accessibilité (3 × 3)", "bivariate_class", "classe", 0, None, "bivariate"),
+        "bivariate": Layer("bivariate", "Besoin × accessibilité (3 × 3)", "bivariate_num", "classe", 0, None, "bivariate"),
         "nearest": Layer("nearest", "Temps jusqu'au lieu le plus proche", "nearest_time_min", "min", 0, None, "PuRd"),
     }
     for key, ind in CATALOGUE.items():
@@ -93,6 +95,8 @@ def _compute(level: str, config_json: str, user_places: pd.DataFrame | None) -> 
     out = pd.concat([res.zones, table], axis=1)
     out["access"] = out["access"] * 1000.0  # hours per week per 1 000 people in need (readable)
     out["target"] = out["target"] * 1000.0
+    nt, at = out["need_tercile"].to_numpy(float), out["access_tercile"].to_numpy(float)
+    out["bivariate_num"] = np.where((nt > 0) & (at > 0), 3 * (nt - 1) + at, np.nan)
     return out, res.places, res.report
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 
@@ -58,6 +59,8 @@ PLACE_TYPE_LABELS = {
     "autre": "Autre",
 }
 TERCILES = ("faible", "moyen", "fort")
+#: French number format for Vega-Lite charts (``chart.configure(locale=…)``): decimal comma, narrow no-break space
+VEGA_FR_LOCALE = {"number": {"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"]}}
 
 #: rate figures: key → (label, numerator, denominator, status group, complement?)
 RATE_FIGURES = {
@@ -109,13 +112,19 @@ def source_line(manifest: Mapping, group: str) -> str:
 
 
 def places_source(manifest: Mapping, places: pd.DataFrame) -> str:
-    """'producer (vintage) ; …' of the sources that list at least one of ``places`` (``sources`` column)."""
+    """'ANCT (juillet 2022, 1er août 2024) ; Hinaura (…)': producers (without their parenthesised
+    detail) and vintages of the manifest sources that list at least one of ``places``."""
     keys = sorted({k for v in places.get("sources", pd.Series(dtype=object)).dropna() for k in str(v).split(";") if k})
     srcs = manifest.get("sources", {})
-    parts = [f"{srcs[k]['producer']} ({srcs[k]['vintage']})" for k in keys if k in srcs]
+    by_producer: dict[str, list[str]] = {}
+    for k in keys:
+        if k in srcs:
+            producer = re.sub(r"\s*\([^)]*\)", "", srcs[k]["producer"]).strip() or srcs[k]["producer"]
+            by_producer.setdefault(producer, []).append(srcs[k]["vintage"])
+    parts = [f"{p} ({', '.join(dict.fromkeys(v))})" for p, v in sorted(by_producer.items())]
     if any(k not in srcs for k in keys):
         parts.append("lieux importés dans cette session")
-    return " ; ".join(dict.fromkeys(parts)) or "aucun lieu"
+    return " ; ".join(parts) or "aucun lieu"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,10 +184,10 @@ def _rate_figure(key: str, row: pd.Series | None, communes: pd.DataFrame, manife
     label, num, den, group, _ = RATE_FIGURES[key]
     n, d = _value(row, num), _value(row, den)
     source = source_line(manifest, group)
+    vintage = ""
     if key == "unemployment" and "unemployment_vintage" in communes:
         vint = sorted(communes["unemployment_vintage"].dropna().astype(str).unique())
-        if vint:
-            source = f"{source} ; millésime dans ce territoire : {', '.join(vint)}"
+        vintage = f"millésime ici : {', '.join(vint)}" if vint else ""
     missing = _missing_communes(communes, group, (num, den))
     cov = _value(row, f"{group}_coverage")
     if not np.isfinite(cov):  # commune rows have no coverage column: all or nothing
@@ -189,6 +198,8 @@ def _rate_figure(key: str, row: pd.Series | None, communes: pd.DataFrame, manife
         value = 100.0 * n / d
         if cov < 0.9995 or missing:
             note = f"calculé sur les communes qui publient la donnée ({_pct(cov)} de la population) ; {missing}"
+        if vintage:
+            note = f"{vintage} ; {note}" if note else vintage
     else:
         if np.isfinite(n) and np.isfinite(d) and d > 0:
             note = f"non disponible : les communes qui publient la donnée ne font que {_pct(cov)} de la population"
@@ -296,7 +307,7 @@ def territory_figures(
         hours = np.nan
         hnotes.insert(0, "non disponible : besoin nul ou non estimé")
     figs.append({"key": "hours_per_1000", "label": FIGURE_LABELS["hours_per_1000"], "value": hours, "unit": "h / sem.",
-                 "decimals": 1, "source": f"heures d'ouverture × conseillers ({psrc})", "note": " ; ".join(hnotes)})
+                 "decimals": 1, "source": f"heures d'ouverture × conseillers des lieux, valeurs par défaut par type sinon ; lieux : {psrc}", "note": " ; ".join(hnotes)})
 
     # population beyond 15 / 30 minutes of the nearest place
     t = _num(res, "nearest_time_min")
@@ -615,7 +626,7 @@ def key_figures(key: str, config_json: str, user_digest: str) -> pd.DataFrame:
 
 
 __all__ = [
-    "MIN_COVERAGE", "PLACE_TYPE_LABELS", "FIGURE_LABELS", "source_line", "places_source", "territory_figures",
+    "MIN_COVERAGE", "PLACE_TYPE_LABELS", "VEGA_FR_LOCALE", "FIGURE_LABELS", "source_line", "places_source", "territory_figures",
     "figure_text", "places_by_type", "bivariate_label", "zone_table", "column_dictionary", "about_table",
     "to_csv", "to_xlsx", "to_gpkg", "to_geojson", "map_png", "comparison_long", "key_figures", "reference_key",
     "need_source", "user_places_digest",

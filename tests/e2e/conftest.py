@@ -224,3 +224,18 @@ def page(browser):
     pg.on("console", lambda msg: pg.console_errors.append(msg.text) if msg.type == "error" else None)
     yield pg
     context.close()
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """The real app (``app.py``) served once per test module, so its caches stay warm between tests.
+
+    Skips (or fails under ``INCLUSION_REQUIRE_E2E=1``) before starting when Chromium is absent.
+    """
+    _require_browser()
+    server = StreamlitServer(REPO_DIR / "app.py", tmp_path_factory.mktemp("app") / "streamlit.log")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

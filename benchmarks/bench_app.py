@@ -1,0 +1,351 @@
+"""Benchmark of the real app in headless Chromium: map drawing time, payload, rerun, server memory.
+
+    /work/venv/bin/python benchmarks/bench_app.py [--repeat 3] [--no-profile]
+
+Needs /usr/bin/chromium (or INCLUSION_CHROMIUM) and the vendored Leaflet (.ci/install_frontend.sh).
+Two Streamlit servers are started on 127.0.0.1 (the app and, as the reference, the offline demo
+map of tests/e2e/demo_map_app.py: 30 synthetic squares); every non-local request is aborted.
+
+Measured (targets of the issue, 2-core machine):
+
+- navigation → map drawn (all zone paths in the streamlit-folium iframe): Grenoble-Alpes-Métropole
+  at IRIS level (201 zones, target ≤ 1.5 s) and all AURA communes (``?t=reg:84&lvl=commune``,
+  4 027 zones, target ≤ 3 s). "cold" = first session of a fresh server (pack load + indicators),
+  "warm" = later sessions (median of ``--repeat``).
+- payload: bytes received on the Streamlit websocket until the map is drawn (Playwright frames:
+  what the browser actually got) and, inside it, the st_folium component arguments (the map
+  script + inlined Leaflet; target ≤ 2 MB for AURA).
+- rerun after changing the displayed layer (selectbox "Couche" → "Accessibilité"): from the option
+  click to the redrawn map with the new legend (target ≤ 0.5 s).
+- peak RSS of the server process tree (psutil, sampled every 50 ms; target ≤ 600 MB).
+- profile (``AppTest`` in this process, same page code): time of the script run split into
+  indicators (``ui.compute.results``), map build (``build_choropleth``) and serialisation to the
+  component (``show_map`` → st_folium), to say where the time goes when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_DIR))
+
+import psutil  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("e2e_harness", REPO_DIR / "tests" / "e2e" / "conftest.py")
+harness = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(harness)
+
+FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+ZONE_CLASS = "inc-zone"
+METRO_URL, METRO_ZONES = "/", 201
+AURA_URL, AURA_ZONES = "/?t=reg:84&lvl=commune", 4027
+DEMO_ZONES = 30
+TARGETS = {"metro": 1.5, "aura": 3.0, "aura_payload_mb": 2.0, "rerun": 0.5, "rss_mb": 600.0}
+
+_COUNT_JS = """n => { const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+    const d = f && f.contentDocument; return !!d && d.querySelectorAll('path.inc-zone').length >= n; }"""
+_LEGEND_JS = """([n, text]) => { const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+    const d = f && f.contentDocument; if (!d) return false; const l = d.querySelector('.inc-legend');
+    return !!l && l.textContent.startsWith(text) && d.querySelectorAll('path.inc-zone').length >= n; }"""
+
+
+class RssSampler(threading.Thread):
+    """Peak resident memory of a process and its children, sampled in the background."""
+
+    def __init__(self, pid: int, every: float = 0.05):
+        super().__init__(daemon=True)
+        self.proc, self.every, self.peak, self._halt = psutil.Process(pid), every, 0, threading.Event()
+
+    def rss(self) -> int:
+        procs = [self.proc] + self.proc.children(recursive=True)
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self.peak = max(self.peak, self.rss())
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(self.every)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+def _map_message(frames: list[tuple[float, bytes]]) -> tuple[float | None, int]:
+    """(arrival time, size of the JSON arguments) of the last st_folium element in the frames."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    found: tuple[float | None, int] = (None, 0)
+    for t, raw in frames:
+        if len(raw) < 1000:  # the map message is large; skip the small ones quickly
+            continue
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(raw)
+        except Exception:  # noqa: BLE001 - not a ForwardMsg: skip
+            continue
+        if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "new_element":
+            continue
+        el = msg.delta.new_element
+        if el.WhichOneof("type") == "component_instance" and el.component_instance.component_name.endswith("st_folium"):
+            found = (t, len(el.component_instance.json_args.encode()))
+    return found
+
+
+def new_page(browser):
+    """A fresh browser context (= a new Streamlit session). Requests are only recorded, not
+    routed: routing every request through Playwright would add its own latency to the timings."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR", service_workers="block")
+    external: list[str] = []
+    ctx.on("request", lambda r: None if harness.is_local_url(r.url) else external.append(r.url))
+    page = ctx.new_page()
+    page.external = external
+    frames: list[tuple[float, bytes]] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived", lambda p: frames.append((time.perf_counter(), p if isinstance(p, bytes) else p.encode()))
+        ),
+    )
+    page.ws_frames = frames
+    return ctx, page
+
+
+def load(browser, url: str, n_zones: int) -> dict:
+    """Open ``url`` in a fresh context; time until ``n_zones`` zone paths are drawn.
+
+    ``map_phase``: from the arrival of the st_folium message to the drawn map (component iframe,
+    script parsing, Leaflet drawing), i.e. the browser's share for the map itself.
+    """
+    ctx, page = new_page(browser)
+    try:
+        t0 = time.perf_counter()
+        page.goto(url)
+        page.wait_for_function(_COUNT_JS, arg=n_zones, polling="raf", timeout=300_000)
+        t1 = time.perf_counter()
+        got = [(t, p) for t, p in page.ws_frames if t <= t1]
+        t_map, map_bytes = _map_message(got)
+        return {
+            "time": t1 - t0,
+            "to_map_message": (t_map - t0) if t_map else float("nan"),
+            "map_phase": (t1 - t_map) if t_map else float("nan"),
+            "ws_bytes": sum(len(p) for _, p in got),
+            "map_bytes": map_bytes,
+            "external": list(page.external),
+        }
+    finally:
+        ctx.close()
+
+
+def rerun_layer(browser, url: str, n_zones: int, option: str = "Accessibilité (E2SFCA)") -> dict:
+    """Time from choosing ``option`` in the "Couche" selectbox to the map redrawn with its legend;
+    ``to_map_message``: part until the new st_folium message arrived (round trip + script)."""
+    ctx, page = new_page(browser)
+    try:
+        page.goto(url)
+        page.wait_for_function(_COUNT_JS, arg=n_zones, polling="raf", timeout=300_000)
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')", timeout=60_000
+        )
+        box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Couche")
+        box.locator('[role="combobox"], input').first.click()
+        opt = page.locator('[role="option"]').filter(has_text=option).first
+        opt.wait_for()
+        t0 = time.perf_counter()
+        opt.click()
+        page.wait_for_function(_LEGEND_JS, arg=[n_zones, option], polling="raf", timeout=60_000)
+        t1 = time.perf_counter()
+        t_map, _ = _map_message([(t, p) for t, p in page.ws_frames if t0 <= t <= t1])
+        return {"time": t1 - t0, "to_map_message": (t_map - t0) if t_map else float("nan")}
+    finally:
+        ctx.close()
+
+
+def profile_server_side(repeat: int) -> dict[str, dict[str, float]]:
+    """Split the page's script run (AppTest, this process) into indicators / map build / component."""
+    from streamlit.testing.v1 import AppTest
+
+    import ui.compute
+    import ui.folium_map
+
+    spent: dict[str, float] = {}
+
+    def timed(name, fn):
+        def wrapper(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+
+        return wrapper
+
+    originals = (ui.compute.results, ui.folium_map.build_choropleth, ui.folium_map.show_map)
+    ui.compute.results = timed("indicators", originals[0])
+    ui.folium_map.build_choropleth = timed("map build", originals[1])
+    ui.folium_map.show_map = timed("component (render + JSON)", originals[2])
+    out = {}
+    try:
+        for label, query in (("Métropole IRIS", {}), ("AURA communes", {"t": "reg:84", "lvl": "commune"})):
+            runs = []
+            for _ in range(repeat + 1):  # the first run is cold (pack, indicators)
+                spent.clear()
+                at = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=600)
+                at.query_params.update(query)
+                t0 = time.perf_counter()
+                at.run()
+                total = time.perf_counter() - t0
+                if at.exception:
+                    raise RuntimeError(f"{label}: {at.exception[0].value}")
+                runs.append(dict(spent, total=total))
+            warm = runs[1:]
+            out[label] = {"cold total": runs[0]["total"]} | {
+                k: statistics.median(r.get(k, 0.0) for r in warm) for k in warm[0]
+            }
+    finally:
+        ui.compute.results, ui.folium_map.build_choropleth, ui.folium_map.show_map = originals
+    return out
+
+
+def line(
+    label: str, value: float, unit: str, target: float | None = None, ref: float | None = None, ref_label: str = ""
+) -> str:
+    s = f"{label:<48} {value:9.3f} {unit:<3}"
+    if target is not None:
+        s += f"  target ≤ {target:g} {unit}: {'OK  ' if value <= target else 'MISS'} ({value / target:.2f} of budget)"
+    if ref:
+        s += f"  ×{value / ref:.1f} vs {ref_label}"
+    return s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeat", type=int, default=3, help="warm measurements per case (median)")
+    ap.add_argument("--no-profile", action="store_true", help="skip the in-process AppTest profile")
+    args = ap.parse_args()
+    if not harness.CHROMIUM.exists():
+        sys.exit(
+            f"{harness.CHROMIUM} not found: apt-get install -y chromium (or .ci/install_frontend.sh --with-browser)"
+        )
+    from ui.offline_assets import check_assets
+
+    check_assets()
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_app_"))
+    demo = harness.StreamlitServer(REPO_DIR / "tests" / "e2e" / "demo_map_app.py", tmp / "demo.log")
+    app = harness.StreamlitServer(REPO_DIR / "app.py", tmp / "app.log")
+    sampler = None
+    r: dict[str, dict] = {}
+    warm: dict[str, list[dict]] = {}
+    rss: dict[str, int] = {}
+    try:
+        demo.wait_ready()
+        app.wait_ready()
+        sampler = RssSampler(app.proc.pid)
+        sampler.start()
+        rss["idle"] = sampler.rss()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=str(harness.CHROMIUM), headless=True, args=harness.CHROMIUM_ARGS
+            )
+            for name, server, url, n in (
+                ("demo", demo, "/", DEMO_ZONES),
+                ("metro", app, METRO_URL, METRO_ZONES),
+                ("aura", app, AURA_URL, AURA_ZONES),
+            ):
+                r[name] = load(browser, server.url + url, n)
+                warm[name] = [load(browser, server.url + url, n) for _ in range(args.repeat)]
+                if server is app:
+                    rss[name] = sampler.peak
+            warm["metro rerun"] = [rerun_layer(browser, app.url + METRO_URL, METRO_ZONES) for _ in range(args.repeat)]
+            warm["aura rerun"] = [rerun_layer(browser, app.url + AURA_URL, AURA_ZONES)]
+            browser.close()
+    finally:
+        try:
+            if sampler is not None:
+                sampler.stop()
+        finally:
+            app.stop()
+            demo.stop()
+    rss["peak"] = sampler.peak
+
+    def med(case: str, key: str) -> float:
+        return statistics.median(x[key] for x in warm[case])
+
+    demo_t = med("demo", "time")
+    external = sorted({u for x in [*r.values(), *(y for v in warm.values() for y in v)] for u in x.get("external", [])})
+    print(
+        f"bench_app — Chromium {harness.CHROMIUM}, {args.repeat} warm runs per case (median), {psutil.cpu_count()} CPUs"
+    )
+    print("\nnavigation → map drawn  [of which: until the map message arrived | map message → drawn]")
+    for case, label, target in (
+        ("demo", "reference: demo map, 30 zones", None),
+        ("metro", "Métropole IRIS, 201 zones", TARGETS["metro"]),
+        ("aura", "AURA communes, 4 027 zones", TARGETS["aura"]),
+    ):
+        split = f"  [{med(case, 'to_map_message'):.2f} s | {med(case, 'map_phase'):.2f} s]"
+        print(
+            line(f"{label} (warm)", med(case, "time"), "s", target, None if case == "demo" else demo_t, "demo warm")
+            + split
+        )
+        cold = r[case]
+        print(
+            line(f"{label} (cold: 1st session)", cold["time"], "s", None, med(case, "time"), "warm")
+            + f"  [{cold['to_map_message']:.2f} s | {cold['map_phase']:.2f} s]"
+        )
+    print("\npayload until the map is drawn (websocket frames received; st_folium arguments)")
+    demo_map = med("demo", "map_bytes") / 1e6
+    print(line("reference: demo map component", demo_map, "MB"))
+    for case, label, target in (
+        ("metro", "Métropole IRIS", None),
+        ("aura", "AURA communes", TARGETS["aura_payload_mb"]),
+    ):
+        print(line(f"{label}: websocket total", med(case, "ws_bytes") / 1e6, "MB"))
+        print(line(f"{label}: map component", med(case, "map_bytes") / 1e6, "MB", target, demo_map, "demo map"))
+    print(
+        "\nrerun after changing the layer (option click → map redrawn with the new legend)  [until the map message | after]"
+    )
+    for case, label, target, ref in (
+        ("metro rerun", "Métropole IRIS, fragility → access", TARGETS["rerun"], "metro"),
+        ("aura rerun", "AURA communes, fragility → access (info)", None, "aura"),
+    ):
+        t, t_msg = med(case, "time"), med(case, "to_map_message")
+        print(line(label, t, "s", target, med(ref, "time"), "warm load") + f"  [{t_msg:.2f} s | {t - t_msg:.2f} s]")
+    print("\nserver memory (peak RSS of the streamlit process tree)")
+    print(line("idle, after start", rss["idle"] / 1e6, "MB"))
+    print(line("after the Métropole IRIS loads", rss["metro"] / 1e6, "MB", None, rss["idle"] / 1e6, "idle"))
+    print(line("after the AURA communes loads", rss["aura"] / 1e6, "MB", None, rss["idle"] / 1e6, "idle"))
+    print(line("peak over the whole run", rss["peak"] / 1e6, "MB", TARGETS["rss_mb"], rss["idle"] / 1e6, "idle"))
+    print(f"\nrequests to other hosts than 127.0.0.1: {len(external)} {external[:3] if external else ''}")
+
+    if not args.no_profile:
+        print("\nprofile of the page script (AppTest in this process, warm medians; cold = first run)")
+        for label, parts in profile_server_side(max(1, args.repeat - 1)).items():
+            total = parts["total"]
+            steps = {k: v for k, v in parts.items() if k not in ("total", "cold total")}
+            detail = ", ".join(f"{k} {v:.3f} s" for k, v in steps.items())
+            print(
+                f"  {label:<16} script {total:.3f} s (cold {parts['cold total']:.2f} s): {detail}, other {total - sum(steps.values()):.3f} s"
+            )
+
+
+if __name__ == "__main__":
+    main()
