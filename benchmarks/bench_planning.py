@@ -122,7 +122,7 @@ def main(argv=None) -> None:
           f"objective {ours.objective:,.1f} (reduced to {ours.details['reduced_zones']} zones × "
           f"{ours.details['reduced_sites']} sites)")
     print("  chosen (marginal gain): " + ", ".join(
-        f"{names[j]} (+{g:,.0f})" for j, g in zip(ours.chosen, ours.marginal_gains)))
+        f"{names[j]} (+{g:,.0f})" for j, g in zip(ours.chosen, ours.marginal_gains, strict=True)))
     sp_cost = straight_line_minutes(zones_xy, sites_xy, speed_kmh=60.0, detour=1.3,
                                     max_minutes=args.minutes)
     ours_sp = mclp(w, sp_cost, args.minutes, args.p)

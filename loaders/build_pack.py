@@ -201,8 +201,14 @@ def _coverage(tables: dict[str, gpd.GeoDataFrame]) -> dict:
                 continue
             status = df[f"{group}_status"].astype("string").fillna("not_covered")
             n = len(df)
+            pop = df["population"].fillna(0.0)
+            if f"{group}_coverage" in df:  # aggregated levels: share of member communes' population
+                covered = float((pop * df[f"{group}_coverage"].fillna(0.0)).sum())
+            else:
+                covered = float(pop[df[col].notna()].sum())
             cov.setdefault(group, {})[level] = {
                 "zones": n,
+                "population_covered_pct": round(100.0 * covered / float(pop.sum()), 1) if pop.sum() else None,
                 "with_value_pct": round(100.0 * df[col].notna().sum() / n, 1),
                 "imputed_pct": round(100.0 * status.isin(["from_commune", "rescaled"]).sum() / n, 1),
                 "statuses": {k: int(v) for k, v in status.value_counts().sort_index().items()},

@@ -30,6 +30,7 @@ def quality_rows(manifest: dict) -> list[dict]:
                     "level": level,
                     "zones": c["zones"],
                     "with_value_pct": c["with_value_pct"],
+                    "population_covered_pct": c.get("population_covered_pct"),
                     "imputed_pct": c["imputed_pct"],
                     "vintage": meta.get(group, {}).get("vintage", "?"),
                 }
@@ -38,8 +39,9 @@ def quality_rows(manifest: dict) -> list[dict]:
 
 
 def render(rows: list[dict], markdown: bool = False) -> str:
-    head = ["indicator", "level", "zones", "with value %", "imputed %", "vintage"]
-    body = [[r["indicator"], r["level"], str(r["zones"]), f"{r['with_value_pct']:.1f}", f"{r['imputed_pct']:.1f}", r["vintage"]] for r in rows]
+    head = ["indicator", "level", "zones", "zones with value %", "population covered %", "imputed %", "vintage"]
+    pct = lambda v: "—" if v is None else f"{v:.1f}"  # noqa: E731
+    body = [[r["indicator"], r["level"], str(r["zones"]), pct(r["with_value_pct"]), pct(r["population_covered_pct"]), pct(r["imputed_pct"]), r["vintage"]] for r in rows]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(b) + " |" for b in body]

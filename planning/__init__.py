@@ -1,6 +1,7 @@
-"""Site planning: location models (MCLP, p-median, LSCP, capacity-aware MCLP), candidate sites
-and the local scenario workspace. Pure Python, no Streamlit (METHOD.md section 6)."""
+"""Site planning (METHOD.md section 6): location models on arrays (MCLP, p-median, LSCP,
+capacity-aware MCLP), candidate sites, and the local scenario workspace. No Streamlit here."""
 
+from planning.candidates import build_candidates, straight_line_minutes  # noqa: F401
 from planning.models import (  # noqa: F401
     MODELS,
     PlanResult,
@@ -11,3 +12,4 @@ from planning.models import (  # noqa: F401
     p_median,
     solve_model,
 )
+from planning.scenarios import ScenarioStore, default_workspace_path, validate_payload  # noqa: F401

@@ -223,8 +223,8 @@ def from_points(points, names: Sequence[str] | None = None, communes=None) -> pd
         polys = communes[["code", "geometry"]].to_crs(2154)
         joined = gpd.sjoin(pts, polys, how="left", predicate="within").drop_duplicates("k")
         codes = _codes(joined.sort_values("k")["code"])
-    ids = [f"point:{a:.5f},{b:.5f}" for a, b in zip(lon, lat)]
-    labels = list(names) if names is not None else [f"Point {a:.4f}, {b:.4f}" for a, b in zip(lon, lat)]
+    ids = [f"point:{a:.5f},{b:.5f}" for a, b in zip(lon, lat, strict=True)]
+    labels = list(names) if names is not None else [f"Point {a:.4f}, {b:.4f}" for a, b in zip(lon, lat, strict=True)]
     return _frame(ids, "point", labels, x, y, codes, lon, lat)
 
 

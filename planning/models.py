@@ -24,11 +24,19 @@ Models (all maximise or minimise over binary site variables ``x_j``):
   z_ij ≥ 0 only where d_ij ≤ S (fractional assignment), Σ_{j new} x_j = p. The need left
   unserved is split into "out of reach" and "over capacity".
 
-Exact solutions go through PuLP/CBC on a reduced problem (zones already served by fixed sites,
-zones without need and zones with identical sets of candidate sites are merged or dropped; this
-changes nothing to the optimum). ``method="greedy"`` gives a greedy heuristic with an optional
-interchange (swap) improvement, for large instances, and reports its gap to a bound: the LP
-relaxation, or ``reference_objective`` (e.g. a known exact optimum) when given.
+Exact solutions go through PuLP/CBC (``PULP_CBC_CMD(msg=False, timeLimit=time_limit)``) on a
+reduced problem: zones already served by fixed sites and zones without need are dropped, zones
+with identical sets of candidate sites merged, p-median pairs no better than the zone's current
+cost left out. None of this changes the optimum. If CBC stops on its time limit, the best of its
+incumbent and the greedy solution is returned with ``status`` "feasible" (or
+"heuristic_time_limit" when CBC found nothing) and a gap. CBC checks its time limit during the
+branch and bound, not during presolve and the root LP, so very large models can overrun it.
+
+``method="greedy"`` gives a greedy heuristic with an interchange (swap) improvement (Teitz & Bart
+1968) for large instances, and reports its gap to the tightest known bound: the LP relaxation
+(solved by HiGHS interior point through scipy, which is much faster than CBC on these degenerate
+LPs; by default only for models up to 300 000 nonzeros), the submodular bound of Nemhauser &
+Wolsey (MCLP), or ``reference_objective`` (e.g. a known exact optimum).
 
 Chosen sites are always reported in greedy order *within the chosen set*: starting from the fixed
 sites, the chosen site adding the most is listed first, and so on. Coverage is submodular, so the
@@ -40,8 +48,8 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -499,7 +507,7 @@ def _mclp_pulp(g: sparse.csr_matrix, wg: np.ndarray, p: int, relax: bool) -> tup
     cat = pulp.LpContinuous if relax else pulp.LpBinary
     x = [prob.add_variable(f"x{j}", 0, 1, cat) for j in range(g.shape[1])]
     y = [prob.add_variable(f"y{i}", 0, 1) for i in range(g.shape[0])]
-    prob += _expr(zip(y, wg))
+    prob += _expr(zip(y, wg, strict=True))
     for i in range(g.shape[0]):
         cols = g.indices[g.indptr[i]: g.indptr[i + 1]]
         prob += _expr([(x[j], 1.0) for j in cols] + [(y[i], -1.0)]) >= 0
@@ -755,19 +763,19 @@ def _pmedian_pulp(pairs: _Pairs, w: np.ndarray, ub: np.ndarray, n_free: int, p: 
     ends = np.r_[starts[1:], len(zs_sorted)] if len(zs_sorted) else []
     obj_terms = []
     with_pairs = np.zeros(len(w), bool)
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=True):
         idx = by_zone[a:b]
         i = int(pairs.zone[idx[0]])
         with_pairs[i] = True
         zs = [prob.add_variable(f"z{i}_{int(k)}", 0, 1) for k in pairs.site[idx]]
         terms = [(z, 1.0) for z in zs]
-        obj_terms += [(z, float(w[i] * dv)) for z, dv in zip(zs, pairs.cost[idx])]
+        obj_terms += [(z, float(w[i] * dv)) for z, dv in zip(zs, pairs.cost[idx], strict=True)]
         if math.isfinite(ub[i]):
             u = prob.add_variable(f"u{i}", 0, 1)
             terms.append((u, 1.0))
             obj_terms.append((u, float(w[i] * ub[i])))
         prob += _expr(terms) == 1
-        for z, k in zip(zs, pairs.site[idx]):
+        for z, k in zip(zs, pairs.site[idx], strict=True):
             prob += _expr([(x[int(k)], 1.0), (z, -1.0)]) >= 0
     rest = (w > 0) & ~with_pairs
     const = float((w[rest] * ub[rest]).sum())
@@ -1035,12 +1043,12 @@ def _mclp_cap_pulp(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, fixed: 
     useful = np.zeros(m, bool)
     useful[c] = True
     x = {j: prob.add_variable(f"x{j}", 0, 1, cat) for j in np.flatnonzero(useful & ~fixed)}
-    fl = [prob.add_variable(f"f{i}_{j}", 0, None) for i, j in zip(r, c)]  # people of i served by j
+    fl = [prob.add_variable(f"f{i}_{j}", 0, None) for i, j in zip(r, c, strict=True)]  # people of i served by j
     prob += _expr((v, 1.0) for v in fl)
     by_zone: dict[int, list] = {}
     by_site: dict[int, list] = {}
     strengthen = len(r) <= _STRENGTHEN_MAX_PAIRS
-    for v, i, j in zip(fl, r, c):
+    for v, i, j in zip(fl, r, c, strict=True):
         by_zone.setdefault(int(i), []).append(v)
         by_site.setdefault(int(j), []).append(v)
         if strengthen and int(j) in x:  # f_ij ≤ N_i x_j

@@ -144,7 +144,7 @@ def test_marginal_gains_nonincreasing_and_greedy_below_exact(seed):
         assert r.covered_before == pytest.approx(w[cost[:, 0] <= s].sum())
         # each reported gain is the need newly covered when the sites are added in that order
         covered = cost[:, 0] <= s
-        for j, g in zip(r.chosen, r.marginal_gains):
+        for j, g in zip(r.chosen, r.marginal_gains, strict=True):
             new = (cost[:, j] <= s) & ~covered
             assert w[new].sum() == pytest.approx(g)
             covered |= new
@@ -426,7 +426,7 @@ def test_capacity_gains_match_successive_assignments():
     prefix = fixed.copy()
     prev = mclp_capacity(w, cost, 8.0, cap, 0, fixed=prefix).objective
     assert prev == pytest.approx(r.covered_before)
-    for j, g in zip(r.chosen, r.marginal_gains):
+    for j, g in zip(r.chosen, r.marginal_gains, strict=True):
         prefix[j] = True
         now = mclp_capacity(w, cost, 8.0, cap, 0, fixed=prefix).objective
         assert now - prev == pytest.approx(g, abs=1e-6)
@@ -466,3 +466,22 @@ def test_time_limit_paths(monkeypatch, solver_outcome):
     pm_r = p_median(w, cost, 3, time_limit=0.5)
     assert pm_r.status in ("heuristic_time_limit", "feasible") and pm_r.gap is not None
     assert pm_r.bound <= p_median(w, cost, 3, method="greedy", lp_bound=False).objective + 1e-6
+
+
+def test_candidates_from_pack_qpv_and_communes():
+    import geodata
+
+    try:
+        qpv = geodata.load_qpv()
+        communes = geodata.load_zones("commune")
+    except geodata.PackMissingError:
+        pytest.skip("pack not built")
+    got = cand.build_candidates(zones=communes, qpv=qpv)
+    assert got["candidate_id"].is_unique
+    assert (got["kind"] == "commune_centre").sum() == 4027  # AURA communes, COG 2024
+    g = got.set_index("candidate_id").loc["qpv:38185"]
+    assert "Mistral Lys Rouge Camine" in g["name"] and g["kind"] == "qpv"
+    c = got.set_index("candidate_id").loc["commune:38185"]
+    assert c["name"] == "Grenoble" and c["code_commune"] == "38185"
+    assert 910_000 < c["x"] < 917_000 and 6_454_000 < c["y"] < 6_461_000
+    assert 5.68 < c["lon"] < 5.76 and 45.16 < c["lat"] < 45.21

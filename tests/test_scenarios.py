@@ -272,7 +272,7 @@ def test_geojson_export_import(store):
 def _envelope(*payloads, names=None):
     names = names or [f"s{k}" for k in range(len(payloads))]
     return json.dumps({"format": "inclusion-numerique/scenarios", "schema_version": 1,
-                       "scenarios": [{"name": n, "payload": p} for n, p in zip(names, payloads)]})
+                       "scenarios": [{"name": n, "payload": p} for n, p in zip(names, payloads, strict=True)]})
 
 
 def _bad_type():
