@@ -11,6 +11,7 @@ from markupsafe import Markup
 from indicators import CATALOGUE
 from ui import compute, data, explain, session_places
 from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map
+from ui.labels import PLACE_TYPE_LABELS, SERVICE_LABELS
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
 from ui.picker import set_state, sidebar
@@ -18,20 +19,6 @@ from ui.state import SCHEMES
 
 use_app_navigation()
 
-PLACE_TYPE_LABELS = {
-    "france_services": "France Services",
-    "mediatheque": "Médiathèque",
-    "ccas": "CCAS / CIAS",
-    "centre_social": "Centre social",
-    "epn_tiers_lieu": "EPN / tiers-lieu",
-    "association": "Association",
-    "mairie": "Mairie",
-    "mission_locale": "Mission locale",
-    "caf": "CAF",
-    "france_travail": "France Travail",
-    "autre": "Autre",
-}
-SERVICE_LABELS = {"demarches": "Démarches en ligne", "competences_base": "Compétences numériques de base", "equipement": "Équipement et connexion"}
 SCHEME_LABELS = {"quantiles": "Quantiles", "natural_breaks": "Seuils naturels (Jenks)", "equal_interval": "Intervalles égaux"}
 
 state = sidebar()
@@ -65,11 +52,7 @@ new_state = state.with_(layer=layer_key, scheme=scheme, k=k, preset=preset, need
 if new_state != state:
     set_state(new_state)
     state = new_state
-try:
-    config = compute.config_for(state)
-except ValueError as exc:
-    st.error(f"Paramètres invalides : {exc}")
-    st.stop()
+config = compute.config_or_stop(state)
 layer = layers[state.layer]
 
 kind, code = state.kind, state.code

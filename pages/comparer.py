@@ -19,11 +19,7 @@ MAX_TERRITORIES = 4
 COMPARED = ("population", "need", "poverty", "unemployment", "age65", "low_diploma", "ftth", "places", "hours_per_1000", "pop_beyond_30")
 
 state = sidebar()
-try:
-    config = compute.config_for(state)
-except ValueError as exc:
-    st.error(f"Paramètres invalides : {exc}")
-    st.stop()
+config = compute.config_or_stop(state)
 
 st.title("Comparer des territoires")
 terr = data.territories()

@@ -55,11 +55,7 @@ def score_shares(territory: str, level: str, config_json: str, user_digest: str)
 
 # -- state ----------------------------------------------------------------------------------------
 state = sidebar()
-try:
-    config = compute.config_for(state)
-except ValueError as exc:
-    st.error(f"Paramètres invalides : {exc}")
-    st.stop()
+config = compute.config_or_stop(state)
 config_json = config.to_json()
 digest = exports.user_places_digest()
 key = state.territory

@@ -62,6 +62,15 @@ def config_for(state: ViewState) -> Config:
     return Config(need_model=state.need_model, decay=PRESET_DECAY[state.preset], weights=weights)
 
 
+def config_or_stop(state: ViewState) -> Config:
+    """:func:`config_for`, or an error message and the end of the page run when it is invalid."""
+    try:
+        return config_for(state)
+    except ValueError as exc:
+        st.error(f"Paramètres invalides : {exc}")
+        st.stop()
+
+
 def layers(config: Config) -> dict[str, Layer]:
     """Every layer the map can show, in menu order."""
     out = {

@@ -41,23 +41,11 @@ from indicators import CATALOGUE, Config
 from ui import data, session_places
 from ui.compute import NEED_LABELS, STATUS_LABELS, results
 from ui.folium_map import NOT_AVAILABLE, format_fr
+from ui.labels import PLACE_TYPE_LABELS
 
 #: a rate is shown only when the communes that publish it hold at least this share of the population
 MIN_COVERAGE = 0.5
 
-PLACE_TYPE_LABELS = {
-    "france_services": "France Services",
-    "mediatheque": "Médiathèque",
-    "ccas": "CCAS / CIAS",
-    "centre_social": "Centre social",
-    "epn_tiers_lieu": "EPN / tiers-lieu",
-    "association": "Association",
-    "mairie": "Mairie",
-    "mission_locale": "Mission locale",
-    "caf": "CAF",
-    "france_travail": "France Travail",
-    "autre": "Autre",
-}
 TERCILES = ("faible", "moyen", "fort")
 #: French number format for Vega-Lite charts (``chart.configure(locale=…)``): decimal comma, narrow no-break space
 VEGA_FR_LOCALE = {"number": {"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"]}}
