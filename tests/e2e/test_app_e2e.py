@@ -169,16 +169,13 @@ def test_shared_link_with_query_params(page, app_server, iris):
 
 
 def test_deep_link_to_donnees_opens_without_error(page, streamlit_app):
-    """A shared link to /donnees, first visit after a server start, opens without « Page not found ».
-
-    Fails as of this writing: on the first session of a fresh server, Streamlit 1.67 shows that
-    dialog (and still runs the page) when a page's ``url_path`` differs from its file name
-    (app.py: pages/donnees_methode.py → "donnees"); later sessions do not show it.
-    """
+    """A shared link to /donnees opened as the first session of a fresh server shows that page,
+    without « Page not found » (Streamlit 1.67's legacy pages/ mode, see ui/navigation.py)."""
     server = streamlit_app(REPO_DIR / "app.py")  # a fresh server: the first session is the one at fault
     page.goto(f"{server.url}/donnees")
-    page.get_by_role("heading", name="Données & méthode").wait_for(timeout=COLD_TIMEOUT)
-    page.locator('[data-testid="stDataFrame"]').first.wait_for()
-    time.sleep(1.0)
+    # not get_by_role: an open modal hides the rest of the page from the accessibility tree
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(state="attached", timeout=COLD_TIMEOUT)
+    wait_idle(page)
+    assert page.locator("h1").first.inner_text() == "Données & méthode"
     assert page.get_by_text("Page not found").count() == 0
     assert_offline(page)
