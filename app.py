@@ -23,6 +23,6 @@ pages = [
     st.Page("pages/diagnostic.py", title="Diagnostic", icon=":material/summarize:", url_path="diagnostic"),
     st.Page("pages/comparer.py", title="Comparer", icon=":material/compare_arrows:", url_path="comparer"),
     st.Page("pages/implantation.py", title="Implantation", icon=":material/add_location_alt:", url_path="implantation"),
-    st.Page("pages/donnees_methode.py", title="Données & méthode", icon=":material/menu_book:", url_path="donnees"),
+    st.Page("pages/donnees_methode.py", title="Données & méthode", icon=":material/menu_book:", url_path="donnees_methode"),
 ]
 st.navigation(pages).run()

@@ -35,7 +35,8 @@ PACK_DIR = Path(__file__).resolve().parents[1] / "geodata" / "pack"
 L93, WGS84 = "EPSG:2154", "EPSG:4326"
 REGION = "84"
 #: display simplification tolerance in metres (Lambert-93), per level
-DISPLAY_TOLERANCE = {"iris": 15.0, "commune": 40.0, "epci": 80.0, "departement": 150.0, "region": 250.0}
+#: (GEOS coverage simplification: ≈ square root of the area of the triangles removed)
+DISPLAY_TOLERANCE = {"iris": 15.0, "commune": 400.0, "epci": 500.0, "departement": 800.0, "region": 1000.0}
 SOURCE_MODULES = (geography, insee, arcep, places, qpv)
 
 

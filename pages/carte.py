@@ -58,8 +58,12 @@ layer = layers[state.layer]
 kind, code = state.kind, state.code
 st.title(f"Carte — {data.territory_label(state.territory)}")
 zones = data.zones_in(kind, code, state.level)
+if zones.empty and state.level == "iris":
+    st.info("Ce territoire n'a pas de découpage IRIS dans les données embarquées (c'est le cas de Lyon) : la carte passe à la maille des communes.")
+    state = state.with_(level="commune")
+    zones = data.zones_in(kind, code, state.level)
 if zones.empty:
-    st.warning("Ce territoire n'a aucune zone à cette maille (par exemple une commune sans IRIS) : choisissez la maille « Communes ».")
+    st.warning("Aucune zone pour ce territoire dans les données embarquées.")
     st.stop()
 if state.weights and all(v == 0 for k2, v in config.weight_map.items() if k2 in config.indicator_keys):
     st.error("Tous les poids sont à 0 : donnez au moins un poids entre 1 et 10.")
@@ -107,9 +111,11 @@ def place_popup(row: pd.Series) -> Markup:
     return explain.place_popup(row, PLACE_TYPE_LABELS, SERVICE_LABELS)
 
 
+MAX_POPUPS = 400  # beyond, places carry their name only (keeps a regional map light to send)
 if show_places and len(near):
     pts = near.to_crs("EPSG:4326")
-    point_layers.append(PointLayer(pts, "name", f"Lieux d'accueil ({len(pts)})", "#1f2937", place_popup, "place_id"))
+    popups = place_popup if len(pts) <= MAX_POPUPS else None
+    point_layers.append(PointLayer(pts, "name", f"Lieux d'accueil ({len(pts)})", "#1f2937", popups, "place_id", 6 if popups else 4))
 qpv = pack["qpv"]
 qpv_here = qpv[qpv["code_commune"].isin(set(zones.get("code_commune", zones["code"])))]
 if show_qpv and len(qpv_here):
@@ -150,17 +156,19 @@ with left:
     n_missing = int(gview["value"].isna().sum())
     st.caption(
         f"{len(gview)} zones · {n_missing} sans valeur (hachurées) · source : {compute.vintage_note(layer.group)} · "
-        f"lieux : {len(near)} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)."
+        f"lieux : {len(near)} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)"
+        + (" ; au-delà de 400 lieux, choisissez un territoire plus petit pour voir leurs fiches." if len(near) > MAX_POPUPS else ".")
     )
 with right:
-    if clicked and clicked in set(gview["code"]):
-        st.session_state["zone_selected"] = clicked
-    sel = st.session_state.get("zone_selected")
-    if sel not in set(gview["code"]):
-        sel = None
     options = gview.sort_values("name")["code"].tolist()
+    # a keyed selectbox keeps its own value: a map click writes it into the session state
+    if clicked and clicked in set(options) and clicked != st.session_state.get("zone_clicked"):
+        st.session_state["zone_clicked"] = clicked
+        st.session_state["zone_pick"] = clicked
+    if st.session_state.get("zone_pick") not in set(options):
+        st.session_state["zone_pick"] = None
     names = dict(zip(gview["code"], gview["name"], strict=True))
-    chosen = st.selectbox("Zone à expliquer (ou cliquez sur la carte)", [None] + options, index=(options.index(sel) + 1) if sel else 0, format_func=lambda c: "—" if c is None else f"{names[c]} ({c})", key="zone_pick")
+    chosen = st.selectbox("Zone à expliquer (ou cliquez sur la carte)", [None] + options, format_func=lambda c: "—" if c is None else f"{names[c]} ({c})", key="zone_pick", placeholder="Choisir une zone")
     if chosen:
         explain.zone_panel(chosen, state.level, res, config, all_places)
     else:

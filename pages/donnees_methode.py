@@ -105,7 +105,7 @@ with tab_upload:
     st.download_button("Télécharger le modèle CSV", template_csv(), file_name="modele_lieux.csv", mime="text/csv")
     with st.expander("Colonnes du modèle"):
         st.table(pd.DataFrame({"Colonne": list(TEMPLATE_COLUMNS), "Contenu": list(TEMPLATE_COLUMNS.values())}))
-    up = st.file_uploader("Fichier de lieux", type=["csv", "xlsx"], key="upload_places")
+    up = st.file_uploader("Fichier de lieux", type=["csv", "xlsx"], key=f"upload_places_{st.session_state.get('upload_round', 0)}")
     if up is not None:
         content = up.getvalue()
         try:
@@ -127,4 +127,5 @@ with tab_upload:
         st.dataframe(user[["name", "type", "address", "weekly_hours", "sources"]], hide_index=True)
         if st.button("Retirer les lieux importés"):
             session_places.clear()
+            st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1  # empty the uploader too
             st.rerun()

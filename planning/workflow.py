@@ -26,8 +26,8 @@ import pandas as pd
 from scipy import sparse
 
 from indicators import Config, compute_all, load_rates
-from indicators.supply import capacity
 from indicators.access import zone_speeds
+from indicators.supply import capacity
 from planning import candidates as cand
 from planning import models
 

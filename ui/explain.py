@@ -12,6 +12,7 @@ from scipy.spatial import cKDTree
 
 from indicators import CATALOGUE, Config, load_rates
 from ui import data
+from ui.compute import STATUS_LABELS
 from ui.folium_map import format_fr
 
 DAYS = {"mo": "lun.", "tu": "mar.", "we": "mer.", "th": "jeu.", "fr": "ven.", "sa": "sam.", "su": "dim."}
@@ -89,9 +90,9 @@ def zone_panel(code: str, level: str, res: pd.DataFrame, config: Config, places:
     title = z["name"] + (f" — {z['commune_name']}" if isinstance(z.get("commune_name"), str) and z["commune_name"] != z["name"] else "")
     st.subheader(title)
     c1, c2, c3 = st.columns(3)
-    c1.metric("Indice de fragilité", format_fr(r["score"], 1) + " / 10" if np.isfinite(r["score"]) else "n.d.")
-    c2.metric("Personnes en besoin", format_fr(r["need"], 0))
-    c3.metric("Besoin non couvert", format_fr(r["unmet"], 0))
+    c1.metric("Indice /10", format_fr(r["score"], 1), help="Indice de fragilité numérique (1 = peu fragile, 10 = très fragile)")
+    c2.metric("En besoin", format_fr(r["need"], 0), help="Personnes en besoin d'accompagnement (modèle choisi)")
+    c3.metric("Non couverts", format_fr(r["unmet"], 0), help="Besoin non couvert : personnes au-delà de ce que l'offre accessible permet d'accompagner")
     rows = []
     for key in config.indicator_keys:
         if f"contrib_{key}" not in res.columns:
@@ -104,7 +105,7 @@ def zone_panel(code: str, level: str, res: pd.DataFrame, config: Config, places:
             flags.append("60 ans ou plus à la place des 65 ans ou plus")
         status = z.get(f"{ind.group}_status")
         if isinstance(status, str) and status not in ("ok",):
-            flags.append(status)
+            flags.append(STATUS_LABELS.get(status, status))
         rows.append(
             {
                 "Indicateur": ind.label,

@@ -336,6 +336,10 @@ def _check_frame(gdf: gpd.GeoDataFrame, what: str, columns: Sequence[str]) -> No
         raise ValueError(f"{what}: {n_null} row(s) without geometry")
 
 
+#: above this many zones, coordinates are sent with one decimal less (≈ 10 m instead of 1 m)
+LARGE_MAP = 1000
+
+
 def rounded_geojson(geoms: Sequence, decimals: int = COORD_DECIMALS) -> np.ndarray:
     """GeoJSON geometry texts with coordinates rounded to ``decimals`` (vectorised in shapely)."""
     arr = shapely.transform(np.asarray(geoms, dtype=object), lambda c: np.round(c, decimals))
@@ -533,7 +537,7 @@ def build_choropleth(
     MapDecor().add_to(m)
 
     GeoJsonLayer(
-        _feature_collection(rounded_geojson(gdf_wgs84.geometry.array), props),
+        _feature_collection(rounded_geojson(gdf_wgs84.geometry.array, COORD_DECIMALS if len(gdf_wgs84) <= LARGE_MAP else COORD_DECIMALS - 1), props),
         styles,
         class_name=ZONE_CLASS,
         bounds=bounds,

@@ -147,7 +147,7 @@ def test_sidebar_link_opens_donnees_with_the_sources_table(page, app_server, met
     open_map(page, app_server.url, len(metro_iris))
     page.locator('[data-testid="stSidebarNav"] a', has_text="Données & méthode").click()
     page.get_by_role("heading", name="Données & méthode").wait_for(timeout=30_000)
-    assert page.url.split("?")[0].endswith("/donnees")
+    assert page.url.split("?")[0].endswith("/donnees_methode")
     grid = page.locator('[data-testid="stDataFrame"] table[role="grid"]').first
     grid.wait_for(state="attached", timeout=30_000)
     assert int(grid.get_attribute("aria-rowcount")) == len(manifest["sources"]) + 1  # + header row
@@ -169,10 +169,10 @@ def test_shared_link_with_query_params(page, app_server, iris):
 
 
 def test_deep_link_to_donnees_opens_without_error(page, streamlit_app):
-    """A shared link to /donnees opened as the first session of a fresh server shows that page,
+    """A shared link to /donnees_methode opened as the first session of a fresh server shows that page,
     without « Page not found » (Streamlit 1.67's legacy pages/ mode, see ui/navigation.py)."""
     server = streamlit_app(REPO_DIR / "app.py")  # a fresh server: the first session is the one at fault
-    page.goto(f"{server.url}/donnees")
+    page.goto(f"{server.url}/donnees_methode")
     # not get_by_role: an open modal hides the rest of the page from the accessibility tree
     page.locator('[data-testid="stDataFrame"]').first.wait_for(state="attached", timeout=COLD_TIMEOUT)
     wait_idle(page)
