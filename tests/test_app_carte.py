@@ -174,14 +174,14 @@ def test_zone_pick_shows_its_explanation():
     assert [s.value for s in at.subheader] == ["Abbaye — Grenoble"]
     assert any(m.value.startswith("**Pourquoi cette note**") for m in at.markdown)
     metrics = {m.label: m.value for m in at.metric}
-    assert set(metrics) == {"Indice de fragilité", "Personnes en besoin", "Besoin non couvert"}
+    assert set(metrics) == {"Indice /10", "En besoin", "Non couverts"}
     table = next(d.value for d in at.dataframe if "Contribution" in d.value.columns)
     assert table.columns.tolist() == ["Indicateur", "Valeur", "Note (1–10)", "Contribution", "Remarque"]
     assert len(table) == 5  # the five IFN indicators
     assert "Taux de pauvreté (seuil à 60 %)" in set(table["Indicateur"])
     # equal weights: contribution = note / 5, and the contributions add up to the index
     assert table["Contribution"].to_numpy() == pytest.approx(table["Note (1–10)"].to_numpy() / 5)
-    score = float(metrics["Indice de fragilité"].split(" / ")[0].replace(",", "."))
+    score = float(metrics["Indice /10"].replace(",", "."))
     assert table["Contribution"].sum() == pytest.approx(score, abs=0.05)
     assert any(m.value == "**Lieux les plus proches**" for m in at.markdown)
 
