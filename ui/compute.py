@@ -162,6 +162,13 @@ def vintage_note(group: str | None) -> str:
     return f"{producers} — {meta['vintage']}"
 
 
+def vintage_short(group: str | None) -> str:
+    """The vintage alone (tooltips: short text repeated on every zone)."""
+    if group is None:
+        return "calcul du projet"
+    return data.manifest().get("indicators", {}).get(group, {}).get("vintage", "?")
+
+
 def missing_reason(zones: pd.DataFrame, layer: Layer) -> pd.Series:
     """Why a zone has no value for the layer, in French."""
     if layer.group and f"{layer.group}_status" in zones.columns:
