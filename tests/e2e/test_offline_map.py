@@ -17,7 +17,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pytest
-from demo_map_app import (
+from tests.e2e.demo_map_app import (
     BINS,
     COLORS,
     HOSTILE_INDEX,
