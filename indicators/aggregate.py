@@ -28,7 +28,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "households": ("households",),
     "unemployment": ("unemployed_1564", "active_1564"),
     "poverty": ("fiscal_persons", "poor_persons"),
-    "age": ("pop_age_total", "pop_15_29", "pop_60p", "pop_65p", "pop_75p"),
+    "age": ("pop_age_total", "pop_15_29", "pop_30_44", "pop_45_59", "pop_60_74", "pop_60p", "pop_65p", "pop_75p"),
     "diploma": ("nscol15p", "nscol15p_diplmin"),
     "household_types": ("hh_total_detailed", "hh_one_person", "hh_single_parent"),
     "ftth": ("premises_total", "ftth_premises"),

@@ -16,7 +16,7 @@ what exists only at commune level is given to IRIS *from_commune* (counts = comm
 population), flagged. Non-irisées communes (IRIS ``XXXXX0000``) take their commune's values as is.
 
 Higher levels (EPCI, département, région) are sums of commune counts (never means of rates),
-with ``<group>_coverage`` = share of the population of member communes that has a value.
+made by :func:`indicators.aggregate.aggregate` in the build.
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ GROUPS: dict[str, list[str]] = {
     "ftth": ["premises_total", "ftth_premises"],
     "mobile": ["dist_4g_m"],
 }
-#: additive count columns (summed when aggregating); the others are not aggregated
-ADDITIVE = [c for g, cols in GROUPS.items() if g not in ("income", "mobile") for c in cols]
 
 
 def _status(has_value: pd.Series, ok: str = "ok", missing: str = "not_covered") -> pd.Series:
@@ -214,25 +212,3 @@ def iris_indicators(iris: pd.DataFrame, commune: pd.DataFrame, rp2016: pd.DataFr
         status = np.where(out[den_col].notna(), np.where(whole, com[f"{group}_status"], "from_commune"), "not_covered")
         out[f"{group}_status"] = pd.Series(status, index=out.index, dtype="string")
     return out.drop(columns=["code", "code_commune"])
-
-
-def aggregate(communes: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Sum commune counts by a parent code column, with the population coverage of each group.
-
-    ``<group>_coverage`` = Σ population of members with a value / Σ population of members.
-    """
-    pop = communes["population"]
-    grouped = communes.groupby(by, sort=True)
-    out = grouped[ADDITIVE].sum(min_count=1)
-    total_pop = pop.groupby(communes[by]).sum()
-    for group, cols in GROUPS.items():
-        if group in ("income", "mobile"):
-            continue
-        has = communes[cols[-1]].notna()
-        covered = pop.where(has, 0.0).groupby(communes[by]).sum()
-        out[f"{group}_coverage"] = (covered / total_pop).round(6)
-        n_missing = (~has).groupby(communes[by]).sum()
-        out[f"{group}_status"] = pd.Series(np.where(out[cols[-1]].isna(), "not_covered", np.where(n_missing > 0, "partial", "ok")), index=out.index, dtype="string")
-    out["poverty_rate"] = 100.0 * out["poor_persons"] / out["fiscal_persons"]
-    out["n_communes"] = grouped.size()
-    return out

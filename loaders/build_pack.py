@@ -23,10 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
+from indicators.aggregate import aggregate as aggregate_counts
 from loaders import RAW_DIR, arcep, assemble, geography, insee, places, qpv
 from loaders.errors import LoaderError
 from loaders.sources import sha256
@@ -155,32 +155,35 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
     com_g = gpd.GeoDataFrame(com, geometry=geom_com.values, crs=L93)
     dep_names = deps.set_index("code")["name"]
     reg_names = regions.set_index("code")["name"]
+    # figures INSEE publishes for the EPCI itself (comparator export), kept beside the sums of
+    # communes (which miss the communes under statistical secrecy)
+    pub = rp2022[rp2022["territory_type"] == "epci"].set_index("code")
+    provided = {
+        "epci": pd.DataFrame(
+            {
+                "median_income": pub["median_income_2021"],
+                "poverty_rate_published": pub["poverty_rate_2021"],
+                "unemployment_rate_published": pub["unemployment_rate_1564_2022"],
+            }
+        )
+    }
     for level, key, names in (
         ("epci", "code_epci", com.drop_duplicates("code_epci").set_index("code_epci")["epci_name"]),
         ("departement", "code_departement", dep_names),
         ("region", "code_region", reg_names),
     ):
-        agg = assemble.aggregate(com, key)
-        shapes = com_g[[key, "geometry"]].dissolve(by=key).geometry
-        agg = agg.join(shapes.rename("geometry_l93"))
-        agg.index.name = "code"
-        agg = agg.reset_index()
+        agg = aggregate_counts(com.drop(columns=["rep_x", "rep_y", "lon", "lat"]), level, provided.get(level))
+        agg = agg.drop(columns=["level", "name"], errors="ignore")
         agg.insert(1, "name", agg["code"].map(names))
-        if level != "region":
-            agg["code_region"] = REGION
         if level == "epci":
             agg["code_departement"] = agg["code"].map(com.groupby("code_epci")["code_departement"].agg(lambda s: s.mode().iat[0]))
-        geom = gpd.GeoSeries(agg.pop("geometry_l93").values, crs=L93)
+        if level != "region":
+            agg["code_region"] = REGION
+        # demand point: a point inside the dissolved polygon (a population-weighted centre can
+        # fall outside a concave territory)
+        shapes = com_g[[key, "geometry"]].dissolve(by=key).geometry
+        geom = gpd.GeoSeries(shapes.reindex(agg["code"]).values, crs=L93)
         agg = pd.concat([agg, _rep_points(geom)], axis=1)
-        agg["dist_4g_m"] = np.nan
-        if level == "epci":
-            # figures INSEE publishes for the EPCI itself (comparator export): shown beside the
-            # sums of communes, which miss the communes under statistical secrecy
-            pub = rp2022[rp2022["territory_type"] == "epci"].set_index("code")
-            agg["median_income"] = agg["code"].map(pub["median_income_2021"])
-            agg["income_status"] = pd.Series(np.where(agg["median_income"].notna(), "ok", "not_covered"), index=agg.index, dtype="string")
-            agg["poverty_rate_published"] = agg["code"].map(pub["poverty_rate_2021"])
-            agg["unemployment_rate_published"] = agg["code"].map(pub["unemployment_rate_1564_2022"])
         tables[level] = _finish(agg, geom, level)
 
     step("places: France Services, médiation numérique (national schema, Hinaura), CnFS, Aidants Connect")
