@@ -239,16 +239,22 @@ class MapDecor(ScriptElement):
 
 
 def script_safe_json(text: str) -> str:
-    """JSON text made safe inside ``<script>``: ``< > & '`` and U+2028/9 as ``\\uXXXX`` escapes."""
-    for char, code in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("'", "\\u0027"),
+    """JSON text made safe inside ``<script>``, escaping only what the HTML tokenizer reacts to.
+
+    Inside a script element only ``</`` (``</script>`` closes it), ``<!--`` and ``<script`` (the
+    double-escaped state) matter: ``</`` becomes the JSON escape ``<\\/``, ``<!`` and ``<s``/``<S``
+    become ``\\u003c…``; U+2028/9 are escaped for older JavaScript engines. Tags such as ``<b>``
+    in the (already HTML-escaped) tooltips stay as they are, which keeps regional maps light.
+    """
+    for seq, code in (
+        ("</", "<\\/"),
+        ("<!", "\\u003c!"),
+        ("<s", "\\u003cs"),
+        ("<S", "\\u003cS"),
         ("\u2028", "\\u2028"),
         ("\u2029", "\\u2029"),
     ):
-        text = text.replace(char, code)
+        text = text.replace(seq, code)
     return text
 
 
