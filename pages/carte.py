@@ -74,7 +74,7 @@ view = zones[["code", "name", "geometry_display"] + [c for c in ("commune_name",
 view = view.join(res[[c for c in res.columns if c not in view.columns]], how="left")
 view["value"] = pd.to_numeric(view[layer.column], errors="coerce")
 view["reason"] = compute.missing_reason(view, layer)
-gview = gpd.GeoDataFrame(view.drop(columns="geometry_display"), geometry=view["geometry_display"].values, crs="EPSG:4326")
+gview = gpd.GeoDataFrame(view.drop(columns="geometry_display"), geometry=data.display_geometry(zones).values, crs="EPSG:4326")
 
 # classes and legend ------------------------------------------------------------------------------
 if layer.key == "bivariate":

@@ -7,7 +7,9 @@ derived tables per argument set (``st.cache_data``).
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pandas as pd
+import shapely
 import streamlit as st
 
 import geodata
@@ -21,6 +23,31 @@ LEVEL_COLUMN = {"reg": "code_region", "dep": "code_departement", "epci": "code_e
 def pack() -> dict:
     """The whole pack, loaded once per server process (treat as read-only)."""
     return geodata.load_pack()
+
+
+#: above this many zones a map uses the overview geometry (coarser, shared borders kept)
+OVERVIEW_MIN_ZONES = 1000
+OVERVIEW_TOLERANCE_M = 900.0
+
+
+@st.cache_resource(show_spinner=False)
+def overview_geometry(level: str):
+    """WGS84 geometry of every zone of ``level`` simplified for regional maps (computed once).
+
+    GEOS coverage simplification of the Lambert-93 geometry (tolerance ≈ √ of the triangle areas
+    removed, :data:`OVERVIEW_TOLERANCE_M`), so neighbours keep a common border; the pack's
+    ``geometry_display`` stays the detailed one for local maps.
+    """
+    z = pack()[level]
+    simplified = shapely.coverage_simplify(z.geometry.values, OVERVIEW_TOLERANCE_M)
+    return gpd.GeoSeries(simplified, index=z.index, crs=z.crs).to_crs("EPSG:4326").set_precision(1e-4)
+
+
+def display_geometry(zones: pd.DataFrame) -> pd.Series:
+    """The geometry to draw for these zones: detailed, or the overview for large maps."""
+    if len(zones) > OVERVIEW_MIN_ZONES and "level" in zones and zones["level"].nunique() == 1:
+        return overview_geometry(zones["level"].iloc[0]).loc[zones.index]
+    return zones["geometry_display"]
 
 
 def manifest() -> dict:
