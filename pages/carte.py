@@ -112,6 +112,9 @@ def place_popup(row: pd.Series) -> Markup:
 
 
 MAX_POPUPS = 400  # beyond, places carry their name only (keeps a regional map light to send)
+many_places = len(near) > MAX_POPUPS
+if many_places and show_places:
+    show_places = st.sidebar.checkbox(f"Dessiner les {len(near)} lieux (carte plus lourde)", value=False, key="map_places_all")
 if show_places and len(near):
     pts = near.to_crs("EPSG:4326")
     popups = place_popup if len(pts) <= MAX_POPUPS else None
