@@ -92,8 +92,9 @@ tooltip = [("value", f"{layer.label} ({layer.unit})", fmt)]
 if "commune_name" in gview.columns:
     tooltip.insert(0, ("commune_name", "Commune", str))
 tooltip.append(("population", "Population", lambda v: format_fr(v, 0)))
-gview["vintage"] = compute.vintage_short(layer.group)  # the producers are in the caption under the map
-tooltip.append(("vintage", "Millésime", str))
+if layer.group:  # a published indicator: its vintage in every tooltip (producers in the caption)
+    gview["vintage"] = compute.vintage_short(layer.group)
+    tooltip.append(("vintage", "Millésime", str))
 
 # places and QPV ----------------------------------------------------------------------------------
 pack = data.pack()
