@@ -65,13 +65,6 @@ with st.form("plan_form"):
     use_qpv = st.checkbox("Proposer les quartiers prioritaires (QPV)", value=True, key="plan_qpv")
     submitted = st.form_submit_button("Calculer les meilleurs emplacements", type="primary")
 
-places = session_places.all_places(pack["places"]).drop(columns="geometry")
-try:
-    places = apply_edits(pd.DataFrame(places), st.session_state["plan_edits"])
-except ValueError as exc:
-    st.error(f"Modification impossible : {exc}")
-    st.session_state["plan_edits"] = {"added": [], "removed": [], "edited": []}
-
 
 @st.cache_data(show_spinner="Optimisation en cours…", max_entries=16)
 def run_plan(level: str, territory_key: str, config_json: str, model: str, p: int, service_time: float, method: str, hours: float, staff: float, cap_people: float, points: tuple, use_qpv: bool, edits_json: str, user_places: pd.DataFrame | None):

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import sparse
 
 from indicators import Config, compute_all, load_rates
-from indicators.access import zone_speeds
+from indicators.access import straight_line_pairs, zone_speeds
 from indicators.supply import capacity
 from planning import candidates as cand
 from planning import models
@@ -112,16 +112,9 @@ def travel_minutes(zones: pd.DataFrame, sites_xy: np.ndarray, config: Config, se
     rates = load_rates()
     detour = float(config.detour or rates["travel"]["detour"])
     speeds, _modes = zone_speeds(zones, config.travel_mode, config.walk_kmh, config.car_kmh, config.dense_per_km2, rates)
-    zxy = zones[["rep_x", "rep_y"]].to_numpy(float)
-    blocks = []
-    for speed in np.unique(speeds):
-        rows = np.flatnonzero(speeds == speed)
-        m = cand.straight_line_minutes(zxy[rows], sites_xy, speed_kmh=float(speed), detour=detour, max_minutes=service_time).tocoo()
-        blocks.append((rows[m.row], m.col, m.data))
-    r = np.concatenate([b[0] for b in blocks])
-    c = np.concatenate([b[1] for b in blocks])
-    d = np.concatenate([b[2] for b in blocks])
-    return sparse.csr_matrix((d, (r, c)), shape=(len(zones), len(sites_xy)))
+    # the access indicator's own pair builder: one cost model for access and for siting
+    pairs = straight_line_pairs(zones[["rep_x", "rep_y"]].to_numpy(float), sites_xy, speeds, service_time, detour)
+    return sparse.csr_matrix((pairs.cost, (pairs.rows, pairs.cols)), shape=(len(zones), len(sites_xy)))
 
 
 def plan(
