@@ -1,8 +1,8 @@
 """The real Streamlit app, page Carte, driven by ``streamlit.testing.v1.AppTest`` (no browser).
 
-What the map component receives is read from the element tree: ``st_folium`` is a custom
-component whose JSON arguments carry the map ``script``; the zone layer is the ``L.geoJson`` whose
-``className`` is :data:`ui.folium_map.ZONE_CLASS`, filled by ``<layer>.addData(<GeoJSON>)``.
+What the map component receives is read from the element tree (:mod:`tests.map_helpers`): the
+map ``script`` carries the zone outlines (the ``L.geoJson`` whose ``className`` is
+:data:`ui.folium_map.ZONE_CLASS`), the ``feature_group`` the indicator's classes and tooltips.
 Expected counts come from the pack itself: Grenoble-Alpes-Métropole (EPCI 200040715) has 201
 IRIS in ``zones_iris.parquet``, Grenoble (38185) 70.
 """
@@ -10,7 +10,6 @@ IRIS in ``zones_iris.parquet``, Grenoble (38185) 70.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,48 +17,20 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.folium_map
-from ui.folium_map import BOUNDARY_CLASS, POINT_CLASS, ZONE_CLASS, GeoJsonLayer
+from tests.map_helpers import layer_features, map_args, zone_style
+from ui.folium_map import BOUNDARY_CLASS, POINT_CLASS, ZONE_CLASS, GeoJsonLayer, zone_properties
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 APP = REPO_DIR / "app.py"
-PACK = REPO_DIR / "geodata" / "pack"
-METRO = "200040715"
 GRENOBLE = "38185"
 ABBAYE = "381850503"  # IRIS "Abbaye", Grenoble
 TIMEOUT = 180  # the first run loads the pack and computes every indicator
-
-
-@pytest.fixture(scope="module")
-def iris() -> pd.DataFrame:
-    return pd.read_parquet(PACK / "zones_iris.parquet", columns=["code", "name", "code_commune", "code_epci"])
-
-
-@pytest.fixture(scope="module")
-def metro_iris(iris) -> pd.DataFrame:
-    return iris[iris["code_epci"] == METRO]
 
 
 def new_app(**query: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.query_params.update(query)
     return at
-
-
-def map_args(at: AppTest) -> dict:
-    """JSON arguments of the (single) st_folium component on the page."""
-    comps = [c for c in at.get("component_instance") if c.proto.component_name.endswith("st_folium")]
-    assert len(comps) == 1, f"expected one st_folium component, got {len(comps)}"
-    return json.loads(comps[0].proto.json_args)
-
-
-def layer_features(script: str, class_name: str) -> list[dict]:
-    """Features added to the L.geoJson layer of ``class_name`` in the map script."""
-    m = re.search(r"var (\w+) = L\.geoJson\(null, \{\s*className: " + re.escape(json.dumps(class_name)), script)
-    if m is None:
-        return []
-    start = script.index(f"{m.group(1)}.addData(") + len(f"{m.group(1)}.addData(")
-    collection, _ = json.JSONDecoder().raw_decode(script, start)  # \u003c escapes are valid JSON
-    return collection["features"]
 
 
 def zone_codes(at: AppTest) -> list[str]:
@@ -105,37 +76,49 @@ def test_default_view_one_zone_feature_per_metropole_iris(captured, metro_iris):
     assert len(captured.maps) == 1
     built = _zone_layer_features(captured.maps[0])
     assert sorted(f["properties"]["code"] for f in built) == sorted(metro_iris["code"])
-    # … is what the component receives
+    # … is what the component receives: outlines in the script, the indicator beside it
     args = map_args(at)
     script = args["script"]
     feats = layer_features(script, ZONE_CLASS)
     assert len(feats) == len(metro_iris) == 201
     assert sorted(f["properties"]["code"] for f in feats) == sorted(metro_iris["code"])
+    assert all(set(f["properties"]) == {"code"} for f in feats)
+    style = zone_style(args)
+    assert style["zones"] == {c: [z["k"], z["tip"], z["pop"]] for c, z in zone_properties(captured.maps[0]).items()}
+    assert set(style["zones"]) == set(metro_iris["code"])
     # quantiles, 5 classes (+ hatched class 5 for missing values)
-    ks = pd.Series([f["properties"]["k"] for f in feats])
+    ks = pd.Series([z[0] for z in style["zones"].values()])
     assert set(ks) <= set(range(6)) and ks.nunique() >= 5
-    tips = {f["properties"]["code"]: f["properties"]["tip"] for f in feats}
-    assert tips[ABBAYE].startswith("<b>Abbaye</b><br>Commune : Grenoble<br>Indice de fragilité numérique")
+    assert len(style["styles"]) == 6
+    assert style["zones"][ABBAYE][1].startswith("<b>Abbaye</b><br>Commune : Grenoble<br>Indice de fragilité numérique")
+    assert style["legend"].startswith('<div class="inc-legend"')
+    assert "Indice de fragilité numérique (note /10)" in style["legend"]
     # commune outlines drawn over the IRIS: one per commune of the Métropole (49)
     assert len(layer_features(script, BOUNDARY_CLASS)) == metro_iris["code_commune"].nunique() == 49
     assert len(layer_features(script, POINT_CLASS)) > 0  # places and QPV
-    assert "Indice de fragilité numérique (note /10)" in script  # legend title
-    # offline: Leaflet inlined, no CDN link
-    assert args["css_links"] and all(u.startswith("data:") for u in args["css_links"] + args["js_links"])
+    # offline: no CDN link
+    assert args["css_links"] and not any(u.startswith(("http:", "https:", "//")) for u in args["css_links"] + args["js_links"])
     assert "https://" not in args["header"]
     caption = at.caption[0].value
     assert caption.startswith("201 zones · ")
 
 
-def test_layer_change_to_access_reruns(metro_iris):
+def test_layer_change_restyles_the_same_map(metro_iris):
+    """Changing the indicator changes the zone styles only: the map script — hence the
+    component's identity in the browser, the loaded Leaflet and the drawn outlines — stays."""
     at = new_app().run()
     assert at.selectbox(key="map_layer").value == "fragility"
+    before = map_args(at)
     at.selectbox(key="map_layer").set_value("access").run()
     assert not at.exception, at.exception
-    script = map_args(at)["script"]
-    assert len(layer_features(script, ZONE_CLASS)) == len(metro_iris)
-    assert "Accessibilité (E2SFCA) (h / sem. pour 1 000 pers.)" in script  # legend and tooltips
-    assert "Indice de fragilité numérique (note /10)" not in script
+    after = map_args(at)
+    assert after["script"] == before["script"] and after["key"] == before["key"]
+    assert len(layer_features(after["script"], ZONE_CLASS)) == len(metro_iris)
+    style = zone_style(after)
+    assert "Accessibilité (E2SFCA) (h / sem. pour 1 000 pers.)" in style["legend"]
+    assert "Accessibilité (E2SFCA) (h / sem. pour 1 000 pers.)" in style["zones"][ABBAYE][1]  # tooltip
+    assert "Indice de fragilité numérique (note /10)" not in after["feature_group"]
+    assert zone_style(before)["zones"] != style["zones"]
     assert at.query_params.get("layer") == "access"  # shareable link
 
 

@@ -9,7 +9,6 @@ mime))``); the parser (:func:`loaders.user_places.parse_user_places`) and the po
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from loaders.errors import LoaderError
 from loaders.user_places import parse_user_places
+from tests.map_helpers import layer_features, map_args
 from ui.explain import place_popup
 from ui.folium_map import POINT_CLASS
 
@@ -57,15 +57,7 @@ def upload(at: AppTest, content: bytes, name: str = "lieux.csv") -> AppTest:
 
 
 def point_features(at: AppTest) -> list[dict]:
-    comp = next(c for c in at.get("component_instance") if c.proto.component_name.endswith("st_folium"))
-    script = json.loads(comp.proto.json_args)["script"]
-    feats = []
-    for m in re.finditer(
-        r"var (\w+) = L\.geoJson\(null, \{\s*className: " + re.escape(json.dumps(POINT_CLASS)), script
-    ):
-        start = script.index(f"{m.group(1)}.addData(") + len(f"{m.group(1)}.addData(")
-        feats += json.JSONDecoder().raw_decode(script, start)[0]["features"]
-    return feats
+    return layer_features(map_args(at)["script"], POINT_CLASS)
 
 
 # --- the page ------------------------------------------------------------------------------

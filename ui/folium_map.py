@@ -1,17 +1,22 @@
 """Choropleth maps with folium, drawn with Leaflet only and no network access.
 
-The zones are one Leaflet ``L.geoJson`` layer (:class:`GeoJsonLayer`).  Each feature carries
-three properties: ``code`` (read back from the click), ``k`` (class index → style) and ``tip``
-(the tooltip as HTML, every data-derived string passed through :func:`html.escape`), plus
-``pop`` when a popup is asked for.  Tooltips and popups are bound in the browser from those
-properties, so neither folium.Popup (jQuery) nor folium's per-feature style switch is used.
+The map is split along what changes when the user picks another indicator:
+
+- the zone outlines: one Leaflet ``L.geoJson`` layer (:class:`GeoJsonLayer`, stored as
+  ``window.incZones``) whose features carry only their ``code`` (read back from a click),
+  drawn with SVG, or with one canvas above :data:`LARGE_MAP` zones; commune boundaries and
+  places are further GeoJsonLayers;
+- the indicator: :class:`ZoneStyle` — the class of each zone (→ fill colour), its tooltip as
+  HTML (every data-derived string passed through :func:`html.escape`), an optional popup, and the
+  legend.  In the app it is sent apart from the map (:func:`show_map`), so a new indicator
+  restyles the drawn paths instead of reloading the whole map.
+
 Classes: with edges ``b_0 < … < b_k``, value ``v`` falls in class ``i`` when
 ``b_i <= v < b_{i+1}`` (the last class also holds ``b_k``).  Missing values (NaN) are hatched
 grey and the tooltip says why.  The legend is a Leaflet control filled with a small HTML block
 (no d3).  Coordinates are rounded to 5 decimals (≈1 m); the GeoJSON text is built once, from
 shapely's GeoJSON writer, and never goes through Jinja (see :class:`RawScript`).
 """
-
 from __future__ import annotations
 
 import html
@@ -186,32 +191,6 @@ class ScriptElement(MacroElement):
             child.render(**kwargs)
 
 
-class HtmlLegend(ScriptElement):
-    """A Leaflet control showing a fixed HTML string (built by :func:`legend_html`)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
-        {{ this.get_name() }}.onAdd = function() {
-            var div = L.DomUtil.create("div");
-            div.innerHTML = {{ this.html|tojson }};
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-        };
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, html_block: str, position: str = "bottomright"):
-        super().__init__()
-        self._name = "HtmlLegend"
-        self.html = html_block
-        self.position = position
-
-
 class MapDecor(ScriptElement):
     """Plain background colour + the SVG hatch pattern used by missing zones."""
 
@@ -264,6 +243,10 @@ class GeoJsonLayer(ScriptElement):
     ``features_json``: the FeatureCollection as JSON text.  Feature ``i`` is styled with
     ``styles[properties.k]`` (``styles[0]`` when there is no ``k``); ``tip`` / ``pop`` properties
     become a sticky tooltip / a popup.  ``point_radius``: draw Point features as CircleMarkers.
+    ``global_name``: also store the layer as ``window[global_name]`` (and its map as
+    ``window.incMap``) so that a later script — :class:`ZoneStyle` — can restyle it in place.
+    ``canvas``: draw with Leaflet's canvas renderer (one ``<canvas>`` instead of one SVG path per
+    feature: much faster above ~1 000 polygons; no per-feature CSS class then).
     """
 
     _template = Template(
@@ -273,6 +256,9 @@ class GeoJsonLayer(ScriptElement):
         var {{ this.get_name() }} = L.geoJson(null, {
             className: {{ this.class_name|tojson }},
             interactive: {{ this.interactive|tojson }},
+            {%- if this.canvas %}
+            renderer: L.canvas({padding: 0.5}),
+            {%- endif %}
             style: function(feature) {
                 var k = feature.properties.k;
                 return {{ this.get_name() }}_styles[k === undefined ? 0 : k];
@@ -297,6 +283,10 @@ class GeoJsonLayer(ScriptElement):
         });
         {{ this.get_name() }}.addData({{ this.features_js }});
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- if this.global_name %}
+        window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
+        window.incMap = {{ this._parent.get_name() }};
+        {%- endif %}
         {% endmacro %}
         """
     )
@@ -312,6 +302,8 @@ class GeoJsonLayer(ScriptElement):
         highlight: Mapping | None = None,
         point_radius: float | None = None,
         name: str = "",
+        global_name: str | None = None,
+        canvas: bool = False,
     ):
         super().__init__()
         self._name = "GeoJsonLayer"  # JS variable prefix; the display name is layer_name
@@ -322,11 +314,123 @@ class GeoJsonLayer(ScriptElement):
         self.interactive = interactive
         self.highlight = dict(highlight) if highlight else None
         self.point_radius = point_radius
+        self.global_name = global_name
+        self.canvas = canvas
         minx, miny, maxx, maxy = (float(b) for b in bounds)
         self._bounds = [[miny, minx], [maxy, maxx]]
 
     def _get_self_bounds(self):
         return self._bounds
+
+
+#: JS name of the zones layer, restyled in place by :class:`ZoneStyle`.
+ZONES_GLOBAL = "incZones"
+#: marker written in the script before the style data (lets tests find the JSON).
+ZONE_STYLE_MARKER = "/*inc-zone-style*/"
+
+
+class ZoneStyle(ScriptElement):
+    """Colours, tooltips, popups and legend of the zones layer, applied to the drawn geometry.
+
+    The zone geometry (:class:`GeoJsonLayer` registered as ``window.incZones``) depends only on
+    the territory; this element carries everything that depends on the displayed indicator:
+    ``styles`` (one Leaflet path style per class, the last one for missing values) and, per zone
+    code, ``[class, tooltip HTML, popup HTML or null]``, plus the legend block.  Applying it
+    restyles the existing paths (``setStyle`` + tooltip content) and swaps the legend, so that
+    :func:`show_map` can send it alone as streamlit-folium's ``feature_group_to_add``: a change
+    of indicator then updates the map in place instead of reloading Leaflet and the geometry.
+    On a canvas-drawn layer the hatched "missing" fill becomes a canvas pattern (SVG patterns
+    do not exist there).  When done, the map container gets ``data-inc-drawn="<n zones>"`` on
+    the next animation frame (what the browser tests and the benchmark wait for).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(d) {
+            var zones = window[{{ this.global_name|tojson }}];
+            if (!zones) { return; }
+            var styles = d.styles, n = 0;
+            if (zones.options.renderer instanceof L.Canvas) {
+                var c = document.createElement("canvas"); c.width = 6; c.height = 6;
+                var x = c.getContext("2d");
+                x.fillStyle = "#e6e6e6"; x.fillRect(0, 0, 6, 6);
+                x.strokeStyle = "#8a8a8a"; x.lineWidth = 1.5; x.beginPath();
+                x.moveTo(-1, 1); x.lineTo(1, -1); x.moveTo(0, 6); x.lineTo(6, 0); x.moveTo(5, 7); x.lineTo(7, 5);
+                x.stroke();
+                var hatch = x.createPattern(c, "repeat");
+                styles = styles.map(function(s) {
+                    return s.fillColor && s.fillColor.indexOf("url(") === 0 ? Object.assign({}, s, {fillColor: hatch}) : s;
+                });
+            }
+            var missing = styles.length - 1;
+            zones.options.style = function(f) {
+                var z = d.zones[f.properties.code];
+                return styles[z ? z[0] : missing];
+            };
+            zones.eachLayer(function(layer) {
+                var z = d.zones[layer.feature.properties.code] || [missing, "", null];
+                layer.setStyle(styles[z[0]]);
+                if (layer.getTooltip()) { layer.setTooltipContent(z[1]); }
+                else if (z[1]) { layer.bindTooltip(z[1], {sticky: true}); }
+                if (z[2]) { layer.bindPopup(z[2], {maxWidth: 320}); } else { layer.unbindPopup(); }
+                n += 1;
+            });
+            var map = window.incMap;
+            if (window.incZoneLegend) { window.incZoneLegend.remove(); }
+            var legend = L.control({position: d.position});
+            legend.onAdd = function() {
+                var div = L.DomUtil.create("div");
+                div.innerHTML = d.legend;
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            legend.addTo(map);
+            window.incZoneLegend = legend;
+            var box = map.getContainer();
+            delete box.dataset.incDrawn;
+            requestAnimationFrame(function() { requestAnimationFrame(function() { box.dataset.incDrawn = String(n); }); });
+        })({{ this.marker }}{{ this.data_js }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        styles: Sequence[Mapping],
+        zones: Mapping[str, list],
+        legend: str,
+        position: str = "bottomright",
+        global_name: str = ZONES_GLOBAL,
+    ):
+        super().__init__()
+        self._name = "ZoneStyle"
+        self.global_name = global_name
+        self.marker = ZONE_STYLE_MARKER
+        self.data = {"styles": [dict(s) for s in styles], "zones": dict(zones), "legend": legend, "position": position}
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self.data_js = script_safe_json(encode(self.data))
+
+
+def zone_properties(m: folium.Map) -> dict[str, dict]:
+    """``{code: {"k": class, "tip": tooltip HTML, "pop": popup HTML or None}}`` of a map's zones,
+    as the browser applies them (from the map's :class:`ZoneStyle`, wherever it is attached)."""
+    style = find_zone_style(m)
+    if style is None:
+        raise ValueError("this map has no ZoneStyle (not built by build_choropleth)")
+    return {code: {"k": z[0], "tip": z[1], "pop": z[2]} for code, z in style.data["zones"].items()}
+
+
+def find_zone_style(m: folium.Map) -> ZoneStyle | None:
+    """The :class:`ZoneStyle` of ``m`` (a child of the map, or of a feature group of it)."""
+    for child in m._children.values():
+        if isinstance(child, ZoneStyle):
+            return child
+        for grandchild in getattr(child, "_children", {}).values():
+            if isinstance(grandchild, ZoneStyle):
+                return grandchild
+    return None
 
 
 def _check_frame(gdf: gpd.GeoDataFrame, what: str, columns: Sequence[str]) -> None:
@@ -350,6 +454,13 @@ def rounded_geojson(geoms: Sequence, decimals: int = COORD_DECIMALS) -> np.ndarr
     """GeoJSON geometry texts with coordinates rounded to ``decimals`` (vectorised in shapely)."""
     arr = shapely.transform(np.asarray(geoms, dtype=object), lambda c: np.round(c, decimals))
     return shapely.to_geojson(arr)
+
+
+def zone_geometry_json(geoms: Sequence, codes: Sequence[str]) -> str:
+    """FeatureCollection of zone outlines carrying only their ``code`` (what does not change with
+    the displayed indicator); coordinates rounded to 5 decimals, 4 above :data:`LARGE_MAP` zones."""
+    decimals = COORD_DECIMALS if len(codes) <= LARGE_MAP else COORD_DECIMALS - 1
+    return _feature_collection(rounded_geojson(geoms, decimals), [{"code": c} for c in codes])
 
 
 def _html_text(value: Any) -> str:
@@ -523,11 +634,8 @@ def build_choropleth(
     missing = klass < 0
     k_prop = np.where(missing, len(colors), klass).tolist()  # missing → last style
     tips = _zone_tooltips(gdf_wgs84, label_col, missing, tooltip_fields, missing_label, missing_reason_col)
-    props: list[dict] = [{"code": c, "k": k, "tip": t} for c, k, t in zip(codes, k_prop, tips, strict=True)]
-    if popup_html_fn is not None:
-        for p, pop in zip(props, _popups(gdf_wgs84, popup_html_fn), strict=True):
-            if pop:
-                p["pop"] = pop
+    pops = _popups(gdf_wgs84, popup_html_fn) if popup_html_fn is not None else [None] * len(codes)
+    per_zone = {c: [k, t, p or None] for c, k, t, p in zip(codes, k_prop, tips, pops, strict=True)}
 
     base = {"color": "#ffffff", "weight": 0.6, "opacity": 1.0, "fillOpacity": 0.85}
     styles = [dict(base, fillColor=c) for c in colors]
@@ -542,13 +650,16 @@ def build_choropleth(
         folium.TileLayer(**TILES[tiles]).add_to(m)
     MapDecor().add_to(m)
 
+    large = len(gdf_wgs84) > LARGE_MAP
     GeoJsonLayer(
-        _feature_collection(rounded_geojson(gdf_wgs84.geometry.array, COORD_DECIMALS if len(gdf_wgs84) <= LARGE_MAP else COORD_DECIMALS - 1), props),
-        styles,
+        zone_geometry_json(gdf_wgs84.geometry.array, codes),
+        [dict(base, fillColor="#d9d9d9")],  # until ZoneStyle runs (same script, same task)
         class_name=ZONE_CLASS,
         bounds=bounds,
         name="Zones",
         highlight={"weight": 2.5, "color": "#111111"},
+        global_name=ZONES_GLOBAL,
+        canvas=large,
     ).add_to(m)
 
     if boundaries is not None:
@@ -572,15 +683,14 @@ def build_choropleth(
     labels = list(legend_labels) if legend_labels is not None else legend_labels_for(bins, legend_decimals)
     if len(labels) != len(colors):
         raise ValueError(f"{len(colors)} classes need {len(colors)} legend labels, got {len(labels)}")
-    HtmlLegend(
-        legend_html(
-            legend_title,
-            labels,
-            colors,
-            missing_label=missing_label if missing.any() else None,
-            point_legend=[(layer.label, layer.color) for layer in point_layers],
-        )
-    ).add_to(m)
+    legend = legend_html(
+        legend_title,
+        labels,
+        colors,
+        missing_label=missing_label if missing.any() else None,
+        point_legend=[(layer.label, layer.color) for layer in point_layers],
+    )
+    ZoneStyle(styles, per_zone, legend).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
 
     if asset_mode is not None:
@@ -602,22 +712,49 @@ def clicked_zone_code(state: Mapping | None) -> str | None:
     return code if isinstance(code, str) else None
 
 
+def _split_zone_style(m: folium.Map) -> folium.FeatureGroup | None:
+    """Move the map's :class:`ZoneStyle` into a feature group for ``st_folium(feature_group_to_add=…)``.
+
+    streamlit-folium keys the component on the map script: what stays in the map (geometry,
+    places, boundaries) is identical from one indicator to the next, so the iframe, Leaflet and
+    the drawn paths are kept, and only the feature group's script (styles, tooltips, legend) is
+    evaluated again when it changes.
+    """
+    style = find_zone_style(m)
+    if style is None or style._parent is not m:
+        return None
+    del m._children[style.get_name()]
+    group = folium.FeatureGroup(name="Styles des zones", control=False)
+    group.add_child(style)
+    return group
+
+
+def _st_folium(m: folium.Map, key: str, height: int, returned: list[str]) -> dict | None:
+    from streamlit_folium import st_folium  # UI-only import
+
+    return st_folium(
+        m,
+        key=key,
+        height=height,
+        use_container_width=True,
+        returned_objects=returned,
+        feature_group_to_add=_split_zone_style(m),
+    )
+
+
 def show_map(m: folium.Map, *, key: str, height: int = 560) -> str | None:
     """Show ``m`` with streamlit-folium; return the code of the last clicked zone (or None).
 
     Only ``last_active_drawing`` is sent back, so panning/zooming does not rerun the script.
+    The zone styles travel as a feature group (see :func:`_split_zone_style`): changing the
+    displayed indicator restyles the drawn map instead of reloading it.
     """
-    from streamlit_folium import st_folium  # UI-only import
-
-    state = st_folium(m, key=key, height=height, use_container_width=True, returned_objects=["last_active_drawing"])
-    return clicked_zone_code(state)
+    return clicked_zone_code(_st_folium(m, key, height, ["last_active_drawing"]))
 
 
 def show_map_with_clicks(m: folium.Map, *, key: str, height: int = 560) -> tuple[str | None, tuple[float, float] | None]:
     """Like :func:`show_map`, also returning the last clicked point ``(lon, lat)`` anywhere on the map."""
-    from streamlit_folium import st_folium  # UI-only import
-
-    state = st_folium(m, key=key, height=height, use_container_width=True, returned_objects=["last_active_drawing", "last_clicked"])
+    state = _st_folium(m, key, height, ["last_active_drawing", "last_clicked"])
     point = None
     clicked = (state or {}).get("last_clicked")
     if isinstance(clicked, Mapping) and isinstance(clicked.get("lat"), (int, float)) and isinstance(clicked.get("lng"), (int, float)):

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ui.folium_map import BOUNDARY_CLASS, MAP_BACKGROUND, ZONE_CLASS
@@ -28,16 +27,6 @@ SCREENSHOT_DIR = Path(__file__).with_name("screenshots")
 FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 METRO = "200040715"
 COLD_TIMEOUT = 120_000  # ms: the first page of the server loads the pack and computes everything
-
-
-@pytest.fixture(scope="module")
-def iris() -> pd.DataFrame:
-    return pd.read_parquet(PACK / "zones_iris.parquet", columns=["code", "name", "code_commune", "code_epci"])
-
-
-@pytest.fixture(scope="module")
-def metro_iris(iris) -> pd.DataFrame:
-    return iris[iris["code_epci"] == METRO]
 
 
 def wait_map_settled(frame, timeout: float = 20.0) -> None:
@@ -119,6 +108,29 @@ def test_default_map_draws_every_metropole_iris(page, app_server, metro_iris):
     assert share > 0.2, f"the map looks blank ({share:.0%} coloured pixels)"
     assert_offline(page)
     assert any("/component/streamlit_folium" in u for u in page.requests)
+
+
+def test_changing_the_layer_restyles_the_drawn_map_in_place(page, app_server, metro_iris):
+    """A new indicator recolours the same Leaflet map (no iframe reload, no redrawn geometry)."""
+    frame = open_map(page, app_server.url, len(metro_iris))
+    wait_idle(page)
+    frame.evaluate("() => { window.__sameDocument = true; }")
+    zones = frame.locator(f"path.{ZONE_CLASS}")
+    before = zones.evaluate_all("ps => ps.map(p => p.getAttribute('fill'))")
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Couche")
+    box.locator('[role="combobox"], input').first.click()
+    page.locator('[role="option"]').filter(has_text="Accessibilité (E2SFCA)").first.click()
+    frame.wait_for_function(
+        "() => document.querySelector('.inc-legend').textContent.startsWith('Accessibilité (E2SFCA)')", timeout=30_000
+    )
+    assert frame.evaluate("() => window.__sameDocument === true")  # the iframe was not reloaded
+    after = zones.evaluate_all("ps => ps.map(p => p.getAttribute('fill'))")
+    assert len(after) == len(before) == len(metro_iris)
+    assert after != before and all(f and f.startswith("#") for f in after)
+    zones.nth(clickable_zone(frame)).hover()
+    assert "Accessibilité (E2SFCA)" in frame.locator(".leaflet-tooltip").inner_text()
+    assert page.url.endswith("layer=access") or "layer=access" in page.url
+    assert_offline(page)
 
 
 def test_clicking_a_zone_shows_its_explanation(page, app_server, metro_iris):

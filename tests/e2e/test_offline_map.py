@@ -17,6 +17,9 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pytest
+from markupsafe import Markup
+from shapely.geometry import Polygon
+
 from tests.e2e.demo_map_app import (
     BINS,
     COLORS,
@@ -30,9 +33,6 @@ from tests.e2e.demo_map_app import (
     synthetic_zones,
     zone_code,
 )
-from markupsafe import Markup
-from shapely.geometry import Polygon
-
 from ui import offline_assets
 from ui.folium_map import (
     HATCH_FILL,
@@ -40,8 +40,10 @@ from ui.folium_map import (
     build_choropleth,
     class_index,
     clicked_zone_code,
+    find_zone_style,
     format_fr,
     legend_labels_for,
+    zone_properties,
 )
 from ui.offline_assets import MissingAssetError, make_offline
 
@@ -63,7 +65,14 @@ def _features(layer: GeoJsonLayer) -> list[dict]:
 
 
 def _zones(m: folium.Map) -> list[dict]:
-    return _features(_layers(m)["inc-zone"])
+    """Zone features as the browser ends up with them: outline + code from the geometry layer,
+    class / tooltip / popup from the map's ZoneStyle."""
+    props = zone_properties(m)
+    out = []
+    for f in _features(_layers(m)["inc-zone"]):
+        extra = {k: v for k, v in props[f["properties"]["code"]].items() if v is not None}
+        out.append(dict(f, properties=dict(f["properties"], **extra)))
+    return out
 
 
 def _square(x: float, y: float, d: float = 0.1) -> Polygon:
@@ -110,10 +119,10 @@ def test_format_fr_and_legend_labels():
 
 def test_styles_tooltips_and_missing_reason():
     m = _small([0.0, 7.0, np.nan])
-    layer = _layers(m)["inc-zone"]
-    fill = {f["properties"]["code"]: layer.styles[f["properties"]["k"]]["fillColor"] for f in _features(layer)}
+    styles = find_zone_style(m).data["styles"]
+    fill = {f["properties"]["code"]: styles[f["properties"]["k"]]["fillColor"] for f in _zones(m)}
     assert fill == {"01000": "#ffffff", "01001": "#000000", "01002": HATCH_FILL}
-    tips = {f["properties"]["code"]: f["properties"]["tip"] for f in _features(layer)}
+    tips = {f["properties"]["code"]: f["properties"]["tip"] for f in _zones(m)}
     assert tips["01001"] == "<b>Z1</b><br>Valeur : 7,0"
     assert tips["01002"] == "<b>Z2</b><br>Valeur : n.d.<br><i>Données manquantes</i>"
 
@@ -152,6 +161,8 @@ def test_payload_is_small_and_rounded():
         crs="EPSG:4326",
     )
     m = build_choropleth(gdf, "v", "nom", [0, 2], ["#112233"], asset_mode=None)
+    # the outline layer carries the code only; class and tooltip travel in the ZoneStyle
+    assert _features(_layers(m)["inc-zone"])[0]["properties"] == {"code": "01001"}
     feat = _zones(m)[0]
     assert set(feat["properties"]) == {"code", "k", "tip"}
     ring = feat["geometry"]["coordinates"][0]
