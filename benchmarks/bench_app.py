@@ -8,13 +8,17 @@ map of tests/e2e/demo_map_app.py: 30 synthetic squares); every non-local request
 
 Measured (targets of the issue, 2-core machine):
 
-- navigation → map drawn (all zone paths in the streamlit-folium iframe): Grenoble-Alpes-Métropole
+- navigation → map drawn (every zone styled in the streamlit-folium iframe and two animation
+  frames passed: ``data-inc-drawn`` on the Leaflet container, see ``ui.folium_map.ZoneStyle``): Grenoble-Alpes-Métropole
   at IRIS level (201 zones, target ≤ 1.5 s) and all AURA communes (``?t=reg:84&lvl=commune``,
   4 027 zones, target ≤ 3 s). "cold" = first session of a fresh server (pack load + indicators),
   "warm" = later sessions (median of ``--repeat``).
 - payload: bytes received on the Streamlit websocket until the map is drawn (Playwright frames:
   what the browser actually got) and, inside it, the st_folium component arguments (the map
   script + inlined Leaflet; target ≤ 2 MB for AURA).
+- the same in one browser profile whose cache already holds the front-end files: switching from
+  the Diagnostic page to the Carte page in the app's navigation, and the map's URL opened in a
+  new tab (``returning_visits``).
 - rerun after changing the displayed layer (selectbox "Couche" → "Accessibilité"): from the option
   click to the redrawn map with the new legend (target ≤ 0.5 s).
 - peak RSS of the server process tree (psutil, sampled every 50 ms; target ≤ 600 MB).
@@ -51,11 +55,17 @@ AURA_URL, AURA_ZONES = "/?t=reg:84&lvl=commune", 4027
 DEMO_ZONES = 30
 TARGETS = {"metro": 1.5, "aura": 3.0, "aura_payload_mb": 2.0, "rerun": 0.5, "rss_mb": 600.0}
 
-_COUNT_JS = """n => { const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
-    const d = f && f.contentDocument; return !!d && d.querySelectorAll('path.inc-zone').length >= n; }"""
-_LEGEND_JS = """([n, text]) => { const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
-    const d = f && f.contentDocument; if (!d) return false; const l = d.querySelector('.inc-legend');
-    return !!l && l.textContent.startsWith(text) && d.querySelectorAll('path.inc-zone').length >= n; }"""
+# "drawn": ui.folium_map.ZoneStyle marks the map container with data-inc-drawn="<zones styled>"
+# two animation frames after styling the zones (SVG paths or canvas, whichever the map uses).
+_DRAWN = """const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+    const d = f && f.contentDocument; const box = d && d.querySelector('.leaflet-container');
+    const drawn = !!box && Number(box.dataset.incDrawn || 0) >= n;"""
+_COUNT_JS = "n => { " + _DRAWN + " return drawn; }"
+_LEGEND_JS = (
+    "([n, text]) => { "
+    + _DRAWN
+    + " const l = drawn && d.querySelector('.inc-legend'); return !!l && l.textContent.startsWith(text); }"
+)
 
 
 class RssSampler(threading.Thread):
@@ -153,6 +163,45 @@ def load(browser, url: str, n_zones: int) -> dict:
         }
     finally:
         ctx.close()
+
+
+def returning_visits(browser, url: str, n_zones: int, repeat: int) -> dict:
+    """Two other ways of arriving on the map, in one browser profile (HTTP cache warm):
+
+    ``switch``: from the Diagnostic page of the app, click « Carte » in the sidebar → map drawn
+    (Streamlit already loaded: the in-app navigation of a user working on a territory);
+    ``reopen``: open the map's URL in a new tab of the same browser (the front-end files come
+    from the browser cache).  Medians of ``repeat``.
+    """
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR", service_workers="block")
+    external: list[str] = []
+    ctx.on("request", lambda r: None if harness.is_local_url(r.url) else external.append(r.url))
+    switch, reopen = [], []
+    try:
+        page = ctx.new_page()
+        page.goto(url)
+        page.wait_for_function(_COUNT_JS, arg=n_zones, polling="raf", timeout=300_000)
+        for _ in range(repeat):
+            page.locator('[data-testid="stSidebarNav"] a', has_text="Diagnostic").click()
+            page.locator("h1", has_text="Diagnostic").first.wait_for(timeout=120_000)
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')", timeout=120_000
+            )
+            t0 = time.perf_counter()
+            page.locator('[data-testid="stSidebarNav"] a', has_text="Carte").click()
+            page.wait_for_function(_COUNT_JS, arg=n_zones, polling="raf", timeout=300_000)
+            switch.append(time.perf_counter() - t0)
+        page.close()
+        for _ in range(repeat):
+            tab = ctx.new_page()
+            t0 = time.perf_counter()
+            tab.goto(url)
+            tab.wait_for_function(_COUNT_JS, arg=n_zones, polling="raf", timeout=300_000)
+            reopen.append(time.perf_counter() - t0)
+            tab.close()
+    finally:
+        ctx.close()
+    return {"switch": statistics.median(switch), "reopen": statistics.median(reopen), "external": external}
 
 
 def rerun_layer(browser, url: str, n_zones: int, option: str = "Accessibilité (E2SFCA)") -> dict:
@@ -290,6 +339,11 @@ def main() -> None:
                     rss[name] = sampler.peak
             warm["metro rerun"] = [rerun_layer(browser, app.url + METRO_URL, METRO_ZONES) for _ in range(args.repeat)]
             warm["aura rerun"] = [rerun_layer(browser, app.url + AURA_URL, AURA_ZONES)]
+            rss["maps"] = sampler.peak  # the map scenarios of the issue (loads + reruns)
+            returning = {  # these also open the Diagnostic page (key figures, charts, zone table)
+                "metro": returning_visits(browser, app.url + METRO_URL, METRO_ZONES, args.repeat),
+                "aura": returning_visits(browser, app.url + AURA_URL, AURA_ZONES, args.repeat),
+            }
             browser.close()
     finally:
         try:
@@ -304,7 +358,9 @@ def main() -> None:
         return statistics.median(x[key] for x in warm[case])
 
     demo_t = med("demo", "time")
-    external = sorted({u for x in [*r.values(), *(y for v in warm.values() for y in v)] for u in x.get("external", [])})
+    external = sorted(
+        {u for x in [*r.values(), *returning.values(), *(y for v in warm.values() for y in v)] for u in x.get("external", [])}
+    )
     print(
         f"bench_app — Chromium {harness.CHROMIUM}, {args.repeat} warm runs per case (median), {psutil.cpu_count()} CPUs"
     )
@@ -324,6 +380,13 @@ def main() -> None:
             line(f"{label} (cold: 1st session)", cold["time"], "s", None, med(case, "time"), "warm")
             + f"  [{cold['to_map_message']:.2f} s | {cold['map_phase']:.2f} s]"
         )
+    print("\nsame browser profile (front-end files cached): page switch Diagnostic → Carte | map URL in a new tab")
+    for case, label, target in (
+        ("metro", "Métropole IRIS, 201 zones", TARGETS["metro"]),
+        ("aura", "AURA communes, 4 027 zones", TARGETS["aura"]),
+    ):
+        print(line(f"{label}: page switch", returning[case]["switch"], "s", target))
+        print(line(f"{label}: new tab", returning[case]["reopen"], "s", target))
     print("\npayload until the map is drawn (websocket frames received; st_folium arguments)")
     demo_map = med("demo", "map_bytes") / 1e6
     print(line("reference: demo map component", demo_map, "MB"))
@@ -346,7 +409,8 @@ def main() -> None:
     print(line("idle, after start", rss["idle"] / 1e6, "MB"))
     print(line("after the Métropole IRIS loads", rss["metro"] / 1e6, "MB", None, rss["idle"] / 1e6, "idle"))
     print(line("after the AURA communes loads", rss["aura"] / 1e6, "MB", None, rss["idle"] / 1e6, "idle"))
-    print(line("peak over the whole run", rss["peak"] / 1e6, "MB", TARGETS["rss_mb"], rss["idle"] / 1e6, "idle"))
+    print(line("peak over the map loads and reruns", rss["maps"] / 1e6, "MB", TARGETS["rss_mb"], rss["idle"] / 1e6, "idle"))
+    print(line("peak over the whole run (+ Diagnostic pages)", rss["peak"] / 1e6, "MB", TARGETS["rss_mb"], rss["idle"] / 1e6, "idle"))
     print(f"\nrequests to other hosts than 127.0.0.1: {len(external)} {external[:3] if external else ''}")
 
     if not args.no_profile:

@@ -9,8 +9,8 @@ import streamlit as st
 from markupsafe import Markup
 
 from indicators import CATALOGUE
-from ui import compute, data, explain, session_places
-from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map
+from ui import compute, data, explain, exports, map_layers, session_places
+from ui.folium_map import PointLayer, build_choropleth, esc, format_fr, show_map
 from ui.labels import PLACE_TYPE_LABELS, SERVICE_LABELS
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
@@ -19,6 +19,7 @@ from ui.state import SCHEMES
 
 use_app_navigation()
 
+MAP_OPTS_DEFAULT = {"places": True, "types": [], "services": [], "qpv": True, "tiles": False, "places_all": False}
 SCHEME_LABELS = {"quantiles": "Quantiles", "natural_breaks": "Seuils naturels (Jenks)", "equal_interval": "Intervalles égaux"}
 
 state = sidebar()
@@ -27,25 +28,41 @@ layers = compute.layers(config)
 if state.layer not in layers:
     state = state.with_(layer="fragility")
 
+# settings that are not in the URL; they survive while their widgets are hidden
+opts = st.session_state.setdefault("map_opts", dict(MAP_OPTS_DEFAULT))
+
 with st.sidebar:
     st.markdown("### Carte")
     keys = list(layers)
     layer_key = st.selectbox("Couche", keys, index=keys.index(state.layer), format_func=lambda k: layers[k].label, key="map_layer")
-    c1, c2 = st.columns(2)
-    scheme = c1.selectbox("Classes", SCHEMES, index=SCHEMES.index(state.scheme), format_func=SCHEME_LABELS.get, key="map_scheme")
-    k = c2.slider("Nombre", 3, 9, state.k, key="map_k")
-    preset = st.selectbox("Zone de chalandise", list(compute.PRESET_LABELS), index=list(compute.PRESET_LABELS).index(state.preset), format_func=compute.PRESET_LABELS.get, key="map_preset")
-    need_model = st.selectbox("Estimation du besoin", list(compute.NEED_LABELS), index=list(compute.NEED_LABELS).index(state.need_model), format_func=compute.NEED_LABELS.get, key="map_need")
-    with st.expander("Poids de l'indice (0 à 10)"):
-        weights = {}
-        for key in config.indicator_keys:
-            weights[key] = st.slider(CATALOGUE[key].label, 0, 10, int(state.weights.get(key, 1)), key=f"w_{key}")
-    st.markdown("### Lieux")
-    show_places = st.toggle("Afficher les lieux", value=True, key="map_places")
-    types = st.multiselect("Types", list(PLACE_TYPE_LABELS), format_func=PLACE_TYPE_LABELS.get, key="map_types", placeholder="Tous les types")
-    services = st.multiselect("Services", list(SERVICE_LABELS), format_func=SERVICE_LABELS.get, key="map_services", placeholder="Tous les services")
-    show_qpv = st.toggle("Quartiers prioritaires (QPV)", value=True, key="map_qpv")
-    tiles = st.toggle("Fond de carte OpenStreetMap (réseau requis)", value=False, key="map_tiles")
+    opts["places"] = st.toggle("Lieux d'accueil", value=opts["places"], key="map_places")
+    # fewer widgets drawn = a faster page: the finer settings only appear on request
+    more = st.toggle("Plus de réglages", value=False, key="map_more", help="Classes, zone de chalandise, estimation du besoin, poids de l'indice, filtres des lieux, QPV, fond de carte.")
+    scheme, k, preset, need_model = state.scheme, state.k, state.preset, state.need_model
+    weights = {key: int(state.weights.get(key, 1)) for key in config.indicator_keys}
+    if more:
+        c1, c2 = st.columns(2)
+        scheme = c1.selectbox("Classes", SCHEMES, index=SCHEMES.index(state.scheme), format_func=SCHEME_LABELS.get, key="map_scheme")
+        k = c2.slider("Nombre", 3, 9, state.k, key="map_k")
+        preset = st.selectbox("Zone de chalandise", list(compute.PRESET_LABELS), index=list(compute.PRESET_LABELS).index(state.preset), format_func=compute.PRESET_LABELS.get, key="map_preset")
+        need_model = st.selectbox("Estimation du besoin", list(compute.NEED_LABELS), index=list(compute.NEED_LABELS).index(state.need_model), format_func=compute.NEED_LABELS.get, key="map_need")
+        with st.expander("Poids de l'indice (0 à 10)"):
+            for key in config.indicator_keys:
+                weights[key] = st.slider(CATALOGUE[key].label, 0, 10, weights[key], key=f"w_{key}")
+        opts["types"] = st.multiselect("Types de lieux", list(PLACE_TYPE_LABELS), default=opts["types"], format_func=PLACE_TYPE_LABELS.get, key="map_types", placeholder="Tous les types")
+        opts["services"] = st.multiselect("Services", list(SERVICE_LABELS), default=opts["services"], format_func=SERVICE_LABELS.get, key="map_services", placeholder="Tous les services")
+        opts["qpv"] = st.toggle("Quartiers prioritaires (QPV)", value=opts["qpv"], key="map_qpv")
+        opts["tiles"] = st.toggle("Fond de carte OpenStreetMap (réseau requis)", value=opts["tiles"], key="map_tiles")
+    else:
+        filters = [f"{len(opts[x])} {label}" for x, label in (("types", "type(s)"), ("services", "service(s)")) if opts[x]]
+        st.caption(
+            f"{SCHEME_LABELS[state.scheme]}, {state.k} classes · {compute.PRESET_LABELS[state.preset]} · "
+            f"{compute.NEED_LABELS[state.need_model]} · poids {'personnalisés' if state.weights else 'égaux'}"
+            + (f" · lieux filtrés : {', '.join(filters)}" if filters else "")
+            + ("" if opts["qpv"] else " · QPV masqués")
+            + (" · fond OpenStreetMap" if opts["tiles"] else "")
+        )
+show_places, types, services, show_qpv, tiles = opts["places"], opts["types"], opts["services"], opts["qpv"], opts["tiles"]
 
 clean_weights = {k2: v for k2, v in weights.items() if v != 1}
 new_state = state.with_(layer=layer_key, scheme=scheme, k=k, preset=preset, need_model=need_model, weights=clean_weights)
@@ -96,30 +113,20 @@ if layer.group:  # a published indicator: its vintage in every tooltip (producer
     gview["vintage"] = compute.vintage_short(layer.group)
     tooltip.append(("vintage", "Millésime", str))
 
-# places and QPV ----------------------------------------------------------------------------------
+# places and QPV (serialised once per territory and filter: ui.map_layers) -----------------------
 pack = data.pack()
 all_places = session_places.all_places(pack["places"])
-minx, miny, maxx, maxy = zones.geometry.total_bounds
-near = all_places.cx[minx - 2000 : maxx + 2000, miny - 2000 : maxy + 2000]
-if types:
-    near = near[near["type"].isin(types)]
-if services:
-    near = near[near["services"].fillna("").map(lambda s: any(x in s.split(";") for x in services))]
+near = map_layers.places_near(all_places, kind, code, state.level, tuple(types), tuple(services))
 point_layers = []
-
-
-def place_popup(row: pd.Series) -> Markup:
-    return explain.place_popup(row, PLACE_TYPE_LABELS, SERVICE_LABELS)
-
-
-MAX_POPUPS = 400  # beyond, places carry their name only (keeps a regional map light to send)
-many_places = len(near) > MAX_POPUPS
+many_places = len(near) > map_layers.MAX_POPUPS
 if many_places and show_places:
-    show_places = st.sidebar.checkbox(f"Dessiner les {len(near)} lieux (carte plus lourde)", value=False, key="map_places_all")
+    opts["places_all"] = st.sidebar.checkbox(f"Dessiner les {len(near)} lieux (carte plus lourde)", value=opts["places_all"], key="map_places_all")
+    show_places = opts["places_all"]
 if show_places and len(near):
-    pts = near.to_crs("EPSG:4326")
-    popups = place_popup if len(pts) <= MAX_POPUPS else None
-    point_layers.append(PointLayer(pts, "name", f"Lieux d'accueil ({len(pts)})", "#1f2937", popups, "place_id", 6 if popups else 4))
+    user = session_places.get()
+    user_df = None if user.empty else pd.DataFrame(user.drop(columns="geometry"))
+    prepared = map_layers.place_points(kind, code, state.level, tuple(types), tuple(services), user_df, exports.user_places_digest())
+    point_layers.append(PointLayer(None, "name", f"Lieux d'accueil ({prepared.count})", "#1f2937", radius=4 if many_places else 6, prepared=prepared))
 qpv = pack["qpv"]
 qpv_here = qpv[qpv["code_commune"].isin(set(zones.get("code_commune", zones["code"])))]
 if show_qpv and len(qpv_here):
@@ -128,11 +135,7 @@ if show_qpv and len(qpv_here):
     point_layers.append(
         PointLayer(q, "label", "QPV (centre de la commune, pas le périmètre)", "#7c3aed", lambda r: Markup("<b>Quartiers prioritaires</b><br>{}<br><i>{}</i>").format(r["qpv_codes"], "point placé au centre de la commune"), None, 5)
     )
-boundaries = None
-if state.level == "iris":
-    coms = pack["commune"]
-    coms = coms[coms["code"].isin(set(zones["code_commune"]))]
-    boundaries = gpd.GeoDataFrame(geometry=coms["geometry_display"].values, crs="EPSG:4326")
+boundaries = map_layers.commune_boundaries(kind, code) if state.level == "iris" else None
 
 try:
     fmap = build_choropleth(
@@ -149,6 +152,7 @@ try:
         extra_points=point_layers,
         boundaries=boundaries,
         tiles="osm" if tiles else None,
+        zone_outlines=map_layers.zone_outlines(kind, code, state.level),
     )
 except MissingAssetError as exc:
     st.error(f"Les fichiers de la carte sont absents : {exc}")
@@ -161,7 +165,7 @@ with left:
     st.caption(
         f"{len(gview)} zones · {n_missing} sans valeur (hachurées) · source : {compute.vintage_note(layer.group)} · "
         f"lieux : {len(near)} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)"
-        + (" ; au-delà de 400 lieux, choisissez un territoire plus petit pour voir leurs fiches." if len(near) > MAX_POPUPS else ".")
+        + (f" ; au-delà de {map_layers.MAX_POPUPS} lieux, choisissez un territoire plus petit pour voir leurs fiches." if many_places else ".")
     )
 with right:
     options = gview.sort_values("name")["code"].tolist()
@@ -182,10 +186,18 @@ with right:
         st.caption(f"{undefined} zones sans cible d'accessibilité définie (médiane nulle sur leur référence).")
     top = view.dropna(subset=["unmet"]).sort_values("unmet", ascending=False).head(8)
     if len(top):
-        st.markdown("**Zones prioritaires (besoin non couvert)**")
-        st.dataframe(
-            pd.DataFrame({"Zone": top["name"], "Besoin non couvert": top["unmet"].round(0), "Personnes en besoin": top["need"].round(0), "Note": top["score"].round(1)}),
-            hide_index=True,
+        # a plain HTML table (escaped): lighter for the browser than a data grid; the full,
+        # sortable list with downloads is on the Diagnostic page
+        rows = "".join(
+            f"<tr><td>{esc(n)}</td><td style='text-align:right'>{format_fr(u, 0)}</td>"
+            f"<td style='text-align:right'>{format_fr(d, 0)}</td><td style='text-align:right'>{format_fr(sc, 1)}</td></tr>"
+            for n, u, d, sc in zip(top["name"], top["unmet"], top["need"], top["score"], strict=True)
+        )
+        st.markdown(
+            "**Zones prioritaires (besoin non couvert)**\n\n<table style='width:100%;font-size:0.85rem'><thead><tr>"
+            "<th>Zone</th><th>Besoin non couvert</th><th>Personnes en besoin</th><th>Note /10</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>",
+            unsafe_allow_html=True,
         )
 if np.isfinite(view["value"]).sum() == 0:
     st.warning("Aucune zone n'a de valeur pour cette couche sur ce territoire : voir Données & méthode › Couverture.")

@@ -29,9 +29,12 @@ METRICS = {
 LEVEL_FILE = {"iris": "iris", "commune": "communes"}
 
 
-@st.cache_data(show_spinner="Préparation du tableau des zones…", max_entries=32)
+@st.cache_resource(show_spinner="Préparation du tableau des zones…", max_entries=8)
 def zone_layer(territory: str, level: str, config_json: str, user_digest: str) -> gpd.GeoDataFrame:
-    """Zone layer of the territory at ``level`` with its indicators (plain columns, WGS84)."""
+    """Zone layer of the territory at ``level`` with its indicators (plain columns, WGS84).
+
+    Shared, read-only (``cache_resource``): a regional layer with its geometry is tens of MB, which
+    ``cache_data`` would keep pickled and copy again at every rerun of every session."""
     del user_digest  # cache key only
     kind, code = territory.split(":", 1)
     res, _caps, _report = compute.results(level, Config.from_json(config_json))
@@ -148,7 +151,7 @@ with c2:
                 y=alt.Y("Indicateur:N", title=None, axis=alt.Axis(labelLimit=260)),
                 yOffset="Territoire:N",
                 x=alt.X("Valeur (%):Q"),
-                color=alt.Color("Territoire:N", sort=[short_name, ref_short], legend=alt.Legend(orient="bottom", title=None, labelLimit=300)),
+                color=alt.Color("Territoire:N", sort=[n for n in (short_name, ref_short) if n], legend=alt.Legend(orient="bottom", title=None, labelLimit=300)),
                 tooltip=["Indicateur", "Territoire", "Valeur (%)"],
             )
             .properties(height=300)
@@ -175,7 +178,7 @@ else:
             x=alt.X("classe:N", title="note de l'indice (/10, plus haut = plus fragile)", sort=None, axis=alt.Axis(labelAngle=0)),
             xOffset="Territoire:N",
             y=alt.Y("part:Q", title="% des zones"),
-            color=alt.Color("Territoire:N", sort=[short_name, ref_short], legend=alt.Legend(orient="bottom", title=None, labelLimit=300)),
+            color=alt.Color("Territoire:N", sort=[n for n in (short_name, ref_short) if n], legend=alt.Legend(orient="bottom", title=None, labelLimit=300)),
             tooltip=["Territoire", "classe", alt.Tooltip("part:Q", format=".1f"), "zones"],
         )
         .properties(height=240)

@@ -210,3 +210,36 @@ def test_explanation_remarks_are_in_french():
         "60 ans ou plus à la place des 65 ans ou plus, structure RP2016 remise à l'échelle"
     )
     assert not any(code in " ".join(remarks.values()) for code in ("from_commune", "rescaled", "not_covered"))
+
+
+def test_finer_settings_appear_on_request_and_are_kept_when_hidden(metro_iris):
+    """Classification, weights and place filters sit behind « Plus de réglages » (a lighter page);
+    hidden again, their values still apply and the sidebar says which ones."""
+    import geodata
+
+    at = new_app().run()
+    keys = {w.key for w in [*at.selectbox, *at.slider, *at.multiselect]}
+    assert "map_scheme" not in keys and "map_types" not in keys and "w_poverty" not in keys
+    summary = " ".join(c.value for c in at.sidebar.caption)
+    assert "Quantiles, 5 classes" in summary and "poids égaux" in summary
+
+    at.toggle(key="map_more").set_value(True).run()
+    at.selectbox(key="map_scheme").set_value("equal_interval").run()
+    at.slider(key="map_k").set_value(4).run()
+    at.multiselect(key="map_types").set_value(["france_services"]).run()
+    assert not at.exception, at.exception
+    assert at.query_params.get("cls") == "equal_interval" and at.query_params.get("k") == "4"
+    assert len(zone_style(map_args(at))["styles"]) == 4 + 1  # 4 classes + missing
+
+    at.toggle(key="map_more").set_value(False).run()
+    assert not at.exception, at.exception
+    assert "map_scheme" not in {w.key for w in at.selectbox}
+    args = map_args(at)
+    assert len(zone_style(args)["styles"]) == 4 + 1  # still applied
+    summary = " ".join(c.value for c in at.sidebar.caption)
+    assert "Intervalles égaux, 4 classes" in summary and "lieux filtrés : 1 type(s)" in summary
+    # only France Services on the map: those of the pack near the Métropole (6 in its EPCI)
+    places = geodata.load_places()
+    drawn = [f["properties"]["place"] for f in layer_features(args["script"], POINT_CLASS) if "place" in f["properties"]]
+    assert drawn and set(drawn) <= set(places.loc[places["type"] == "france_services", "place_id"])
+    assert len(drawn) >= 6

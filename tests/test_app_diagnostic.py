@@ -98,3 +98,19 @@ def test_commune_outside_the_metropole():
     assert "Référence : Ain (Département 01)" in table.columns
     assert table.iloc[:, 0]["Part des 65 ans ou plus"] == "n.d."
     assert "non disponible" in table.at["Part des 65 ans ou plus", "Remarque"]
+
+
+def test_the_region_has_no_reference_and_no_error(pack):
+    """Auvergne-Rhône-Alpes, commune level: no reference above it, the charts show the region
+    alone (was a traceback: an altair sort list holding None)."""
+    app = AppTest.from_file(APP, default_timeout=300)
+    app.query_params.update({"t": "reg:84", "lvl": "commune"})
+    app.switch_page("pages/diagnostic.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value.startswith("Diagnostic — Auvergne-Rhône-Alpes")
+    table = app.table[0].value
+    assert not any(c.startswith("Référence") for c in table.columns)
+    assert digits(metric(app, "Population")) == str(int(pack["commune"]["population"].sum()))
+    priority = next(d.value for d in app.dataframe if "Besoin non couvert" in d.value.columns)
+    assert len(priority) == len(pack["commune"]) == 4027

@@ -523,40 +523,87 @@ def _popups(gdf: gpd.GeoDataFrame, fn: Callable[[pd.Series], Any]) -> list[str |
 
 
 @dataclass(frozen=True)
-class PointLayer:
-    """A layer of points drawn as circles: label column (tooltip), legend label, colour, popups."""
+class PreparedFeatures:
+    """A FeatureCollection already serialised: JSON text, bounds ``(minx, miny, maxx, maxy)``
+    in WGS84, number of features.  Lets a page cache the layers that do not change between
+    reruns (outlines, places with their popups) instead of serialising them again."""
 
-    gdf: gpd.GeoDataFrame
+    json: str
+    bounds: tuple[float, float, float, float]
+    count: int
+
+
+@dataclass(frozen=True)
+class PointLayer:
+    """A layer of points drawn as circles: label column (tooltip), legend label, colour, popups.
+
+    ``prepared``: the features already built by :func:`prepare_points` (then ``gdf`` may be None).
+    """
+
+    gdf: gpd.GeoDataFrame | None
     label_col: str
     label: str
     color: str = "#1f2937"
     popup_fn: Callable[[pd.Series], Any] | None = None
     id_col: str | None = None
     radius: int = 6
+    prepared: PreparedFeatures | None = None
+
+
+def prepare_points(
+    points: gpd.GeoDataFrame,
+    label_col: str,
+    popup_fn: Callable[[pd.Series], Any] | None = None,
+    id_col: str | None = None,
+) -> PreparedFeatures:
+    """Point features with an escaped ``tip`` (the label), ``place`` (id) and ``pop`` (popup)."""
+    _check_frame(points, "points", [label_col] + ([id_col] if id_col else []))
+    if points.empty:
+        return PreparedFeatures('{"type":"FeatureCollection","features":[]}', (0.0, 0.0, 0.0, 0.0), 0)
+    if not points.geometry.geom_type.eq("Point").all():
+        raise ValueError("points must hold Point geometries only")
+    labels = points[label_col].to_numpy(dtype=object)
+    pprops: list[dict] = [{"tip": f"<b>{NOT_AVAILABLE if is_missing(lab) else _html_text(lab)}</b>"} for lab in labels]
+    if id_col:
+        for p, pid in zip(pprops, points[id_col].to_numpy(dtype=object), strict=True):
+            p["place"] = str(pid)
+    if popup_fn is not None:
+        for p, pop in zip(pprops, _popups(points, popup_fn), strict=True):
+            if pop:
+                p["pop"] = pop
+    bounds = tuple(float(b) for b in points.total_bounds)
+    return PreparedFeatures(_feature_collection(rounded_geojson(points.geometry.array), pprops), bounds, len(points))
+
+
+def prepare_outlines(gdf: gpd.GeoDataFrame) -> PreparedFeatures:
+    """Outlines without properties (commune boundaries drawn over IRIS)."""
+    _check_frame(gdf, "boundaries", [])
+    return PreparedFeatures(
+        _feature_collection(rounded_geojson(gdf.geometry.array), [{}] * len(gdf)),
+        tuple(float(b) for b in gdf.total_bounds),
+        len(gdf),
+    )
+
+
+def prepare_zones(gdf: gpd.GeoDataFrame, code_col: str = "code") -> PreparedFeatures:
+    """Zone outlines carrying their code only (see :func:`zone_geometry_json`)."""
+    _check_frame(gdf, "zones", [code_col])
+    codes = gdf[code_col].tolist()
+    return PreparedFeatures(
+        zone_geometry_json(gdf.geometry.array, codes), tuple(float(b) for b in gdf.total_bounds), len(codes)
+    )
 
 
 def _add_points(m: folium.Map, layer: PointLayer) -> None:
-    points = layer.gdf
-    _check_frame(points, "points", [layer.label_col] + ([layer.id_col] if layer.id_col else []))
     _check_colors([layer.color])
-    if points.empty:
+    prepared = layer.prepared or prepare_points(layer.gdf, layer.label_col, layer.popup_fn, layer.id_col)
+    if prepared.count == 0:
         return
-    if not points.geometry.geom_type.eq("Point").all():
-        raise ValueError("points must hold Point geometries only")
-    labels = points[layer.label_col].to_numpy(dtype=object)
-    pprops: list[dict] = [{"tip": f"<b>{NOT_AVAILABLE if is_missing(lab) else _html_text(lab)}</b>"} for lab in labels]
-    if layer.id_col:
-        for p, pid in zip(pprops, points[layer.id_col].to_numpy(dtype=object), strict=True):
-            p["place"] = str(pid)
-    if layer.popup_fn is not None:
-        for p, pop in zip(pprops, _popups(points, layer.popup_fn), strict=True):
-            if pop:
-                p["pop"] = pop
     GeoJsonLayer(
-        _feature_collection(rounded_geojson(points.geometry.array), pprops),
+        prepared.json,
         [{"color": "#ffffff", "weight": 1.5, "fillColor": layer.color, "fillOpacity": 0.95}],
         class_name=POINT_CLASS,
-        bounds=points.total_bounds,
+        bounds=prepared.bounds,
         point_radius=layer.radius,
         name=layer.label,
     ).add_to(m)
@@ -583,10 +630,11 @@ def build_choropleth(
     point_id_col: str | None = None,
     points_label: str = "Lieux",
     point_color: str = "#1f2937",
-    boundaries: gpd.GeoDataFrame | None = None,
+    boundaries: gpd.GeoDataFrame | PreparedFeatures | None = None,
     extra_points: Sequence[PointLayer] = (),
     tiles: str | None = None,
     asset_mode: str | None = "inline",
+    zone_outlines: PreparedFeatures | None = None,
 ) -> folium.Map:
     """A folium map: zones coloured by class of ``value_col``, tooltips, legend, fitted bounds.
 
@@ -596,7 +644,9 @@ def build_choropleth(
     a ``markupsafe.Markup`` is used as HTML (build it with ``Markup("<b>{}</b>").format(x)``,
     which escapes ``x``), any other value is shown as escaped text.  ``missing_reason_col``: per
     zone reason shown after ``missing_label`` when the value is NaN.  ``points``: places drawn as
-    CircleMarkers; ``extra_points``: more point layers (:class:`PointLayer`); ``boundaries``: outlines drawn on top, not clickable.  ``tiles``: None (plain
+    CircleMarkers; ``extra_points``: more point layers (:class:`PointLayer`); ``boundaries``: outlines drawn on top, not clickable
+    (a GeoDataFrame or :func:`prepare_outlines`).  ``zone_outlines``: :func:`prepare_zones` of the
+    same zones, cached by the caller (the codes must be those of ``gdf_wgs84``; checked by count).  ``tiles``: None (plain
     background, no network), ``"osm"`` or ``"ign"``.  ``asset_mode``: passed to
     :func:`ui.offline_assets.make_offline` (``"inline"``/``"static"``); None keeps folium's CDN
     links (only for tests that do not open a browser).
@@ -651,8 +701,10 @@ def build_choropleth(
     MapDecor().add_to(m)
 
     large = len(gdf_wgs84) > LARGE_MAP
+    if zone_outlines is not None and zone_outlines.count != len(codes):
+        raise ValueError(f"zone_outlines has {zone_outlines.count} features for {len(codes)} zones")
     GeoJsonLayer(
-        zone_geometry_json(gdf_wgs84.geometry.array, codes),
+        zone_outlines.json if zone_outlines is not None else zone_geometry_json(gdf_wgs84.geometry.array, codes),
         [dict(base, fillColor="#d9d9d9")],  # until ZoneStyle runs (same script, same task)
         class_name=ZONE_CLASS,
         bounds=bounds,
@@ -663,12 +715,12 @@ def build_choropleth(
     ).add_to(m)
 
     if boundaries is not None:
-        _check_frame(boundaries, "boundaries", [])
+        outlines = boundaries if isinstance(boundaries, PreparedFeatures) else prepare_outlines(boundaries)
         GeoJsonLayer(
-            _feature_collection(rounded_geojson(boundaries.geometry.array), [{}] * len(boundaries)),
+            outlines.json,
             [{"color": "#333333", "weight": 1.8, "fill": False, "opacity": 0.9}],
             class_name=BOUNDARY_CLASS,
-            bounds=boundaries.total_bounds,
+            bounds=outlines.bounds,
             interactive=False,
             name="Limites",
         ).add_to(m)

@@ -1,0 +1,92 @@
+"""Map layers that do not depend on the indicator shown, serialised once and cached.
+
+The Carte page rebuilds its folium map at every rerun (a new indicator, a click…). The zone
+outlines, the commune boundaries and the places with their popups only change with the
+territory, the level or the place filters, so their GeoJSON text is computed once per argument
+set (``st.cache_data``: a cached string is copied, not recomputed) and handed to
+:func:`ui.folium_map.build_choropleth` as :class:`ui.folium_map.PreparedFeatures`.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from markupsafe import Markup
+
+from ui import data, explain
+from ui.folium_map import PreparedFeatures, prepare_outlines, prepare_points, prepare_zones
+from ui.labels import PLACE_TYPE_LABELS, SERVICE_LABELS
+
+#: above this many places in view, they carry their name only (keeps a regional map light)
+MAX_POPUPS = 400
+#: margin (m, Lambert-93) around the territory's bounding box for the places shown
+PLACES_MARGIN_M = 2000
+
+
+def zones_for_map(kind: str, code: str, level: str) -> gpd.GeoDataFrame:
+    """Zones of the territory with the geometry the map draws (WGS84; overview for large maps)."""
+    zones = data.zones_in(kind, code, level)
+    return gpd.GeoDataFrame(zones[["code"]], geometry=data.display_geometry(zones).values, crs="EPSG:4326")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def zone_outlines(kind: str, code: str, level: str) -> PreparedFeatures:
+    """Outlines of the territory's zones, carrying their code (same order as ``data.zones_in``)."""
+    return prepare_zones(zones_for_map(kind, code, level))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def commune_boundaries(kind: str, code: str) -> PreparedFeatures:
+    """Outlines of the communes that hold the territory's IRIS (drawn over an IRIS map)."""
+    iris = data.zones_in(kind, code, "iris")
+    coms = data.pack()["commune"]
+    coms = coms[coms["code"].isin(set(iris["code_commune"]))]
+    return prepare_outlines(gpd.GeoDataFrame(geometry=coms["geometry_display"].values, crs="EPSG:4326"))
+
+
+def _place_popup(row: pd.Series) -> Markup:
+    return explain.place_popup(row, PLACE_TYPE_LABELS, SERVICE_LABELS)
+
+
+def places_near(
+    all_places: gpd.GeoDataFrame, kind: str, code: str, level: str, types: tuple[str, ...], services: tuple[str, ...]
+) -> gpd.GeoDataFrame:
+    """Places within :data:`PLACES_MARGIN_M` of the territory's bounding box, filtered by type
+    and by service (a place offering any of ``services``)."""
+    minx, miny, maxx, maxy = data.zones_in(kind, code, level).geometry.total_bounds
+    m = PLACES_MARGIN_M
+    near = all_places.cx[minx - m : maxx + m, miny - m : maxy + m]
+    if types:
+        near = near[near["type"].isin(types)]
+    if services:
+        wanted = set(services)
+        near = near[near["services"].fillna("").map(lambda s: bool(wanted & set(s.split(";"))))]
+    return near
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def place_points(
+    kind: str,
+    code: str,
+    level: str,
+    types: tuple[str, ...],
+    services: tuple[str, ...],
+    user_places: pd.DataFrame | None,
+    user_digest: str,
+) -> PreparedFeatures:
+    """The places drawn on the map (popups up to :data:`MAX_POPUPS` places).
+
+    ``user_places``: this session's uploads (a DataFrame with ``x``/``y`` in Lambert-93, hashed
+    by content by the cache), ``user_digest`` their digest (only part of the key)."""
+    pack_places = data.pack()["places"]
+    if user_places is not None and len(user_places):
+        user = gpd.GeoDataFrame(
+            user_places, geometry=gpd.points_from_xy(user_places["x"], user_places["y"]), crs=pack_places.crs
+        )
+        places = gpd.GeoDataFrame(pd.concat([pack_places, user], ignore_index=True), geometry="geometry", crs=pack_places.crs)
+    else:
+        places = pack_places
+    near = places_near(places, kind, code, level, types, services).to_crs("EPSG:4326")
+    popups = _place_popup if len(near) <= MAX_POPUPS else None
+    return prepare_points(near, "name", popups, "place_id")
