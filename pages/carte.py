@@ -26,7 +26,9 @@ state = sidebar()
 config = compute.config_for(state)
 layers = compute.layers(config)
 if state.layer not in layers:
+    st.warning(f"Paramètre « layer » ignoré : couche inconnue {state.layer!r} ; l'indice de fragilité est affiché.")
     state = state.with_(layer="fragility")
+    set_state(state)
 
 # settings that are not in the URL; they survive while their widgets are hidden
 opts = st.session_state.setdefault("map_opts", dict(MAP_OPTS_DEFAULT))

@@ -243,3 +243,14 @@ def test_finer_settings_appear_on_request_and_are_kept_when_hidden(metro_iris):
     drawn = [f["properties"]["place"] for f in layer_features(args["script"], POINT_CLASS) if "place" in f["properties"]]
     assert drawn and set(drawn) <= set(places.loc[places["type"] == "france_services", "place_id"])
     assert len(drawn) >= 6
+
+
+def test_unknown_layer_in_the_link_falls_back_with_a_notice(metro_iris):
+    at = new_app(layer="ind:ftth").run()  # FttH is "no_thd" in the catalogue
+    assert not at.exception, at.exception
+    notices = [w.value for w in at.warning]
+    assert len(notices) == 1 and notices[0].startswith("Paramètre « layer » ignoré")
+    assert at.selectbox(key="map_layer").value == "fragility"
+    assert at.query_params.get("layer") is None  # the link is corrected
+    at.run()
+    assert not at.warning
