@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
-from markupsafe import Markup
 
 from indicators import CATALOGUE
 from ui import compute, data, explain, exports, map_layers, session_places
@@ -36,7 +37,11 @@ opts = st.session_state.setdefault("map_opts", dict(MAP_OPTS_DEFAULT))
 with st.sidebar:
     st.markdown("### Carte")
     keys = list(layers)
-    layer_key = st.selectbox("Couche", keys, index=keys.index(state.layer), format_func=lambda k: layers[k].label, key="map_layer")
+    # widget callbacks are dict methods, not page lambdas: Streamlit keeps a session's widget
+    # callbacks (also for 2 min after it disconnects), and a lambda would keep this page's
+    # globals — frames, the map — alive with them (≈10 MB per session for a regional map)
+    layer_labels = {k: lay.label for k, lay in layers.items()}
+    layer_key = st.selectbox("Couche", keys, index=keys.index(state.layer), format_func=layer_labels.get, key="map_layer")
     opts["places"] = st.toggle("Lieux d'accueil", value=opts["places"], key="map_places")
     # fewer widgets drawn = a faster page: the finer settings only appear on request
     more = st.toggle("Plus de réglages", value=False, key="map_more", help="Classes, zone de chalandise, estimation du besoin, poids de l'indice, filtres des lieux, QPV, fond de carte.")
@@ -106,11 +111,12 @@ else:
     colors = compute.palette(layer.palette, n_classes)
     legend_labels = None
 
-fmt = lambda v: format_fr(v, layer.decimals)  # noqa: E731
-tooltip = [("value", f"{layer.label} ({layer.unit})", fmt)]
+# formatters are partials, not lambdas: a lambda stored in this page's globals would tie them in a
+# reference cycle that keeps every frame of the run alive until Python's next full collection
+tooltip = [("value", f"{layer.label} ({layer.unit})", partial(format_fr, decimals=layer.decimals))]
 if "commune_name" in gview.columns:
     tooltip.insert(0, ("commune_name", "Commune", str))
-tooltip.append(("population", "Population", lambda v: format_fr(v, 0)))
+tooltip.append(("population", "Population", partial(format_fr, decimals=0)))
 if layer.group:  # a published indicator: its vintage in every tooltip (producers in the caption)
     gview["vintage"] = compute.vintage_short(layer.group)
     tooltip.append(("vintage", "Millésime", str))
@@ -129,14 +135,9 @@ if show_places and len(near):
     user_df = None if user.empty else pd.DataFrame(user.drop(columns="geometry"))
     prepared = map_layers.place_points(kind, code, state.level, tuple(types), tuple(services), user_df, exports.user_places_digest())
     point_layers.append(PointLayer(None, "name", f"Lieux d'accueil ({prepared.count})", "#1f2937", radius=4 if many_places else 6, prepared=prepared))
-qpv = pack["qpv"]
-qpv_here = qpv[qpv["code_commune"].isin(set(zones.get("code_commune", zones["code"])))]
-if show_qpv and len(qpv_here):
-    q = qpv_here.to_crs("EPSG:4326")
-    q["label"] = "QPV : " + q["qpv_names"].astype(str)
-    point_layers.append(
-        PointLayer(q, "label", "QPV (centre de la commune, pas le périmètre)", "#7c3aed", lambda r: Markup("<b>Quartiers prioritaires</b><br>{}<br><i>{}</i>").format(r["qpv_codes"], "point placé au centre de la commune"), None, 5)
-    )
+qpv = map_layers.qpv_points(kind, code, state.level) if show_qpv else None
+if qpv is not None and qpv.count:
+    point_layers.append(PointLayer(None, "label", "QPV (centre de la commune, pas le périmètre)", "#7c3aed", radius=5, prepared=qpv))
 boundaries = map_layers.commune_boundaries(kind, code) if state.level == "iris" else None
 
 try:
@@ -178,7 +179,8 @@ with right:
     if st.session_state.get("zone_pick") not in set(options):
         st.session_state["zone_pick"] = None
     names = dict(zip(gview["code"], gview["name"], strict=True))
-    chosen = st.selectbox("Zone à expliquer (ou cliquez sur la carte)", [None] + options, format_func=lambda c: "—" if c is None else f"{names[c]} ({c})", key="zone_pick", placeholder="Choisir une zone")
+    zone_labels = {None: "—"} | {c: f"{names[c]} ({c})" for c in options}
+    chosen = st.selectbox("Zone à expliquer (ou cliquez sur la carte)", [None] + options, format_func=zone_labels.get, key="zone_pick", placeholder="Choisir une zone")
     if chosen:
         explain.zone_panel(chosen, state.level, res, config, all_places)
     else:

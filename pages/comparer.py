@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -72,7 +74,7 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 long = exports.comparison_long({k: figures[k].reset_index().query("key in @COMPARED") for k in chosen}, labels)
 st.download_button(
     "Télécharger la comparaison (CSV)",
-    lambda: exports.to_csv(long),
+    partial(exports.to_csv, long),  # binds the table only (a lambda would keep the whole page)
     file_name="comparaison_" + "_".join(k.replace(":", "-") for k in chosen) + ".csv",
     mime="text/csv",
     on_click="ignore",

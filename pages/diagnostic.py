@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import altair as alt
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from indicators import CATALOGUE, Config
+from indicators import CATALOGUE
 from ui import compute, data, exports, session_places
 from ui.folium_map import format_fr
 from ui.navigation import use_app_navigation
@@ -27,33 +28,6 @@ METRICS = {
     "pop_beyond_30": "Habitants à plus de 30 min d'un lieu",
 }
 LEVEL_FILE = {"iris": "iris", "commune": "communes"}
-
-
-@st.cache_resource(show_spinner="Préparation du tableau des zones…", max_entries=8)
-def zone_layer(territory: str, level: str, config_json: str, user_digest: str) -> gpd.GeoDataFrame:
-    """Zone layer of the territory at ``level`` with its indicators (plain columns, WGS84).
-
-    Shared, read-only (``cache_resource``): a regional layer with its geometry is tens of MB, which
-    ``cache_data`` would keep pickled and copy again at every rerun of every session."""
-    del user_digest  # cache key only
-    kind, code = territory.split(":", 1)
-    res, _caps, _report = compute.results(level, Config.from_json(config_json))
-    return exports.zone_table(data.zones_in(kind, code, level), res)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def score_shares(territory: str, level: str, config_json: str, user_digest: str) -> pd.DataFrame:
-    """Share of zones (%) per unit of the fragility index (0–1, 1–2 … 9–10) in the territory."""
-    del user_digest
-    kind, code = territory.split(":", 1)
-    res, _c, _r = compute.results(level, Config.from_json(config_json))
-    zones = data.zones_in(kind, code, level)
-    score = pd.to_numeric(res.reindex(zones.index)["score"], errors="coerce").dropna()
-    if score.empty:
-        return pd.DataFrame(columns=["classe", "part", "zones"])
-    bins = np.clip(np.floor(score.to_numpy()), 0, 9).astype(int)
-    counts = np.bincount(bins, minlength=10)
-    return pd.DataFrame({"classe": [f"{i}–{i + 1}" for i in range(10)], "part": 100.0 * counts / counts.sum(), "zones": counts})
 
 
 # -- state ----------------------------------------------------------------------------------------
@@ -161,8 +135,8 @@ with c2:
         st.caption("n.d. (voir les remarques du tableau) : " + " ; ".join(missing) + ".")
 
 level = state.level
-shares = score_shares(key, level, config_json, digest)
-ref_shares = score_shares(ref, level, config_json, digest) if ref else None
+shares = exports.score_shares(key, level, config_json, digest)
+ref_shares = exports.score_shares(ref, level, config_json, digest) if ref else None
 st.markdown(f"**Répartition des zones ({LEVEL_LABELS[level]}) par note de l'indice de fragilité**")
 if shares.empty:
     st.info("Aucune zone notée à cette maille pour ce territoire.")
@@ -192,7 +166,7 @@ else:
     )
 
 # -- priority zones -------------------------------------------------------------------------------
-layer = zone_layer(key, level, config_json, digest)
+layer = exports.zone_layer(key, level, config_json, digest)
 st.subheader(f"Zones prioritaires ({LEVEL_LABELS[level]}) — classées par besoin non couvert")
 if layer.empty:
     st.warning("Ce territoire n'a aucune zone à cette maille (commune sans IRIS) : choisissez la maille « Communes ».")
@@ -255,20 +229,23 @@ else:
         dict.fromkeys(exports.source_line(manifest, CATALOGUE[k].group) for k in config.indicator_keys)
     )
     d1, d2, d3, d4, d5 = st.columns(5)
-    d1.download_button("Zones (CSV)", lambda: exports.to_csv(plain), file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", key="dl_csv")
+    # deferred downloads bind their data with partial: a lambda would keep every global of this
+    # page alive as long as the session (Streamlit keeps the callables per session)
+    d1.download_button("Zones (CSV)", partial(exports.to_csv, plain), file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", key="dl_csv")
     d2.download_button(
         "Zones et sources (XLSX)",
-        lambda: exports.to_xlsx({"Zones": plain, "Chiffres clés": key_table, "Dictionnaire": dictionary}, about),
+        partial(exports.to_xlsx, {"Zones": plain, "Chiffres clés": key_table, "Dictionnaire": dictionary}, about),
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
         key="dl_xlsx",
     )
-    d3.download_button("Couche (GeoPackage)", lambda: exports.to_gpkg(layer, "zones"), file_name=f"{stem}.gpkg", mime="application/geopackage+sqlite3", on_click="ignore", key="dl_gpkg")
-    d4.download_button("Couche (GeoJSON)", lambda: exports.to_geojson(layer), file_name=f"{stem}.geojson", mime="application/geo+json", on_click="ignore", key="dl_geojson")
+    d3.download_button("Couche (GeoPackage)", partial(exports.to_gpkg, layer, "zones"), file_name=f"{stem}.gpkg", mime="application/geopackage+sqlite3", on_click="ignore", key="dl_gpkg")
+    d4.download_button("Couche (GeoJSON)", partial(exports.to_geojson, layer), file_name=f"{stem}.geojson", mime="application/geo+json", on_click="ignore", key="dl_geojson")
     d5.download_button(
         "Carte de l'indice (PNG)",
-        lambda: exports.map_png(
+        partial(
+            exports.map_png,
             layer,
             "score",
             title=f"Indice de fragilité numérique — {label}",

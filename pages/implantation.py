@@ -154,7 +154,7 @@ with right:
 with st.expander("Et si… (fermer un lieu, changer ses horaires ou ses conseillers)"):
     ids = near["place_id"].astype(str).tolist()
     names = dict(zip(near["place_id"].astype(str), near["name"].astype(str), strict=True))
-    pid = st.selectbox("Lieu", ids, format_func=lambda i: names.get(i, i), key="whatif_place") if ids else None
+    pid = st.selectbox("Lieu", ids, format_func=names.get, key="whatif_place") if ids else None  # every id is in names
     if pid:
         row = near[near["place_id"].astype(str) == pid].iloc[0]
         c1, c2, c3 = st.columns(3)

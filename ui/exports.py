@@ -617,5 +617,34 @@ __all__ = [
     "MIN_COVERAGE", "PLACE_TYPE_LABELS", "VEGA_FR_LOCALE", "FIGURE_LABELS", "source_line", "places_source", "territory_figures",
     "figure_text", "places_by_type", "bivariate_label", "zone_table", "column_dictionary", "about_table",
     "to_csv", "to_xlsx", "to_gpkg", "to_geojson", "map_png", "comparison_long", "key_figures", "reference_key",
-    "need_source", "user_places_digest",
+    "need_source", "user_places_digest", "zone_layer", "score_shares",
 ]
+
+
+@st.cache_resource(show_spinner="Préparation du tableau des zones…", max_entries=8)
+def zone_layer(territory: str, level: str, config_json: str, user_digest: str) -> gpd.GeoDataFrame:
+    """Zone layer of the territory at ``level`` with its indicators (plain columns, WGS84), for the
+    Diagnostic page (kept out of the page script: a function defined there would tie the page's
+    globals in a reference cycle, freed only by Python's next full collection).
+
+    Shared, read-only (``cache_resource``): a regional layer with its geometry is tens of MB, which
+    ``cache_data`` would keep pickled and copy again at every rerun of every session."""
+    del user_digest  # cache key only
+    kind, code = territory.split(":", 1)
+    res, _caps, _report = results(level, Config.from_json(config_json))
+    return zone_table(data.zones_in(kind, code, level), res)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def score_shares(territory: str, level: str, config_json: str, user_digest: str) -> pd.DataFrame:
+    """Share of zones (%) per unit of the fragility index (0–1, 1–2 … 9–10) in the territory."""
+    del user_digest
+    kind, code = territory.split(":", 1)
+    res, _c, _r = results(level, Config.from_json(config_json))
+    zones = data.zones_in(kind, code, level)
+    score = pd.to_numeric(res.reindex(zones.index)["score"], errors="coerce").dropna()
+    if score.empty:
+        return pd.DataFrame(columns=["classe", "part", "zones"])
+    bins = np.clip(np.floor(score.to_numpy()), 0, 9).astype(int)
+    counts = np.bincount(bins, minlength=10)
+    return pd.DataFrame({"classe": [f"{i}–{i + 1}" for i in range(10)], "part": 100.0 * counts / counts.sum(), "zones": counts})

@@ -45,6 +45,23 @@ def commune_boundaries(kind: str, code: str) -> PreparedFeatures:
     return prepare_outlines(gpd.GeoDataFrame(geometry=coms["geometry_display"].values, crs="EPSG:4326"))
 
 
+def _qpv_popup(row: pd.Series) -> Markup:
+    return Markup("<b>Quartiers prioritaires</b><br>{}<br><i>{}</i>").format(
+        row["qpv_codes"], "point placé au centre de la commune"
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def qpv_points(kind: str, code: str, level: str) -> PreparedFeatures:
+    """QPV markers of the communes of the territory (one point per commune, at its centre: the
+    raw data has no QPV perimeters)."""
+    zones = data.zones_in(kind, code, level)
+    qpv = data.pack()["qpv"]
+    here = qpv[qpv["code_commune"].isin(set(zones.get("code_commune", zones["code"])))].to_crs("EPSG:4326")
+    here["label"] = "QPV : " + here["qpv_names"].astype(str)
+    return prepare_points(here, "label", _qpv_popup)
+
+
 def _place_popup(row: pd.Series) -> Markup:
     return explain.place_popup(row, PLACE_TYPE_LABELS, SERVICE_LABELS)
 
