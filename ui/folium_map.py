@@ -36,7 +36,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 from markupsafe import Markup
 
-from ui.offline_assets import make_offline
+from ui.offline_assets import make_offline, preferred_mode
 
 #: (column, French label, formatter or None) for one tooltip line.
 TooltipField = tuple[str, str, Callable[[Any], str] | None]
@@ -633,7 +633,7 @@ def build_choropleth(
     boundaries: gpd.GeoDataFrame | PreparedFeatures | None = None,
     extra_points: Sequence[PointLayer] = (),
     tiles: str | None = None,
-    asset_mode: str | None = "inline",
+    asset_mode: str | None = "auto",
     zone_outlines: PreparedFeatures | None = None,
 ) -> folium.Map:
     """A folium map: zones coloured by class of ``value_col``, tooltips, legend, fitted bounds.
@@ -648,8 +648,9 @@ def build_choropleth(
     (a GeoDataFrame or :func:`prepare_outlines`).  ``zone_outlines``: :func:`prepare_zones` of the
     same zones, cached by the caller (the codes must be those of ``gdf_wgs84``; checked by count).  ``tiles``: None (plain
     background, no network), ``"osm"`` or ``"ign"``.  ``asset_mode``: passed to
-    :func:`ui.offline_assets.make_offline` (``"inline"``/``"static"``); None keeps folium's CDN
-    links (only for tests that do not open a browser).
+    :func:`ui.offline_assets.make_offline` (``"inline"``/``"static"``; ``"auto"``:
+    :func:`ui.offline_assets.preferred_mode`); None keeps folium's CDN links (only for tests that
+    do not open a browser).
     """
     _check_frame(
         gdf_wgs84,
@@ -746,7 +747,7 @@ def build_choropleth(
     m.fit_bounds([[miny, minx], [maxy, maxx]])
 
     if asset_mode is not None:
-        make_offline(m, mode=asset_mode, allow_tiles=tiles is not None)
+        make_offline(m, mode=preferred_mode() if asset_mode == "auto" else asset_mode, allow_tiles=tiles is not None)
     return m
 
 

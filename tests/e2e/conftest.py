@@ -88,7 +88,8 @@ class StreamlitServer:
 
     def __init__(self, app: Path, log_path: Path, env: dict[str, str] | None = None):
         self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        base = (env or {}).get("STREAMLIT_SERVER_BASE_URL_PATH", "").strip("/")
+        self.url = f"http://127.0.0.1:{self.port}" + (f"/{base}" if base else "")
         self.log_path = log_path
         cmd = [
             sys.executable,

@@ -108,6 +108,8 @@ def test_default_map_draws_every_metropole_iris(page, app_server, metro_iris):
     assert share > 0.2, f"the map looks blank ({share:.0%} coloured pixels)"
     assert_offline(page)
     assert any("/component/streamlit_folium" in u for u in page.requests)
+    # Leaflet from Streamlit's static serving (browser-cached), not inlined in every map message
+    assert any(u.endswith("/app/static/vendor/leaflet/leaflet.js") for u in page.requests)
 
 
 def test_changing_the_layer_restyles_the_drawn_map_in_place(page, app_server, metro_iris):
@@ -177,6 +179,16 @@ def test_shared_link_with_query_params(page, app_server, iris):
     frame = open_map(page, f"{app_server.url}/?t=com:38185&lvl=iris", len(grenoble))
     assert frame.locator(f"path.{ZONE_CLASS}").count() == len(grenoble) == 70
     page.get_by_role("heading", name="Carte — Grenoble (Commune 38185)").wait_for()
+    assert_offline(page)
+
+
+def test_map_draws_under_a_base_url_path(page, streamlit_app, metro_iris):
+    """Behind a proxy at /inclusion/ the component iframe still finds Leaflet (relative URL)."""
+    server = streamlit_app(REPO_DIR / "app.py", env={"STREAMLIT_SERVER_BASE_URL_PATH": "inclusion"})
+    assert server.url.endswith("/inclusion")
+    frame = open_map(page, server.url + "/", len(metro_iris))
+    assert frame.locator(f"path.{ZONE_CLASS}").count() == len(metro_iris)
+    assert any(u.endswith("/inclusion/app/static/vendor/leaflet/leaflet.js") for u in page.requests)
     assert_offline(page)
 
 

@@ -266,7 +266,8 @@ def test_streamlit_folium_receives_only_local_links():
         for attr in ("default_js", "default_css")
         for _, url in getattr(el, attr, [])
     ]
-    assert sorted(links) == ["/app/static/vendor/leaflet/leaflet.css", "/app/static/vendor/leaflet/leaflet.js"]
+    # relative to the component iframe (<base>/component/<name>/index.html): baseUrlPath-proof
+    assert sorted(links) == ["../../app/static/vendor/leaflet/leaflet.css", "../../app/static/vendor/leaflet/leaflet.js"]
     assert not any(isinstance(e, branca.colormap.ColorMap) for e in offline_assets._walk(m))
     assert "http://" not in header + script and "https://" not in header + script
 
@@ -382,3 +383,15 @@ def test_harness_sees_cdn_requests(page, streamlit_app):
     with page.expect_request(lambda r: "cdn.jsdelivr.net/npm/leaflet" in r.url, timeout=30_000):
         page.goto(server.url)
     assert any("cdn.jsdelivr.net" in u for u in page.external_requests)
+
+
+def test_preferred_mode_static_only_when_streamlit_serves_the_vendor_dir(monkeypatch, tmp_path):
+    import streamlit as st
+
+    monkeypatch.setattr(st, "get_option", lambda name: True)
+    assert offline_assets.preferred_mode() == "static"
+    monkeypatch.setattr(st, "get_option", lambda name: False)  # config not loaded (run from elsewhere)
+    assert offline_assets.preferred_mode() == "inline"
+    monkeypatch.setattr(st, "get_option", lambda name: True)
+    monkeypatch.setattr(offline_assets, "VENDOR_DIR", tmp_path)  # $INCLUSION_VENDOR_DIR elsewhere
+    assert offline_assets.preferred_mode() == "inline"
