@@ -36,6 +36,13 @@ def test_run_scenario_draw_sites_save_and_reload(page, tmp_path):
         points_before = page.frame_locator(FOLIUM_IFRAME).locator(f"path.{POINT_CLASS}").count()
         page.get_by_role("button", name="Calculer les meilleurs emplacements").click()
         page.get_by_text("Personnes en besoin à portée").wait_for(timeout=COLD_TIMEOUT)
+        # the map with the sites is a new component: until the run ends, the previous iframe may
+        # still be in the page beside it (stale element), so wait for the run to finish
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')"
+            f" && document.querySelectorAll('{FOLIUM_IFRAME}').length === 1",
+            timeout=COLD_TIMEOUT,
+        )
         # the three proposed sites are drawn as extra points on the map
         frame = page.frame_locator(FOLIUM_IFRAME)
         frame.locator(f"path.{POINT_CLASS}").nth(points_before + 2).wait_for(timeout=30_000)
