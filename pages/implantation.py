@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
-from markupsafe import Markup
 
-from planning.scenarios import MAX_IMPORT_BYTES, ScenarioStore
-from planning.workflow import apply_edits, plan
-from ui import compute, data, session_places
+from planning.scenarios import MAX_IMPORT_BYTES
+from ui import compute, data, plan_runs, session_places
 from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map_with_clicks
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
@@ -35,11 +34,6 @@ st.caption(
     "Choisissez un modèle : l'outil propose les emplacements (centres des communes, quartiers prioritaires, points cliqués sur la carte) "
     "qui apportent le plus aux personnes en besoin, en gardant ouverts les lieux existants. Les scénarios s'enregistrent dans un espace local."
 )
-
-
-@st.cache_resource
-def store() -> ScenarioStore:
-    return ScenarioStore()
 
 
 pack = data.pack()
@@ -66,31 +60,13 @@ with st.form("plan_form"):
     submitted = st.form_submit_button("Calculer les meilleurs emplacements", type="primary")
 
 
-@st.cache_data(show_spinner="Optimisation en cours…", max_entries=16)
-def run_plan(level: str, territory_key: str, config_json: str, model: str, p: int, service_time: float, method: str, hours: float, staff: float, cap_people: float, points: tuple, use_qpv: bool, edits_json: str, user_places: pd.DataFrame | None):
-    zl = data.pack()[level].drop(columns=["geometry", "geometry_display"])
-    kind, code = territory_key.split(":", 1)
-    m = zl.index.isin(data.zones_in(kind, code, level).index)
-    pl = data.pack()["places"].drop(columns="geometry")
-    if user_places is not None:
-        pl = pd.concat([pl, user_places], ignore_index=True)
-    pl = apply_edits(pl, json.loads(edits_json))
-    from indicators import Config
-
-    return plan(
-        zl, m, pl, Config.from_json(config_json), model=model, p=p, service_time=service_time, method=method,
-        qpv=data.pack()["qpv"] if use_qpv else None, user_points=list(points) or None,
-        new_site_hours=hours, new_site_staff=staff, site_capacity_people=cap_people,
-    )
-
-
 if submitted or "plan_args" in st.session_state:
     if submitted:
         st.session_state["plan_args"] = (model, p, float(service_time), method, float(hours), float(staff), float(cap_people), tuple(st.session_state["plan_points"]), use_qpv)
     args = st.session_state["plan_args"]
     user = session_places.get()
     try:
-        outcome = run_plan(state.level, state.territory, config.to_json(), *args, json.dumps(st.session_state["plan_edits"], sort_keys=True), None if user.empty else pd.DataFrame(user.drop(columns="geometry")))
+        outcome = plan_runs.run_plan(state.level, state.territory, config.to_json(), *args, json.dumps(st.session_state["plan_edits"], sort_keys=True), None if user.empty else pd.DataFrame(user.drop(columns="geometry")))
     except ValueError as exc:
         st.error(f"Calcul impossible : {exc}")
         st.stop()
@@ -112,13 +88,13 @@ if outcome is not None and len(outcome.sites):
     s = outcome.sites
     sg = gpd.GeoDataFrame(s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs="EPSG:4326")
     sg["label"] = sg["rank"].astype(str) + ". " + sg["name"].astype(str)
-    layers.append(PointLayer(sg, "label", "Lieux proposés", "#16a34a", lambda r: Markup("<b>{}</b><br>+{} personnes à portée").format(r["label"], format_fr(r["newly_covered"], 0)), None, 9))
+    layers.append(PointLayer(sg, "label", "Lieux proposés", "#16a34a", plan_runs.site_popup, None, 9))
 if st.session_state["plan_points"]:
     pts = st.session_state["plan_points"]
     pg = gpd.GeoDataFrame({"label": [f"Point candidat {i + 1}" for i in range(len(pts))]}, geometry=gpd.points_from_xy([a for a, _ in pts], [b for _, b in pts]), crs="EPSG:4326")
     layers.append(PointLayer(pg, "label", "Points candidats (clic)", "#2563eb", None, None, 7))
 try:
-    fmap = build_choropleth(gview, "unmet", "name", bins, compute.palette("Reds", k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", lambda v: format_fr(v, 0))], legend_title="Besoin non couvert (personnes)", legend_decimals=0, extra_points=layers)
+    fmap = build_choropleth(gview, "unmet", "name", bins, compute.palette("Reds", k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))], legend_title="Besoin non couvert (personnes)", legend_decimals=0, extra_points=layers)
 except MissingAssetError as exc:
     st.error(str(exc))
     st.stop()
@@ -174,7 +150,7 @@ with st.expander("Et si… (fermer un lieu, changer ses horaires ou ses conseill
 
 # scenarios ------------------------------------------------------------------------------------------
 st.subheader("Scénarios enregistrés")
-ws = store()
+ws = plan_runs.scenario_store()
 c1, c2 = st.columns([2, 1])
 name = c1.text_input("Nom du scénario", value="", key="scenario_name", max_chars=120)
 if c2.button("Enregistrer le scénario", disabled=outcome is None or not name.strip()):
