@@ -88,11 +88,11 @@ if outcome is not None and len(outcome.sites):
     s = outcome.sites
     sg = gpd.GeoDataFrame(s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs="EPSG:4326")
     sg["label"] = sg["rank"].astype(str) + ". " + sg["name"].astype(str)
-    layers.append(PointLayer(sg, "label", "Lieux proposés", "#16a34a", plan_runs.site_popup, None, 9))
+    layers.append(PointLayer(sg, "label", "Lieux proposés", "#16a34a", plan_runs.site_popup, None, 9, changes=True))
 if st.session_state["plan_points"]:
     pts = st.session_state["plan_points"]
     pg = gpd.GeoDataFrame({"label": [f"Point candidat {i + 1}" for i in range(len(pts))]}, geometry=gpd.points_from_xy([a for a, _ in pts], [b for _, b in pts]), crs="EPSG:4326")
-    layers.append(PointLayer(pg, "label", "Points candidats (clic)", "#2563eb", None, None, 7))
+    layers.append(PointLayer(pg, "label", "Points candidats (clic)", "#2563eb", None, None, 7, changes=True))
 try:
     fmap = build_choropleth(gview, "unmet", "name", bins, compute.palette("Reds", k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))], legend_title="Besoin non couvert (personnes)", legend_decimals=0, extra_points=layers)
 except MissingAssetError as exc:
@@ -115,7 +115,7 @@ with right:
         st.info("Réglez le modèle puis lancez le calcul.")
     else:
         r, sm = outcome.result, outcome.summary
-        st.markdown(f"**Résultat** — {MODEL_LABELS[r.model].split(' :')[0]} · statut : {r.status} · {format_fr(r.seconds, 2)} s" + (f" · écart à la borne {format_fr(100 * r.gap, 2)} %" if r.gap else ""))
+        st.markdown(f"**Résultat** — {MODEL_LABELS[r.model].split(' :')[0]} · statut : {r.status} · {'< 0,01' if r.seconds < 0.01 else format_fr(r.seconds, 2)} s de calcul" + (f" · écart à la borne {format_fr(100 * r.gap, 2)} %" if r.gap else ""))
         c1, c2 = st.columns(2)
         c1.metric("Personnes en besoin à portée", format_fr(r.covered_after, 0), delta=format_fr(r.covered_after - r.covered_before, 0))
         c2.metric("Besoin non couvert", format_fr(sm["unmet_need_after"], 0), delta=format_fr(sm["unmet_need_after"] - sm["unmet_need_before"], 0), delta_color="inverse")

@@ -538,6 +538,9 @@ class PointLayer:
     """A layer of points drawn as circles: label column (tooltip), legend label, colour, popups.
 
     ``prepared``: the features already built by :func:`prepare_points` (then ``gdf`` may be None).
+    ``changes``: the layer changes from one rerun to the next (proposed sites, clicked points):
+    in the app it travels with the zone styles (:func:`show_map`), so that a change redraws these
+    points only, not the whole map.
     """
 
     gdf: gpd.GeoDataFrame | None
@@ -548,6 +551,7 @@ class PointLayer:
     id_col: str | None = None
     radius: int = 6
     prepared: PreparedFeatures | None = None
+    changes: bool = False
 
 
 def prepare_points(
@@ -599,14 +603,16 @@ def _add_points(m: folium.Map, layer: PointLayer) -> None:
     prepared = layer.prepared or prepare_points(layer.gdf, layer.label_col, layer.popup_fn, layer.id_col)
     if prepared.count == 0:
         return
-    GeoJsonLayer(
+    drawn = GeoJsonLayer(
         prepared.json,
         [{"color": "#ffffff", "weight": 1.5, "fillColor": layer.color, "fillOpacity": 0.95}],
         class_name=POINT_CLASS,
         bounds=prepared.bounds,
         point_radius=layer.radius,
         name=layer.label,
-    ).add_to(m)
+    )
+    drawn.changes = layer.changes
+    drawn.add_to(m)
 
 
 def build_choropleth(
@@ -766,19 +772,22 @@ def clicked_zone_code(state: Mapping | None) -> str | None:
 
 
 def _split_zone_style(m: folium.Map) -> folium.FeatureGroup | None:
-    """Move the map's :class:`ZoneStyle` into a feature group for ``st_folium(feature_group_to_add=…)``.
+    """Move the map's :class:`ZoneStyle` (and the point layers marked ``changes``) into a feature
+    group for ``st_folium(feature_group_to_add=…)``.
 
     streamlit-folium keys the component on the map script: what stays in the map (geometry,
     places, boundaries) is identical from one indicator to the next, so the iframe, Leaflet and
-    the drawn paths are kept, and only the feature group's script (styles, tooltips, legend) is
-    evaluated again when it changes.
+    the drawn paths are kept, and only the feature group's script (styles, tooltips, legend,
+    changing points) is evaluated again when it changes.
     """
     style = find_zone_style(m)
     if style is None or style._parent is not m:
         return None
-    del m._children[style.get_name()]
+    moving = [style] + [c for c in m._children.values() if getattr(c, "changes", False)]
     group = folium.FeatureGroup(name="Styles des zones", control=False)
-    group.add_child(style)
+    for child in moving:
+        del m._children[child.get_name()]
+        group.add_child(child)  # a point layer's script adds it to its parent: the group
     return group
 
 

@@ -34,10 +34,9 @@ def test_run_scenario_draw_sites_save_and_reload(page, tmp_path):
         page.goto(f"{server.url}/implantation")
         page.frame_locator(FOLIUM_IFRAME).locator(f"path.{ZONE_CLASS}").first.wait_for(timeout=COLD_TIMEOUT)
         points_before = page.frame_locator(FOLIUM_IFRAME).locator(f"path.{POINT_CLASS}").count()
+        page.locator(FOLIUM_IFRAME).element_handle().content_frame().evaluate("() => { window.__sameDocument = true; }")
         page.get_by_role("button", name="Calculer les meilleurs emplacements").click()
         page.get_by_text("Personnes en besoin à portée").wait_for(timeout=COLD_TIMEOUT)
-        # the map with the sites is a new component: until the run ends, the previous iframe may
-        # still be in the page beside it (stale element), so wait for the run to finish
         page.wait_for_function(
             "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')"
             f" && document.querySelectorAll('{FOLIUM_IFRAME}').length === 1",
@@ -47,7 +46,13 @@ def test_run_scenario_draw_sites_save_and_reload(page, tmp_path):
         frame = page.frame_locator(FOLIUM_IFRAME)
         frame.locator(f"path.{POINT_CLASS}").nth(points_before + 2).wait_for(timeout=30_000)
         assert frame.locator(f"path.{POINT_CLASS}").count() == points_before + 3
+        # the sites were added to the map in place (the same iframe document, not a reloaded map)
+        assert page.locator(FOLIUM_IFRAME).element_handle().content_frame().evaluate("() => window.__sameDocument === true")
         assert frame.get_by_text("Lieux proposés").count() == 1  # legend entry
+        # a click on the map adds a candidate point, drawn in place as well
+        frame.locator(".leaflet-container").click(position={"x": 60, "y": 60})
+        frame.get_by_text("Points candidats (clic)").wait_for(timeout=30_000)
+        assert page.locator(FOLIUM_IFRAME).element_handle().content_frame().evaluate("() => window.__sameDocument === true")
         page.get_by_label("Nom du scénario").fill("Essai navigateur")
         page.get_by_label("Nom du scénario").press("Enter")
         page.get_by_role("button", name="Enregistrer le scénario").click()
