@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import CATALOGUE
-from ui import compute, data, explain, exports, map_layers, session_places
+from ui import compute, data, explain, map_layers, session_places
 from ui.folium_map import PointLayer, build_choropleth, esc, format_fr, show_map
 from ui.labels import PLACE_TYPE_LABELS, SERVICE_LABELS
 from ui.navigation import use_app_navigation
@@ -133,7 +133,7 @@ if many_places and show_places:
 if show_places and len(near):
     user = session_places.get()
     user_df = None if user.empty else pd.DataFrame(user.drop(columns="geometry"))
-    prepared = map_layers.place_points(kind, code, state.level, tuple(types), tuple(services), user_df, exports.user_places_digest())
+    prepared = map_layers.place_points(kind, code, state.level, tuple(types), tuple(services), user_df)
     point_layers.append(PointLayer(None, "name", f"Lieux d'accueil ({prepared.count})", "#1f2937", radius=4 if many_places else 6, prepared=prepared))
 qpv = map_layers.qpv_points(kind, code, state.level) if show_qpv else None
 if qpv is not None and qpv.count:

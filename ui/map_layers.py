@@ -90,12 +90,11 @@ def place_points(
     types: tuple[str, ...],
     services: tuple[str, ...],
     user_places: pd.DataFrame | None,
-    user_digest: str,
 ) -> PreparedFeatures:
     """The places drawn on the map (popups up to :data:`MAX_POPUPS` places).
 
     ``user_places``: this session's uploads (a DataFrame with ``x``/``y`` in Lambert-93, hashed
-    by content by the cache), ``user_digest`` their digest (only part of the key)."""
+    by content by the cache, so sessions with the same uploads share the entry)."""
     pack_places = data.pack()["places"]
     if user_places is not None and len(user_places):
         user = gpd.GeoDataFrame(
