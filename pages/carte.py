@@ -9,74 +9,31 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from indicators import CATALOGUE
-from ui import compute, data, explain, map_layers, session_places
+from ui import compute, data, explain, map_controls, map_layers, picker, session_places
 from ui.folium_map import PointLayer, build_choropleth, esc, format_fr, show_map
-from ui.labels import PLACE_TYPE_LABELS, SERVICE_LABELS
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
-from ui.picker import set_state, sidebar
-from ui.state import SCHEMES
+from ui.picker import set_state
 
 use_app_navigation()
 
-MAP_OPTS_DEFAULT = {"places": True, "types": [], "services": [], "qpv": True, "tiles": False, "places_all": False}
-SCHEME_LABELS = {"quantiles": "Quantiles", "natural_breaks": "Seuils naturels (Jenks)", "equal_interval": "Intervalles égaux"}
-
-state = sidebar()
+# The map is built and sent before the sidebar is drawn (ui.map_controls: the browser starts
+# loading the map while it renders the controls); the settings come from this rerun's widget values.
+state = picker.read_state()
 config = compute.config_for(state)
 layers = compute.layers(config)
 if state.layer not in layers:
     st.warning(f"Paramètre « layer » ignoré : couche inconnue {state.layer!r} ; l'indice de fragilité est affiché.")
     state = state.with_(layer="fragility")
     set_state(state)
-
-# settings that are not in the URL; they survive while their widgets are hidden
-opts = st.session_state.setdefault("map_opts", dict(MAP_OPTS_DEFAULT))
-
-with st.sidebar:
-    st.markdown("### Carte")
-    keys = list(layers)
-    # widget callbacks are dict methods, not page lambdas: Streamlit keeps a session's widget
-    # callbacks (also for 2 min after it disconnects), and a lambda would keep this page's
-    # globals — frames, the map — alive with them (≈10 MB per session for a regional map)
-    layer_labels = {k: lay.label for k, lay in layers.items()}
-    layer_key = st.selectbox("Couche", keys, index=keys.index(state.layer), format_func=layer_labels.get, key="map_layer")
-    opts["places"] = st.toggle("Lieux d'accueil", value=opts["places"], key="map_places")
-    # fewer widgets drawn = a faster page: the finer settings only appear on request
-    more = st.toggle("Plus de réglages", value=False, key="map_more", help="Classes, zone de chalandise, estimation du besoin, poids de l'indice, filtres des lieux, QPV, fond de carte.")
-    scheme, k, preset, need_model = state.scheme, state.k, state.preset, state.need_model
-    weights = {key: int(state.weights.get(key, 1)) for key in config.indicator_keys}
-    if more:
-        c1, c2 = st.columns(2)
-        scheme = c1.selectbox("Classes", SCHEMES, index=SCHEMES.index(state.scheme), format_func=SCHEME_LABELS.get, key="map_scheme")
-        k = c2.slider("Nombre", 3, 9, state.k, key="map_k")
-        preset = st.selectbox("Zone de chalandise", list(compute.PRESET_LABELS), index=list(compute.PRESET_LABELS).index(state.preset), format_func=compute.PRESET_LABELS.get, key="map_preset")
-        need_model = st.selectbox("Estimation du besoin", list(compute.NEED_LABELS), index=list(compute.NEED_LABELS).index(state.need_model), format_func=compute.NEED_LABELS.get, key="map_need")
-        with st.expander("Poids de l'indice (0 à 10)"):
-            for key in config.indicator_keys:
-                weights[key] = st.slider(CATALOGUE[key].label, 0, 10, weights[key], key=f"w_{key}")
-        opts["types"] = st.multiselect("Types de lieux", list(PLACE_TYPE_LABELS), default=opts["types"], format_func=PLACE_TYPE_LABELS.get, key="map_types", placeholder="Tous les types")
-        opts["services"] = st.multiselect("Services", list(SERVICE_LABELS), default=opts["services"], format_func=SERVICE_LABELS.get, key="map_services", placeholder="Tous les services")
-        opts["qpv"] = st.toggle("Quartiers prioritaires (QPV)", value=opts["qpv"], key="map_qpv")
-        opts["tiles"] = st.toggle("Fond de carte OpenStreetMap (réseau requis)", value=opts["tiles"], key="map_tiles")
-    else:
-        filters = [f"{len(opts[x])} {label}" for x, label in (("types", "type(s)"), ("services", "service(s)")) if opts[x]]
-        st.caption(
-            f"{SCHEME_LABELS[state.scheme]}, {state.k} classes · {compute.PRESET_LABELS[state.preset]} · "
-            f"{compute.NEED_LABELS[state.need_model]} · poids {'personnalisés' if state.weights else 'égaux'}"
-            + (f" · lieux filtrés : {', '.join(filters)}" if filters else "")
-            + ("" if opts["qpv"] else " · QPV masqués")
-            + (" · fond OpenStreetMap" if opts["tiles"] else "")
-        )
-show_places, types, services, show_qpv, tiles = opts["places"], opts["types"], opts["services"], opts["qpv"], opts["tiles"]
-
-clean_weights = {k2: v for k2, v in weights.items() if v != 1}
-new_state = state.with_(layer=layer_key, scheme=scheme, k=k, preset=preset, need_model=need_model, weights=clean_weights)
-if new_state != state:
-    set_state(new_state)
-    state = new_state
-config = compute.config_or_stop(state)
+settings = map_controls.read(state, layers, config.indicator_keys)
+state = view_state = settings.state  # view_state: what the sidebar shows (the map may fall back)
+show_places, types, services, show_qpv, tiles = settings.places, settings.types, settings.services, settings.qpv, settings.tiles
+try:
+    config = compute.config_for(state)
+except ValueError as exc:
+    st.error(f"Paramètres invalides : {exc}")
+    map_controls.stop(view_state, settings, layers, config.indicator_keys)
 layer = layers[state.layer]
 
 kind, code = state.kind, state.code
@@ -88,10 +45,10 @@ if zones.empty and state.level == "iris":
     zones = data.zones_in(kind, code, state.level)
 if zones.empty:
     st.warning("Aucune zone pour ce territoire dans les données embarquées.")
-    st.stop()
+    map_controls.stop(view_state, settings, layers, config.indicator_keys)
 if state.weights and all(v == 0 for k2, v in config.weight_map.items() if k2 in config.indicator_keys):
     st.error("Tous les poids sont à 0 : donnez au moins un poids entre 1 et 10.")
-    st.stop()
+    map_controls.stop(view_state, settings, layers, config.indicator_keys)
 
 res, _place_caps, report = compute.results(state.level, config)
 view = zones[["code", "name", "geometry_display"] + [c for c in ("commune_name", "population", f"{layer.group}_status" if layer.group else None) if c and c in zones.columns]].copy()
@@ -128,8 +85,7 @@ near = map_layers.places_near(all_places, kind, code, state.level, tuple(types),
 point_layers = []
 many_places = len(near) > map_layers.MAX_POPUPS
 if many_places and show_places:
-    opts["places_all"] = st.sidebar.checkbox(f"Dessiner les {len(near)} lieux (carte plus lourde)", value=opts["places_all"], key="map_places_all")
-    show_places = opts["places_all"]
+    show_places = settings.places_all
 if show_places and len(near):
     user = session_places.get()
     user_df = None if user.empty else pd.DataFrame(user.drop(columns="geometry"))
@@ -159,7 +115,7 @@ try:
     )
 except MissingAssetError as exc:
     st.error(f"Les fichiers de la carte sont absents : {exc}")
-    st.stop()
+    map_controls.stop(view_state, settings, layers, config.indicator_keys)
 
 left, right = st.columns([3, 2])
 with left:
@@ -205,3 +161,6 @@ with right:
         )
 if np.isfinite(view["value"]).sum() == 0:
     st.warning("Aucune zone n'a de valeur pour cette couche sur ce territoire : voir Données & méthode › Couverture.")
+
+# the sidebar last: its widgets hold the values read above
+map_controls.draw_sidebar(view_state, settings, layers, config.indicator_keys, len(near), many_places)

@@ -69,9 +69,15 @@ def territories() -> pd.DataFrame:
     return t.sort_values(["kind", "name"], key=lambda s: s.map(order) if s.name == "kind" else s.str.lower()).reset_index(drop=True)
 
 
+@st.cache_data(show_spinner=False)
+def territory_labels() -> dict[str, str]:
+    """``{key: label}`` of :func:`territories`, in the picker's order."""
+    t = territories()
+    return dict(zip(t["key"], t["label"], strict=True))
+
+
 def territory_label(key: str) -> str:
-    t = territories().set_index("key")
-    return t.at[key, "label"] if key in t.index else key
+    return territory_labels().get(key, key)
 
 
 def zones_in(kind: str, code: str, level: str) -> pd.DataFrame:

@@ -34,15 +34,41 @@ def set_state(state: ViewState) -> None:
 
 def sidebar(known_layers: set[str] | None = None) -> ViewState:
     """Draw the territory search and the level of detail; returns the (possibly updated) state."""
+    state = read_state(known_layers)
+    draw(state)
+    return state
+
+
+def read_state(known_layers: set[str] | None = None) -> ViewState:
+    """The state with this rerun's picks applied, *before* the picker is drawn; shows URL notices.
+
+    A keyed widget's value is in the session state when the script starts (Streamlit stores
+    what the browser sent), so a page can build its main content first and draw the picker
+    afterwards with :func:`draw` (the Carte page does: its map message leaves the server before
+    the sidebar's widgets, which the browser then renders while the map loads).
+    """
     state = current_state(known_layers)
     for notice in st.session_state.pop("view_notices", []):
         st.warning(notice)
-    terr = data.territories()
-    keys = terr["key"].tolist()
-    labels = dict(zip(terr["key"], terr["label"], strict=True))
+    labels = data.territory_labels()
+    key = st.session_state.get("picker_territory", state.territory)
+    level = st.session_state.get("picker_level", state.level)
+    new = state.with_(
+        territory=key if key in labels else state.territory,
+        level=level if level in DETAIL_LEVELS else state.level,
+    )
+    if new != state:
+        set_state(new)
+    return new
+
+
+def draw(state: ViewState) -> None:
+    """The territory search and the level of detail in the sidebar (values: see :func:`read_state`)."""
+    labels = data.territory_labels()
+    keys = list(labels)
     with st.sidebar:
         st.markdown("### Territoire")
-        key = st.selectbox(
+        st.selectbox(
             "Rechercher un territoire (nom ou code)",
             keys,
             index=keys.index(state.territory) if state.territory in labels else 0,
@@ -51,7 +77,7 @@ def sidebar(known_layers: set[str] | None = None) -> ViewState:
             help="Région, département, EPCI ou commune d'Auvergne-Rhône-Alpes. Tapez un nom ou un code INSEE / SIREN.",
         )
         levels = list(DETAIL_LEVELS)
-        level = st.radio(
+        st.radio(
             "Maille de la carte",
             levels,
             index=levels.index(state.level),
@@ -59,7 +85,3 @@ def sidebar(known_layers: set[str] | None = None) -> ViewState:
             horizontal=True,
             key="picker_level",
         )
-    new = state.with_(territory=key, level=level)
-    if new != state:
-        set_state(new)
-    return new

@@ -1,0 +1,201 @@
+"""The Carte page's settings: read before the map is built, drawn in the sidebar after it.
+
+Why in two steps: Streamlit sends each element to the browser as the script creates it, and the
+browser renders what it receives in order. Reading the settings from this rerun's widget values
+(a keyed widget's value is in ``st.session_state`` when the script starts) lets the page create
+the map first and the sidebar's widgets last, so the map message leaves the server first and the
+map iframe starts loading while the browser renders the controls (≈ 0.3–0.4 s less from
+navigation to drawn map in ``benchmarks/bench_app.py``).
+
+The layer, classes, catchment preset, need model and weights live in the view state (URL);
+the places / QPV / background choices in ``st.session_state["map_opts"]``, where they survive
+while their widgets are hidden behind « Plus de réglages ».
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from indicators import CATALOGUE
+from ui import compute, picker
+from ui.labels import PLACE_TYPE_LABELS, SERVICE_LABELS
+from ui.picker import set_state
+from ui.state import SCHEMES, ViewState
+
+OPTS_KEY = "map_opts"
+OPTS_DEFAULT = {"places": True, "types": [], "services": [], "qpv": True, "tiles": False, "places_all": False}
+SCHEME_LABELS = {
+    "quantiles": "Quantiles",
+    "natural_breaks": "Seuils naturels (Jenks)",
+    "equal_interval": "Intervalles égaux",
+}
+#: widget key -> option in ``map_opts`` it sets
+_OPT_WIDGETS = {
+    "map_places": "places",
+    "map_types": "types",
+    "map_services": "services",
+    "map_qpv": "qpv",
+    "map_tiles": "tiles",
+    "map_places_all": "places_all",
+}
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """What the map shows, with this rerun's widget values applied."""
+
+    state: ViewState
+    places: bool
+    types: tuple[str, ...]
+    services: tuple[str, ...]
+    qpv: bool
+    tiles: bool
+    places_all: bool
+    more: bool  # the finer settings are shown
+
+
+def read(state: ViewState, layers: dict, indicator_keys: tuple[str, ...] | list[str]) -> MapSettings:
+    """The settings from the widgets' values (or the state / stored options when a widget is not
+    drawn); a changed state is stored and mirrored in the URL."""
+    ss = st.session_state
+    opts = ss.setdefault(OPTS_KEY, dict(OPTS_DEFAULT))
+    for key, opt in _OPT_WIDGETS.items():
+        if key in ss:
+            opts[opt] = ss[key]
+    more = bool(ss.get("map_more", False))
+    layer = ss.get("map_layer", state.layer)
+    changes = {"layer": layer if layer in layers else state.layer}
+    weights = {key: int(state.weights.get(key, 1)) for key in indicator_keys}
+    if more:
+        for field, key, valid in (
+            ("scheme", "map_scheme", SCHEMES),
+            ("k", "map_k", range(3, 10)),
+            ("preset", "map_preset", compute.PRESET_LABELS),
+            ("need_model", "map_need", compute.NEED_LABELS),
+        ):
+            if ss.get(key) in valid:
+                changes[field] = ss[key]
+        for key in indicator_keys:
+            value = ss.get(f"w_{key}")
+            if isinstance(value, int):
+                weights[key] = value
+    changes["weights"] = {k: v for k, v in weights.items() if v != 1}
+    new = state.with_(**changes)
+    if new != state:
+        set_state(new)
+    return MapSettings(
+        new,
+        bool(opts["places"]),
+        tuple(opts["types"]),
+        tuple(opts["services"]),
+        bool(opts["qpv"]),
+        bool(opts["tiles"]),
+        bool(opts["places_all"]),
+        more,
+    )
+
+
+def draw(
+    settings: MapSettings, layers: dict, indicator_keys: tuple[str, ...] | list[str], n_places: int, many_places: bool
+) -> None:
+    """The « Carte » block of the sidebar; its widgets hold the values :func:`read` returned.
+
+    Widget callbacks are dict methods, not lambdas: Streamlit keeps a session's callbacks (also
+    for 2 min after it disconnects), and a lambda defined in a page would keep that page's
+    globals — frames, the map — alive with them.
+    """
+    state, opts = settings.state, st.session_state[OPTS_KEY]
+    layer_labels = {k: lay.label for k, lay in layers.items()}
+    keys = list(layers)
+    with st.sidebar:
+        st.markdown("### Carte")
+        st.selectbox("Couche", keys, index=keys.index(state.layer), format_func=layer_labels.get, key="map_layer")
+        st.toggle("Lieux d'accueil", value=settings.places, key="map_places")
+        # fewer widgets drawn = a faster page: the finer settings only appear on request
+        st.toggle(
+            "Plus de réglages",
+            value=False,
+            key="map_more",
+            help="Classes, zone de chalandise, estimation du besoin, poids de l'indice, filtres des lieux, QPV, fond de carte.",
+        )
+        if settings.more:
+            c1, c2 = st.columns(2)
+            c1.selectbox(
+                "Classes", SCHEMES, index=SCHEMES.index(state.scheme), format_func=SCHEME_LABELS.get, key="map_scheme"
+            )
+            c2.slider("Nombre", 3, 9, state.k, key="map_k")
+            presets, needs = list(compute.PRESET_LABELS), list(compute.NEED_LABELS)
+            st.selectbox(
+                "Zone de chalandise",
+                presets,
+                index=presets.index(state.preset),
+                format_func=compute.PRESET_LABELS.get,
+                key="map_preset",
+            )
+            st.selectbox(
+                "Estimation du besoin",
+                needs,
+                index=needs.index(state.need_model),
+                format_func=compute.NEED_LABELS.get,
+                key="map_need",
+            )
+            with st.expander("Poids de l'indice (0 à 10)"):
+                for key in indicator_keys:
+                    st.slider(CATALOGUE[key].label, 0, 10, int(state.weights.get(key, 1)), key=f"w_{key}")
+            st.multiselect(
+                "Types de lieux",
+                list(PLACE_TYPE_LABELS),
+                default=list(settings.types),
+                format_func=PLACE_TYPE_LABELS.get,
+                key="map_types",
+                placeholder="Tous les types",
+            )
+            st.multiselect(
+                "Services",
+                list(SERVICE_LABELS),
+                default=list(settings.services),
+                format_func=SERVICE_LABELS.get,
+                key="map_services",
+                placeholder="Tous les services",
+            )
+            st.toggle("Quartiers prioritaires (QPV)", value=settings.qpv, key="map_qpv")
+            st.toggle("Fond de carte OpenStreetMap (réseau requis)", value=settings.tiles, key="map_tiles")
+        else:
+            filters = [
+                f"{len(v)} {label}"
+                for v, label in ((settings.types, "type(s)"), (settings.services, "service(s)"))
+                if v
+            ]
+            st.caption(
+                f"{SCHEME_LABELS[state.scheme]}, {state.k} classes · {compute.PRESET_LABELS[state.preset]} · "
+                f"{compute.NEED_LABELS[state.need_model]} · poids {'personnalisés' if state.weights else 'égaux'}"
+                + (f" · lieux filtrés : {', '.join(filters)}" if filters else "")
+                + ("" if settings.qpv else " · QPV masqués")
+                + (" · fond OpenStreetMap" if settings.tiles else "")
+            )
+        if many_places and settings.places:
+            st.checkbox(
+                f"Dessiner les {n_places} lieux (carte plus lourde)", value=opts["places_all"], key="map_places_all"
+            )
+
+
+def draw_sidebar(
+    view_state: ViewState,
+    settings: MapSettings,
+    layers: dict,
+    indicator_keys,
+    n_places: int = 0,
+    many_places: bool = False,
+) -> None:
+    """The whole sidebar of the Carte page: the territory picker, then :func:`draw`."""
+    picker.draw(view_state)
+    draw(settings, layers, indicator_keys, n_places, many_places)
+
+
+def stop(view_state: ViewState, settings: MapSettings, layers: dict, indicator_keys) -> None:
+    """End the page run early (after an error message) with its sidebar drawn, so the user can
+    change what made it stop (``st.stop`` ends the run at the next Streamlit call)."""
+    draw_sidebar(view_state, settings, layers, indicator_keys)
+    st.stop()
