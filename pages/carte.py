@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -51,11 +50,11 @@ if state.weights and all(v == 0 for k2, v in config.weight_map.items() if k2 in 
     map_controls.stop(view_state, settings, layers, config.indicator_keys)
 
 res, _place_caps, report = compute.results(state.level, config)
-view = zones[["code", "name", "geometry_display"] + [c for c in ("commune_name", "population", f"{layer.group}_status" if layer.group else None) if c and c in zones.columns]].copy()
+# attributes only: the geometry travels in the cached outlines (map_layers.zone_outlines)
+view = zones[["code", "name"] + [c for c in ("commune_name", "population", f"{layer.group}_status" if layer.group else None) if c and c in zones.columns]].copy()
 view = view.join(res[[c for c in res.columns if c not in view.columns]], how="left")
 view["value"] = pd.to_numeric(view[layer.column], errors="coerce")
 view["reason"] = compute.missing_reason(view, layer)
-gview = gpd.GeoDataFrame(view.drop(columns="geometry_display"), geometry=data.display_geometry(zones).values, crs="EPSG:4326")
 
 # classes and legend ------------------------------------------------------------------------------
 if layer.key == "bivariate":
@@ -64,18 +63,18 @@ if layer.key == "bivariate":
     legend_labels = [f"besoin {'faible moyen fort'.split()[(c - 1) // 3]} · accès {'faible moyen bon'.split()[(c - 1) % 3]}" for c in range(1, 10)]
     n_classes = 9
 else:
-    bins, n_classes = compute.classify(gview["value"], state.scheme, state.k)
+    bins, n_classes = compute.classify(view["value"], state.scheme, state.k)
     colors = compute.palette(layer.palette, n_classes)
     legend_labels = None
 
 # formatters are partials, not lambdas: a lambda stored in this page's globals would tie them in a
 # reference cycle that keeps every frame of the run alive until Python's next full collection
 tooltip = [("value", f"{layer.label} ({layer.unit})", partial(format_fr, decimals=layer.decimals))]
-if "commune_name" in gview.columns:
+if "commune_name" in view.columns:
     tooltip.insert(0, ("commune_name", "Commune", str))
 tooltip.append(("population", "Population", partial(format_fr, decimals=0)))
 if layer.group:  # a published indicator: its vintage in every tooltip (producers in the caption)
-    gview["vintage"] = compute.vintage_short(layer.group)
+    view["vintage"] = compute.vintage_short(layer.group)
     tooltip.append(("vintage", "Millésime", str))
 
 # places and QPV (serialised once per territory and filter: ui.map_layers) -----------------------
@@ -98,7 +97,7 @@ boundaries = map_layers.commune_boundaries(kind, code) if state.level == "iris" 
 
 try:
     fmap = build_choropleth(
-        gview,
+        view,
         "value",
         "name",
         bins,
@@ -120,21 +119,21 @@ except MissingAssetError as exc:
 left, right = st.columns([3, 2])
 with left:
     clicked = show_map(fmap, key=f"map_{state.territory}_{state.level}", height=620)
-    n_missing = int(gview["value"].isna().sum())
+    n_missing = int(view["value"].isna().sum())
     st.caption(
-        f"{len(gview)} zones · {n_missing} sans valeur (hachurées) · source : {compute.vintage_note(layer.group)} · "
+        f"{len(view)} zones · {n_missing} sans valeur (hachurées) · source : {compute.vintage_note(layer.group)} · "
         f"lieux : {len(near)} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)"
         + (f" ; au-delà de {map_layers.MAX_POPUPS} lieux, choisissez un territoire plus petit pour voir leurs fiches." if many_places else ".")
     )
 with right:
-    options = gview.sort_values("name")["code"].tolist()
+    options = view.sort_values("name")["code"].tolist()
     # a keyed selectbox keeps its own value: a map click writes it into the session state
     if clicked and clicked in set(options) and clicked != st.session_state.get("zone_clicked"):
         st.session_state["zone_clicked"] = clicked
         st.session_state["zone_pick"] = clicked
     if st.session_state.get("zone_pick") not in set(options):
         st.session_state["zone_pick"] = None
-    names = dict(zip(gview["code"], gview["name"], strict=True))
+    names = dict(zip(view["code"], view["name"], strict=True))
     zone_labels = {None: "—"} | {c: f"{names[c]} ({c})" for c in options}
     chosen = st.selectbox("Zone à expliquer (ou cliquez sur la carte)", [None] + options, format_func=zone_labels.get, key="zone_pick", placeholder="Choisir une zone")
     if chosen:

@@ -438,12 +438,16 @@ def _check_frame(gdf: gpd.GeoDataFrame, what: str, columns: Sequence[str]) -> No
         raise ValueError(f"{what} must be a GeoDataFrame, got {type(gdf).__name__}")
     if gdf.crs is None or gdf.crs.to_epsg() != 4326:
         raise ValueError(f"{what} must be in WGS84 (EPSG:4326), got {gdf.crs}; use .to_crs(4326)")
-    absent = [c for c in columns if c not in gdf.columns]
-    if absent:
-        raise ValueError(f"{what}: column(s) {absent} not found (have {list(gdf.columns)})")
+    _check_columns(gdf, what, columns)
     n_null = int((gdf.geometry.isna() | gdf.geometry.is_empty).sum())
     if n_null:
         raise ValueError(f"{what}: {n_null} row(s) without geometry")
+
+
+def _check_columns(df: pd.DataFrame, what: str, columns: Sequence[str]) -> None:
+    absent = [c for c in columns if c not in df.columns]
+    if absent:
+        raise ValueError(f"{what}: column(s) {absent} not found (have {list(df.columns)})")
 
 
 #: above this many zones, coordinates are sent with one decimal less (≈ 10 m instead of 1 m)
@@ -652,19 +656,18 @@ def build_choropleth(
     zone reason shown after ``missing_label`` when the value is NaN.  ``points``: places drawn as
     CircleMarkers; ``extra_points``: more point layers (:class:`PointLayer`); ``boundaries``: outlines drawn on top, not clickable
     (a GeoDataFrame or :func:`prepare_outlines`).  ``zone_outlines``: :func:`prepare_zones` of the
-    same zones, cached by the caller (the codes must be those of ``gdf_wgs84``; checked by count).  ``tiles``: None (plain
+    same zones, cached by the caller (the codes must be those of ``gdf_wgs84``; checked by count);
+    ``gdf_wgs84`` may then be a plain DataFrame of attributes (no geometry to build per rerun).  ``tiles``: None (plain
     background, no network), ``"osm"`` or ``"ign"``.  ``asset_mode``: passed to
     :func:`ui.offline_assets.make_offline` (``"inline"``/``"static"``; ``"auto"``:
     :func:`ui.offline_assets.preferred_mode`); None keeps folium's CDN links (only for tests that
     do not open a browser).
     """
-    _check_frame(
-        gdf_wgs84,
-        "gdf_wgs84",
-        [value_col, label_col, code_col]
-        + [c for c, _, _ in tooltip_fields]
-        + ([missing_reason_col] if missing_reason_col else []),
-    )
+    columns = [value_col, label_col, code_col] + [c for c, _, _ in tooltip_fields] + ([missing_reason_col] if missing_reason_col else [])
+    if zone_outlines is not None and not isinstance(gdf_wgs84, gpd.GeoDataFrame):
+        _check_columns(gdf_wgs84, "gdf_wgs84", columns)  # attributes only: the geometry is in the outlines
+    else:
+        _check_frame(gdf_wgs84, "gdf_wgs84", columns)
     if len(gdf_wgs84) == 0:
         raise ValueError("gdf_wgs84 is empty: nothing to map")
     colors = list(colors)
@@ -698,7 +701,7 @@ def build_choropleth(
     styles = [dict(base, fillColor=c) for c in colors]
     styles.append(dict(base, fillColor=HATCH_FILL, color="#9e9e9e", fillOpacity=1.0))
 
-    bounds = gdf_wgs84.total_bounds
+    bounds = zone_outlines.bounds if zone_outlines is not None else gdf_wgs84.total_bounds
     minx, miny, maxx, maxy = (float(b) for b in bounds)
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=9, tiles=None, prefer_canvas=False, zoom_snap=0.25
