@@ -254,3 +254,63 @@ def test_unknown_layer_in_the_link_falls_back_with_a_notice(metro_iris):
     assert at.query_params.get("layer") is None  # the link is corrected
     at.run()
     assert not at.warning
+
+
+def test_map_is_sent_before_the_sidebar_widgets(monkeypatch):
+    """The page creates the map before the picker and the map settings (ui.map_controls): the
+    browser receives the map first and loads it while it renders the controls. The settings
+    still come from the widgets: a change made in the sidebar shows on the map of the same run."""
+    import streamlit
+
+    calls: list[str] = []  # order of creation: "map" or the widget's key
+    real_map = ui.folium_map._st_folium
+
+    def map_spy(m, key, height, returned):
+        calls.append("map")
+        return real_map(m, key, height, returned)
+
+    def widget_spy(real):
+        def create(*args, **kwargs):
+            calls.append(kwargs.get("key"))
+            return real(*args, **kwargs)
+
+        return create
+
+    monkeypatch.setattr(ui.folium_map, "_st_folium", map_spy)
+    for name in ("selectbox", "radio", "toggle"):
+        monkeypatch.setattr(streamlit, name, widget_spy(getattr(streamlit, name)))
+    at = new_app().run()
+    assert not at.exception, at.exception
+    sidebar = ["picker_territory", "picker_level", "map_layer", "map_places", "map_more"]
+    assert [c for c in calls if c in ["map", *sidebar]] == ["map", *sidebar]
+    assert set(sidebar) <= {w.key for w in at.sidebar}
+
+    at.selectbox(key="picker_territory").set_value(f"com:{GRENOBLE}").run()
+    assert not at.exception, at.exception
+    assert len(layer_features(map_args(at)["script"], ZONE_CLASS)) == 70  # Grenoble's IRIS, this run
+    at.selectbox(key="map_layer").set_value("unmet").run()
+    assert "Besoin non couvert" in zone_style(map_args(at))["legend"]
+    at.toggle(key="map_places").set_value(False).run()
+    assert not layer_features(map_args(at)["script"], POINT_CLASS) or all(
+        "place" not in f["properties"] for f in layer_features(map_args(at)["script"], POINT_CLASS)
+    )
+    last_run = calls[len(calls) - 1 - calls[::-1].index("map") :]
+    assert "map_layer" in last_run and "picker_territory" in last_run  # also on reruns: map first
+
+
+def test_all_weights_at_zero_stops_with_the_sidebar_still_there():
+    """A stop with an error (here: every weight at 0) keeps the sidebar, so the user can fix it."""
+    at = new_app().run()
+    at.toggle(key="map_more").set_value(True).run()
+    sliders = [s for s in at.slider if s.key and s.key.startswith("w_")]
+    assert len(sliders) >= 5
+    for s in sliders:
+        s.set_value(0)
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["Tous les poids sont à 0 : donnez au moins un poids entre 1 et 10."]
+    assert not at.get("component_instance")  # no map for an index without weights
+    assert {s.key for s in at.slider} >= {s.key for s in sliders}  # the weights can be set again
+    at.slider(key=sliders[0].key).set_value(2).run()
+    assert not at.error and not at.exception
+    assert map_args(at)["script"]
