@@ -48,11 +48,11 @@ st.session_state.setdefault("plan_edits", {"added": [], "removed": [], "edited":
 
 with st.form("plan_form"):
     c1, c2, c3 = st.columns(3)
-    model = c1.selectbox("Modèle", list(MODEL_LABELS), format_func=MODEL_LABELS.get, key="plan_model")
+    model = c1.selectbox("Modèle", list(MODEL_LABELS), format_func=MODEL_LABELS.get, key="plan_model", placeholder="Choisir un modèle")
     p = c2.slider("Nouveaux lieux (p)", 1, 10, 3, key="plan_p")
     service_time = c3.slider("Temps d'accès visé (minutes)", 5, 30, 15, key="plan_time")
     c4, c5, c6 = st.columns(3)
-    method = c4.selectbox("Résolution", list(METHOD_LABELS), format_func=METHOD_LABELS.get, key="plan_method")
+    method = c4.selectbox("Résolution", list(METHOD_LABELS), format_func=METHOD_LABELS.get, key="plan_method", placeholder="Choisir une résolution")
     hours = c5.number_input("Heures d'ouverture d'un nouveau lieu / semaine", 1.0, 70.0, 24.0, key="plan_hours")
     staff = c6.number_input("Conseillers par nouveau lieu", 0.5, 10.0, 1.0, step=0.5, key="plan_staff")
     cap_people = st.number_input("Personnes qu'un nouveau lieu peut accompagner (modèle avec capacité)", 50, 5000, 500, key="plan_cap")
@@ -130,7 +130,7 @@ with right:
 with st.expander("Et si… (fermer un lieu, changer ses horaires ou ses conseillers)"):
     ids = near["place_id"].astype(str).tolist()
     names = dict(zip(near["place_id"].astype(str), near["name"].astype(str), strict=True))
-    pid = st.selectbox("Lieu", ids, format_func=names.get, key="whatif_place") if ids else None  # every id is in names
+    pid = st.selectbox("Lieu", ids, format_func=names.get, key="whatif_place", placeholder="Tapez le nom du lieu") if ids else None  # every id is in names
     if pid:
         row = near[near["place_id"].astype(str) == pid].iloc[0]
         c1, c2, c3 = st.columns(3)
@@ -181,7 +181,7 @@ if saved:
     st.dataframe(show, hide_index=True)
     ids = df["id"].tolist()
     labels = dict(zip(df["id"], df["name"], strict=True))
-    chosen = st.multiselect("Comparer ou exporter", ids, format_func=labels.get, key="scenario_pick", max_selections=4)
+    chosen = st.multiselect("Comparer ou exporter", ids, format_func=labels.get, key="scenario_pick", max_selections=4, placeholder="Choisir des scénarios")
     if chosen:
         rows = []
         for sid in chosen:

@@ -111,7 +111,7 @@ def draw(
     keys = list(layers)
     with st.sidebar:
         st.markdown("### Carte")
-        st.selectbox("Couche", keys, index=keys.index(state.layer), format_func=layer_labels.get, key="map_layer")
+        st.selectbox("Couche", keys, index=keys.index(state.layer), format_func=layer_labels.get, key="map_layer", placeholder="Choisir une couche")
         st.toggle("Lieux d'accueil", value=settings.places, key="map_places")
         # fewer widgets drawn = a faster page: the finer settings only appear on request
         st.toggle(

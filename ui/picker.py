@@ -74,6 +74,7 @@ def draw(state: ViewState) -> None:
             index=keys.index(state.territory) if state.territory in labels else 0,
             format_func=labels.get,
             key="picker_territory",
+            placeholder="Tapez un nom ou un code",
             help="Région, département, EPCI ou commune d'Auvergne-Rhône-Alpes. Tapez un nom ou un code INSEE / SIREN.",
         )
         levels = list(DETAIL_LEVELS)
