@@ -134,10 +134,16 @@ with st.expander("Et si… (fermer un lieu, changer ses horaires ou ses conseill
     if pid:
         row = near[near["place_id"].astype(str) == pid].iloc[0]
         c1, c2, c3 = st.columns(3)
-        new_hours = c1.number_input("Heures / semaine", 0.0, 80.0, float(row["weekly_hours"]) if np.isfinite(row["weekly_hours"]) else 0.0, key="whatif_hours")
-        new_staff = c2.number_input("Conseillers", 0.0, 20.0, float(row["staff"]) if np.isfinite(row["staff"]) else 1.0, step=0.5, key="whatif_staff")
+        # one widget per place (a keyed widget keeps its value whatever its default: a shared key
+        # would show the previous place's hours); unknown values stay empty, not 0
+        known_hours, known_staff = bool(np.isfinite(row["weekly_hours"])), bool(np.isfinite(row["staff"]))
+        new_hours = c1.number_input("Heures / semaine", 0.0, 80.0, float(row["weekly_hours"]) if known_hours else None, step=0.5, format="%.1f", key=f"whatif_hours_{pid}", placeholder="inconnues")
+        new_staff = c2.number_input("Conseillers", 0.0, 20.0, float(row["staff"]) if known_staff else None, step=0.5, format="%.1f", key=f"whatif_staff_{pid}", placeholder="inconnu")
+        if not (known_hours and known_staff):
+            st.caption("Valeur inconnue dans les données : le calcul applique la valeur par défaut du type de lieu (signalée). Saisissez-la pour la remplacer.")
         if c3.button("Appliquer"):
-            st.session_state["plan_edits"]["edited"] = [e for e in st.session_state["plan_edits"]["edited"] if e["place_id"] != pid] + [{"place_id": pid, "weekly_hours": new_hours, "staff": new_staff}]
+            edit = {"place_id": pid} | {k: v for k, v in (("weekly_hours", new_hours), ("staff", new_staff)) if v is not None}
+            st.session_state["plan_edits"]["edited"] = [e for e in st.session_state["plan_edits"]["edited"] if e["place_id"] != pid] + [edit]
             st.rerun()
         if c3.button("Fermer ce lieu"):
             st.session_state["plan_edits"]["removed"] = sorted(set(st.session_state["plan_edits"]["removed"]) | {pid})

@@ -63,3 +63,33 @@ def test_malformed_import_changes_nothing(workspace, monkeypatch, tmp_path):
     with pytest.raises(ValueError):
         store.import_json('{"format": "inclusion-numerique/scenarios", "scenarios": [{"name": 1}]}')
     assert store.list() == before
+
+
+def test_what_if_inputs_show_the_chosen_place_and_leave_unknown_values_empty(workspace, monkeypatch):
+    """Each place of « Et si… » shows its own hours and staff (not those of the place picked
+    before), an unknown value is an empty field (not 0), and applying an edit keeps it unknown."""
+    import numpy as np
+
+    from ui import data
+
+    app = _page(workspace, monkeypatch)
+    places = data.pack()["places"].set_index("place_id")
+    ids = list(app.selectbox(key="whatif_place").format_func.__self__)  # the page's {id: name}
+    known = [p for p in ids if np.isfinite(places.loc[p, "weekly_hours"]) and np.isfinite(places.loc[p, "staff"])]
+    a = known[0]
+    b = next(p for p in known if places.loc[p, "weekly_hours"] != places.loc[a, "weekly_hours"])
+    unknown = next(p for p in ids if not np.isfinite(places.loc[p, "weekly_hours"]))
+    for pid in (a, b, a):
+        app.selectbox(key="whatif_place").set_value(pid).run()
+        assert not app.exception, [e.value for e in app.exception]
+        assert app.number_input(key=f"whatif_hours_{pid}").value == places.loc[pid, "weekly_hours"]
+        assert app.number_input(key=f"whatif_staff_{pid}").value == places.loc[pid, "staff"]
+
+    app.selectbox(key="whatif_place").set_value(unknown).run()
+    assert app.number_input(key=f"whatif_hours_{unknown}").value is None
+    assert any("valeur par défaut du type de lieu" in c.value for c in app.caption)
+    app.number_input(key=f"whatif_staff_{unknown}").set_value(2.0).run()
+    next(b for b in app.button if b.label == "Appliquer").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    edits = app.session_state["plan_edits"]["edited"]
+    assert edits == [{"place_id": unknown, "staff": 2.0}]  # hours stay unknown: the type's default applies
