@@ -7,6 +7,9 @@ derived tables per argument set (``st.cache_data``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import geopandas as gpd
 import pandas as pd
 import shapely
@@ -69,11 +72,12 @@ def territories() -> pd.DataFrame:
     return t.sort_values(["kind", "name"], key=lambda s: s.map(order) if s.name == "kind" else s.str.lower()).reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False)
-def territory_labels() -> dict[str, str]:
-    """``{key: label}`` of :func:`territories`, in the picker's order."""
+@st.cache_resource(show_spinner=False)
+def territory_labels() -> Mapping[str, str]:
+    """``{key: label}`` of :func:`territories`, in the picker's order; read-only and shared by
+    every session (read twice per Carte rerun: no copy)."""
     t = territories()
-    return dict(zip(t["key"], t["label"], strict=True))
+    return MappingProxyType(dict(zip(t["key"], t["label"], strict=True)))
 
 
 def territory_label(key: str) -> str:

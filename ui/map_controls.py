@@ -144,22 +144,11 @@ def draw(
             with st.expander("Poids de l'indice (0 à 10)"):
                 for key in indicator_keys:
                     st.slider(CATALOGUE[key].label, 0, 10, int(state.weights.get(key, 1)), key=f"w_{key}")
-            st.multiselect(
-                "Types de lieux",
-                list(PLACE_TYPE_LABELS),
-                default=list(settings.types),
-                format_func=PLACE_TYPE_LABELS.get,
-                key="map_types",
-                placeholder="Tous les types",
-            )
-            st.multiselect(
-                "Services",
-                list(SERVICE_LABELS),
-                default=list(settings.services),
-                format_func=SERVICE_LABELS.get,
-                key="map_services",
-                placeholder="Tous les services",
-            )
+            for key, label, labels, chosen, placeholder in (
+                ("map_types", "Types de lieux", PLACE_TYPE_LABELS, settings.types, "Tous les types"),
+                ("map_services", "Services", SERVICE_LABELS, settings.services, "Tous les services"),
+            ):
+                st.multiselect(label, list(labels), default=list(chosen), format_func=labels.get, key=key, placeholder=placeholder)
             st.toggle("Quartiers prioritaires (QPV)", value=settings.qpv, key="map_qpv")
             st.toggle("Fond de carte OpenStreetMap (réseau requis)", value=settings.tiles, key="map_tiles")
         else:
