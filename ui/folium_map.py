@@ -144,20 +144,28 @@ def legend_html(
     point_legend: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The legend block: escaped title, one coloured swatch per class, hatched 'missing' row,
-    one dot per point layer (``point_legend`` = ``[(label, colour), …]``)."""
+    one dot per point layer (``point_legend`` = ``[(label, colour), …]``).
+
+    With a title, the rows sit in an open ``<details>`` whose ``<summary>`` is the title: a click
+    on the title folds the legend away from the zones it covers (no script needed)."""
     _check_colors([*colors, *(c for _, c in point_legend)])
-    rows = [f'<div style="font-weight:600;margin-bottom:4px">{esc(title)}</div>'] if title else []
-    rows += [f"<div>{_swatch('background:' + c)}{esc(lab)}</div>" for c, lab in zip(colors, labels, strict=True)]
+    rows = [f"<div>{_swatch('background:' + c)}{esc(lab)}</div>" for c, lab in zip(colors, labels, strict=True)]
     if missing_label:
         hatch = "background:repeating-linear-gradient(45deg,#8a8a8a 0 2px,#e6e6e6 2px 5px)"
         rows.append(f"<div>{_swatch(hatch)}{esc(missing_label)}</div>")
     for points_label, point_color in point_legend:
         dot = f"background:{point_color};border-radius:50%;width:10px;height:10px;margin-left:2px;margin-right:8px"
         rows.append(f"<div>{_swatch(dot)}{esc(points_label)}</div>")
+    body = "".join(rows)
+    if title:
+        body = (
+            '<details open><summary title="Replier / déplier la légende" style="font-weight:600;'
+            f'margin-bottom:4px;cursor:pointer">{esc(title)}</summary>{body}</details>'
+        )
     return (
         '<div class="inc-legend" style="background:rgba(255,255,255,.92);padding:6px 9px;'
         "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px/1.5 system-ui,"
-        f'sans-serif;color:#222;max-width:240px">{"".join(rows)}</div>'
+        f'sans-serif;color:#222;max-width:240px">{body}</div>'
     )
 
 

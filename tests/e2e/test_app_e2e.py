@@ -99,6 +99,13 @@ def test_default_map_draws_every_metropole_iris(page, app_server, metro_iris):
     assert len(set(fills)) == 5  # quantiles, 5 classes, no missing value in the Métropole
     legend = frame.locator(".inc-legend").inner_text().split("\n")
     assert legend[0] == "Indice de fragilité numérique (note /10)" and len(legend) >= 6
+    # a click on its title folds the legend away from the zones it covers, a second unfolds it
+    box = frame.locator(".inc-legend")
+    height = box.bounding_box()["height"]
+    box.locator("summary").click()
+    assert box.inner_text().strip() == legend[0] and box.bounding_box()["height"] < height / 3
+    box.locator("summary").click()
+    assert box.inner_text().split("\n") == legend
     page.get_by_text("201 zones · 0 sans valeur").wait_for()
     wait_idle(page)
 
