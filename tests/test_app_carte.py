@@ -227,8 +227,10 @@ def test_finer_settings_appear_on_request_and_are_kept_when_hidden(metro_iris):
     at.selectbox(key="map_scheme").set_value("equal_interval").run()
     at.slider(key="map_k").set_value(4).run()
     at.multiselect(key="map_types").set_value(["france_services"]).run()
+    at.selectbox(key="map_preset").set_value("apl").run()
     assert not at.exception, at.exception
     assert at.query_params.get("cls") == "equal_interval" and at.query_params.get("k") == "4"
+    assert at.query_params.get("preset") == "apl"
     assert len(zone_style(map_args(at))["styles"]) == 4 + 1  # 4 classes + missing
 
     at.toggle(key="map_more").set_value(False).run()
@@ -238,6 +240,7 @@ def test_finer_settings_appear_on_request_and_are_kept_when_hidden(metro_iris):
     assert len(zone_style(args)["styles"]) == 4 + 1  # still applied
     summary = " ".join(c.value for c in at.sidebar.caption)
     assert "Intervalles égaux, 4 classes" in summary and "lieux filtrés : 1 type(s)" in summary
+    assert at.query_params.get("preset") == "apl"
     # only France Services on the map: those of the pack near the Métropole (6 in its EPCI)
     places = geodata.load_places()
     drawn = [f["properties"]["place"] for f in layer_features(args["script"], POINT_CLASS) if "place" in f["properties"]]

@@ -126,21 +126,12 @@ def draw(
                 "Classes", SCHEMES, index=SCHEMES.index(state.scheme), format_func=SCHEME_LABELS.get, key="map_scheme"
             )
             c2.slider("Nombre", 3, 9, state.k, key="map_k")
-            presets, needs = list(compute.PRESET_LABELS), list(compute.NEED_LABELS)
-            st.selectbox(
-                "Zone de chalandise",
-                presets,
-                index=presets.index(state.preset),
-                format_func=compute.PRESET_LABELS.get,
-                key="map_preset",
-            )
-            st.selectbox(
-                "Estimation du besoin",
-                needs,
-                index=needs.index(state.need_model),
-                format_func=compute.NEED_LABELS.get,
-                key="map_need",
-            )
+            for label, labels, current, key in (
+                ("Zone de chalandise", compute.PRESET_LABELS, state.preset, "map_preset"),
+                ("Estimation du besoin", compute.NEED_LABELS, state.need_model, "map_need"),
+            ):
+                options = list(labels)
+                st.selectbox(label, options, index=options.index(current), format_func=labels.get, key=key)
             with st.expander("Poids de l'indice (0 à 10)"):
                 for key in indicator_keys:
                     st.slider(CATALOGUE[key].label, 0, 10, int(state.weights.get(key, 1)), key=f"w_{key}")
