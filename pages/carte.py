@@ -28,11 +28,9 @@ if state.layer not in layers:
 settings = map_controls.read(state, layers, config.indicator_keys)
 state = view_state = settings.state  # view_state: what the sidebar shows (the map may fall back)
 show_places, types, services, show_qpv, tiles = settings.places, settings.types, settings.services, settings.qpv, settings.tiles
-try:
-    config = compute.config_for(state)
-except ValueError as exc:
-    st.error(f"Paramètres invalides : {exc}")
-    map_controls.stop(view_state, settings, layers, config.indicator_keys)
+# an early stop still draws the sidebar, so that the user can change what stopped the page
+draw_sidebar = partial(map_controls.draw_sidebar, view_state, settings, layers, config.indicator_keys)
+config = compute.config_or_stop(state, before_stop=draw_sidebar)
 layer = layers[state.layer]
 
 kind, code = state.kind, state.code
@@ -44,10 +42,12 @@ if zones.empty and state.level == "iris":
     zones = data.zones_in(kind, code, state.level)
 if zones.empty:
     st.warning("Aucune zone pour ce territoire dans les données embarquées.")
-    map_controls.stop(view_state, settings, layers, config.indicator_keys)
+    draw_sidebar()
+    st.stop()
 if state.weights and all(v == 0 for k2, v in config.weight_map.items() if k2 in config.indicator_keys):
     st.error("Tous les poids sont à 0 : donnez au moins un poids entre 1 et 10.")
-    map_controls.stop(view_state, settings, layers, config.indicator_keys)
+    draw_sidebar()
+    st.stop()
 
 res, _place_caps, report = compute.results(state.level, config)
 # attributes only: the geometry travels in the cached outlines (map_layers.zone_outlines)
@@ -114,7 +114,8 @@ try:
     )
 except MissingAssetError as exc:
     st.error(f"Les fichiers de la carte sont absents : {exc}")
-    map_controls.stop(view_state, settings, layers, config.indicator_keys)
+    draw_sidebar()
+    st.stop()
 
 left, right = st.columns([3, 2])
 with left:
@@ -162,4 +163,4 @@ if np.isfinite(view["value"]).sum() == 0:
     st.warning("Aucune zone n'a de valeur pour cette couche sur ce territoire : voir Données & méthode › Couverture.")
 
 # the sidebar last: its widgets hold the values read above
-map_controls.draw_sidebar(view_state, settings, layers, config.indicator_keys, len(near), many_places)
+draw_sidebar(len(near), many_places)

@@ -10,6 +10,7 @@ does not change them (the classification, the layer shown) does not recompute an
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mapclassify
@@ -62,12 +63,15 @@ def config_for(state: ViewState) -> Config:
     return Config(need_model=state.need_model, decay=PRESET_DECAY[state.preset], weights=weights)
 
 
-def config_or_stop(state: ViewState) -> Config:
-    """:func:`config_for`, or an error message and the end of the page run when it is invalid."""
+def config_or_stop(state: ViewState, before_stop: Callable[[], None] | None = None) -> Config:
+    """:func:`config_for`, or an error message and the end of the page run when it is invalid
+    (``before_stop``: what the page still draws then, e.g. its sidebar)."""
     try:
         return config_for(state)
     except ValueError as exc:
         st.error(f"Paramètres invalides : {exc}")
+        if before_stop is not None:
+            before_stop()
         st.stop()
 
 

@@ -172,10 +172,3 @@ def draw_sidebar(
     """The whole sidebar of the Carte page: the territory picker, then :func:`draw`."""
     picker.draw(view_state)
     draw(settings, layers, indicator_keys, n_places, many_places)
-
-
-def stop(view_state: ViewState, settings: MapSettings, layers: dict, indicator_keys) -> None:
-    """End the page run early (after an error message) with its sidebar drawn, so the user can
-    change what made it stop (``st.stop`` ends the run at the next Streamlit call)."""
-    draw_sidebar(view_state, settings, layers, indicator_keys)
-    st.stop()

@@ -13,7 +13,7 @@ LEVEL_LABELS = {"iris": "IRIS (quartiers)", "commune": "Communes"}
 def current_state(known_layers: set[str] | None = None) -> ViewState:
     """The view state: from the session if set, else parsed (and validated) from the URL."""
     if "view" not in st.session_state:
-        known = set(data.territories()["key"])
+        known = data.territory_labels().keys()
         state, notices = from_query(dict(st.query_params), known_territories=known, known_layers=known_layers)
         st.session_state["view"] = state
         st.session_state["view_notices"] = notices

@@ -9,6 +9,7 @@ one falls back to its default with a notice for the user. Weights travel as comp
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field, replace
 
 DEFAULT_TERRITORY = "epci:200040715"  # Grenoble-Alpes-Métropole
@@ -128,7 +129,7 @@ def _bad(raw: str):
     raise ValueError(f"valeur invalide {raw!r}")
 
 
-def from_query(params: dict[str, str | list[str]], known_territories: set[str] | None = None, known_layers: set[str] | None = None) -> tuple[ViewState, list[str]]:
+def from_query(params: dict[str, str | list[str]], known_territories: AbstractSet[str] | None = None, known_layers: AbstractSet[str] | None = None) -> tuple[ViewState, list[str]]:
     """Parse query parameters into a ViewState; returns ``(state, notices)``.
 
     Unknown keys are ignored; an invalid value keeps the default and adds a French notice.
