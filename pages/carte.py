@@ -77,7 +77,8 @@ if layer.group:  # a published indicator: its vintage in every tooltip (producer
     view["vintage"] = compute.vintage_short(layer.group)
     tooltip.append(("vintage", "Millésime", str))
 
-# places and QPV (serialised once per territory and filter: ui.map_layers) -----------------------
+# places and QPV (serialised once per territory and filter: ui.map_layers); changes=True: they
+# travel with the zone styles, so toggling or filtering them keeps the drawn map and its zoom ----
 pack = data.pack()
 all_places = session_places.all_places(pack["places"])
 near = map_layers.places_near(all_places, kind, code, state.level, tuple(types), tuple(services))
@@ -89,10 +90,10 @@ if show_places and len(near):
     user = session_places.get()
     user_df = None if user.empty else pd.DataFrame(user.drop(columns="geometry"))
     prepared = map_layers.place_points(kind, code, state.level, tuple(types), tuple(services), user_df)
-    point_layers.append(PointLayer(None, "name", f"Lieux d'accueil ({prepared.count})", "#1f2937", radius=4 if many_places else 6, prepared=prepared))
+    point_layers.append(PointLayer(None, "name", f"Lieux d'accueil ({prepared.count})", "#1f2937", radius=4 if many_places else 6, prepared=prepared, changes=True))
 qpv = map_layers.qpv_points(kind, code, state.level) if show_qpv else None
 if qpv is not None and qpv.count:
-    point_layers.append(PointLayer(None, "label", "QPV (centre de la commune, pas le périmètre)", "#7c3aed", radius=5, prepared=qpv))
+    point_layers.append(PointLayer(None, "label", "QPV (centre de la commune, pas le périmètre)", "#7c3aed", radius=5, prepared=qpv, changes=True))
 boundaries = map_layers.commune_boundaries(kind, code) if state.level == "iris" else None
 
 try:

@@ -1,9 +1,10 @@
 """Read what the ``st_folium`` component of a page receives (``AppTest`` element tree).
 
-The map script (``args["script"]``) holds the Leaflet layers: zone outlines (codes only),
-commune boundaries and places, each an ``L.geoJson`` filled by ``<layer>.addData(<GeoJSON>)``.
-The indicator shown — class, tooltip and popup of each zone, legend — travels apart, in
-``args["feature_group"]`` (see ``ui.folium_map.ZoneStyle``).
+The map script (``args["script"]``) holds the Leaflet layers that depend on the territory only:
+zone outlines (codes only) and commune boundaries, each an ``L.geoJson`` filled by
+``<layer>.addData(<GeoJSON>)``.  What the user switches without leaving the territory travels
+apart, in ``args["feature_group"]``: the indicator shown (class, tooltip and popup of each
+zone, legend: ``ui.folium_map.ZoneStyle``) and the point layers (places, QPV, proposed sites).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ def layer_features(script: str, class_name: str) -> list[dict]:
         start = script.index(f"{m.group(1)}.addData(") + len(f"{m.group(1)}.addData(")
         feats += json.JSONDecoder().raw_decode(script, start)[0]["features"]  # \u003c escapes are valid JSON
     return feats
+
+
+def point_features(args: dict, class_name: str) -> list[dict]:
+    """Features of the point layers of ``class_name``, wherever they travel (map script or
+    feature group)."""
+    return layer_features(args["script"], class_name) + layer_features(args.get("feature_group") or "", class_name)
 
 
 def zone_style(args: dict) -> dict:

@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.folium_map
-from tests.map_helpers import layer_features, map_args, zone_style
+from tests.map_helpers import layer_features, map_args, point_features, zone_style
 from ui.folium_map import BOUNDARY_CLASS, POINT_CLASS, ZONE_CLASS, GeoJsonLayer, zone_properties
 
 REPO_DIR = Path(__file__).resolve().parents[1]
@@ -95,7 +95,11 @@ def test_default_view_one_zone_feature_per_metropole_iris(captured, metro_iris):
     assert "Indice de fragilité numérique (note /10)" in style["legend"]
     # commune outlines drawn over the IRIS: one per commune of the Métropole (49)
     assert len(layer_features(script, BOUNDARY_CLASS)) == metro_iris["code_commune"].nunique() == 49
-    assert len(layer_features(script, POINT_CLASS)) > 0  # places and QPV
+    # places and QPV travel beside the script, with the styles: toggling them does not reload the map
+    assert not layer_features(script, POINT_CLASS)
+    points = layer_features(args["feature_group"], POINT_CLASS)
+    assert sum("place" in f["properties"] for f in points) > 0  # places
+    assert sum("place" not in f["properties"] for f in points) > 0  # QPV (no place id)
     # offline: no CDN link
     assert args["css_links"] and not any(u.startswith(("http:", "https:", "//")) for u in args["css_links"] + args["js_links"])
     assert "https://" not in args["header"]
@@ -243,7 +247,7 @@ def test_finer_settings_appear_on_request_and_are_kept_when_hidden(metro_iris):
     assert at.query_params.get("preset") == "apl"
     # only France Services on the map: those of the pack near the Métropole (6 in its EPCI)
     places = geodata.load_places()
-    drawn = [f["properties"]["place"] for f in layer_features(args["script"], POINT_CLASS) if "place" in f["properties"]]
+    drawn = [f["properties"]["place"] for f in point_features(args, POINT_CLASS) if "place" in f["properties"]]
     assert drawn and set(drawn) <= set(places.loc[places["type"] == "france_services", "place_id"])
     assert len(drawn) >= 6
 
@@ -293,10 +297,12 @@ def test_map_is_sent_before_the_sidebar_widgets(monkeypatch):
     assert len(layer_features(map_args(at)["script"], ZONE_CLASS)) == 70  # Grenoble's IRIS, this run
     at.selectbox(key="map_layer").set_value("unmet").run()
     assert "Besoin non couvert" in zone_style(map_args(at))["legend"]
+    before = map_args(at)
+    assert any("place" in f["properties"] for f in point_features(before, POINT_CLASS))
     at.toggle(key="map_places").set_value(False).run()
-    assert not layer_features(map_args(at)["script"], POINT_CLASS) or all(
-        "place" not in f["properties"] for f in layer_features(map_args(at)["script"], POINT_CLASS)
-    )
+    after = map_args(at)
+    assert not any("place" in f["properties"] for f in point_features(after, POINT_CLASS))
+    assert after["script"] == before["script"]  # the same map in the browser: only the points change
     last_run = calls[len(calls) - 1 - calls[::-1].index("map") :]
     assert "map_layer" in last_run and "picker_territory" in last_run  # also on reruns: map first
 

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from loaders.errors import LoaderError
 from loaders.user_places import parse_user_places
-from tests.map_helpers import layer_features, map_args
+from tests.map_helpers import map_args, point_features as map_point_features
 from ui.explain import place_popup
 from ui.folium_map import POINT_CLASS
 
@@ -57,7 +57,7 @@ def upload(at: AppTest, content: bytes, name: str = "lieux.csv") -> AppTest:
 
 
 def point_features(at: AppTest) -> list[dict]:
-    return layer_features(map_args(at)["script"], POINT_CLASS)
+    return map_point_features(map_args(at), POINT_CLASS)
 
 
 # --- the page ------------------------------------------------------------------------------

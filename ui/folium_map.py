@@ -550,9 +550,10 @@ class PointLayer:
     """A layer of points drawn as circles: label column (tooltip), legend label, colour, popups.
 
     ``prepared``: the features already built by :func:`prepare_points` (then ``gdf`` may be None).
-    ``changes``: the layer changes from one rerun to the next (proposed sites, clicked points):
-    in the app it travels with the zone styles (:func:`show_map`), so that a change redraws these
-    points only, not the whole map.
+    ``changes``: the layer may change while the territory stays (places and QPV the user toggles
+    or filters, proposed sites, clicked points): in the app it travels with the zone styles
+    (:func:`show_map`), so that a change redraws these points only, on the same Leaflet map,
+    and the view the user zoomed to stays.
     """
 
     gdf: gpd.GeoDataFrame | None

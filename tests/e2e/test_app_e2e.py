@@ -142,6 +142,28 @@ def test_changing_the_layer_restyles_the_drawn_map_in_place(page, app_server, me
     assert_offline(page)
 
 
+def test_toggling_the_places_keeps_the_users_zoom(page, app_server, metro_iris):
+    """Hiding and showing the places redraws the points on the same Leaflet map: the iframe is
+    not reloaded, so the view the user zoomed to stays (it used to jump back to the territory)."""
+    frame = open_map(page, app_server.url, len(metro_iris))
+    wait_idle(page)
+    n_places = frame.evaluate("() => document.querySelectorAll('.inc-point').length")
+    assert n_places > 0
+    frame.evaluate("() => { window.__sameDocument = true; window.map.setView([45.19, 5.73], 14, {animate: false}); }")
+    toggle = page.locator('[data-testid="stSidebar"]').get_by_text("Lieux d'accueil", exact=True)
+    toggle.click()
+    frame.wait_for_function("() => !document.querySelector('.inc-legend').textContent.includes(\"Lieux d'accueil\")", timeout=30_000)
+    fewer = frame.evaluate("() => document.querySelectorAll('.inc-point').length")
+    assert 0 <= fewer < n_places  # the QPV points stay
+    toggle.click()
+    frame.wait_for_function(f"() => document.querySelectorAll('.inc-point').length === {n_places}", timeout=30_000)
+    assert frame.evaluate("() => window.__sameDocument === true")  # the iframe was not reloaded
+    assert frame.evaluate("() => window.map.getZoom()") == 14
+    center = frame.evaluate("() => window.map.getCenter()")
+    assert abs(center["lat"] - 45.19) < 1e-6 and abs(center["lng"] - 5.73) < 1e-6
+    assert_offline(page)
+
+
 def test_clicking_a_zone_shows_its_explanation(page, app_server, metro_iris):
     """Fails with pages/carte.py as of this writing (the click is ignored, see test_app_carte.py)."""
     frame = open_map(page, app_server.url, len(metro_iris))
