@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from loaders.errors import LoaderError
 from loaders.user_places import parse_user_places
-from tests.map_helpers import map_args, point_features as map_point_features
+from tests.map_helpers import map_args
+from tests.map_helpers import point_features as map_point_features
 from ui.explain import place_popup
 from ui.folium_map import POINT_CLASS
 
