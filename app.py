@@ -10,7 +10,9 @@ display. Everything runs on the embedded pack (``geodata/pack``), with no networ
 import streamlit as st
 
 from ui.navigation import use_app_navigation
+from ui.server_socket import disable_nagle
 
+disable_nagle()  # once per server process: ~40 ms less per file fetched (see ui/server_socket.py)
 use_app_navigation()
 st.set_page_config(
     page_title="Inclusion numérique — diagnostic territorial",

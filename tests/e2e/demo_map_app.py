@@ -117,7 +117,9 @@ def main() -> None:
     import streamlit as st
 
     from ui.folium_map import show_map
+    from ui.server_socket import disable_nagle
 
+    disable_nagle()  # as app.py: the benchmark's reference runs on the same server settings
     st.set_page_config(page_title="Démo carte hors ligne", layout="wide")
     st.title("Démo carte hors ligne")
     mode = os.environ.get("INCLUSION_MAP_ASSETS", "inline")
