@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 LEVELS = ("iris", "commune", "epci", "departement", "region")
 PACK_DIR = Path(os.environ.get("INCLUSION_PACK_DIR") or Path(__file__).resolve().parent / "pack")
@@ -51,9 +52,17 @@ def load_qpv(pack_dir: Path = PACK_DIR) -> gpd.GeoDataFrame:
     return gpd.read_parquet(_path(pack_dir, "qpv.parquet"))
 
 
+def load_reference_france(pack_dir: Path = PACK_DIR) -> pd.DataFrame:
+    """National distributions of the index's indicators (``indicator, code, num, den, value,
+    estimated``; :mod:`loaders.reference_france`), for the reference « France »."""
+    return pd.read_parquet(_path(pack_dir, "reference_france.parquet"))
+
+
 def load_pack(pack_dir: Path = PACK_DIR) -> dict:
-    """Every table of the pack: ``{level: zones, "places": …, "qpv": …, "manifest": dict}``."""
+    """Every table of the pack: ``{level: zones, "places": …, "qpv": …, "reference_france": …,
+    "manifest": dict}``."""
     pack: dict = {level: load_zones(level, pack_dir) for level in LEVELS}
+    pack["reference_france"] = load_reference_france(pack_dir)
     pack["places"] = load_places(pack_dir)
     pack["qpv"] = load_qpv(pack_dir)
     pack["manifest"] = load_manifest(pack_dir)

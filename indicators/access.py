@@ -350,6 +350,26 @@ def nearest_place(zone_xy, place_xy, speed_kmh, detour: float = 1.3) -> tuple[np
     return idx.astype(np.intp), dist, dist * detour / (speed * 1000.0 / 60.0)
 
 
+def estimated_share(pairs: Pairs, decay, demand, demand_estimated, supply_estimated, result: AccessResult) -> np.ndarray:
+    """Share (0–1) of each zone's access A_i that rests on estimated inputs.
+
+    A place's ratio R_j is estimated in the share d_j = max(s_j, Σ_i W_ij N_i e_i / D_j), with s_j
+    = 1 where its capacity used a default (flag) and e_i the estimated share of zone i's need; then
+    share_i = Σ_j W_ij R_j d_j / A_i (0 where A_i = 0 or undefined).
+    """
+    N = np.nan_to_num(np.asarray(demand, dtype=float))
+    e = np.clip(np.nan_to_num(np.asarray(demand_estimated, dtype=float)), 0.0, 1.0)
+    w = decay(pairs.cost)
+    w = np.where(pairs.cost <= decay.max_cost, w, 0.0)
+    keep = w > 0
+    W = sparse.csr_array((w[keep], (pairs.rows[keep], pairs.cols[keep])), shape=(pairs.n_zones, pairs.n_places))
+    D = result.weighted_demand
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.maximum(np.asarray(supply_estimated, dtype=float), np.where(D > 0, (W.T @ (N * e)) / D, 0.0))
+        part = W @ np.where(np.isfinite(result.ratio), result.ratio * d, 0.0)
+        return np.where(result.access > 0, np.clip(part / result.access, 0.0, 1.0), 0.0)
+
+
 def nearest_from_pairs(pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
     """Nearest place per zone from cost pairs (within the catchment only): (index or −1, cost or NaN)."""
     best = np.full(pairs.n_zones, np.inf)
@@ -364,5 +384,5 @@ def nearest_from_pairs(pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
 __all__ = [
     "StepDecay", "GaussianDecay", "GravityDecay", "STEP_PRESETS", "make_decay", "binary_decay",
     "Pairs", "pairs_from_matrix", "pairs_from_frame", "straight_line_pairs", "AccessResult",
-    "floating_catchment", "fca", "zone_speeds", "nearest_place", "nearest_from_pairs",
+    "floating_catchment", "fca", "zone_speeds", "nearest_place", "nearest_from_pairs", "estimated_share",
 ]

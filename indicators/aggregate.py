@@ -12,8 +12,10 @@ parent's population (or of its children when population is unknown) in those chi
 ``<group>_status`` is "ok" (all children), "partial" or "not_covered" (none).
 
 Non-additive values: ``median_income`` is NaN at the higher level unless provided (the published
-value of that level, passed in ``provided``); ``dist_4g_m`` becomes the population-weighted mean
-distance (a mean over residents, not a rate). ``rep_x``/``rep_y`` are population-weighted means
+value of that level, passed in ``provided``); ``dist_4g_m`` and ``dist_library_m`` become the
+population-weighted mean distance (a mean over residents, not a rate). ``<group>_estimated_share``
+is the share of the group's numerator that comes from children whose value is an estimate
+(:data:`ESTIMATED_STATUSES`), so that a figure can say how much of it is estimated. ``rep_x``/``rep_y`` are population-weighted means
 of the children's points; ``lon``/``lat`` are their WGS84 projection.
 """
 
@@ -22,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .definitions import ESTIMATED_STATUSES
+
 #: Count columns per status group (SCHEMA.md).
 GROUPS: dict[str, tuple[str, ...]] = {
     "population": ("population",),
@@ -29,9 +33,13 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "unemployment": ("unemployed_1564", "active_1564"),
     "poverty": ("fiscal_persons", "poor_persons"),
     "age": ("pop_age_total", "pop_15_29", "pop_30_44", "pop_45_59", "pop_60_74", "pop_60p", "pop_65p", "pop_75p"),
+    "age15p": ("pop15p", "pop15p_65p"),
+    "diploma15p": ("pop15p_dipl", "pop15p_lowdip"),
     "diploma": ("nscol15p", "nscol15p_diplmin"),
     "household_types": ("hh_total_detailed", "hh_one_person", "hh_single_parent"),
     "ftth": ("premises_total", "ftth_premises"),
+    "thd": ("premises_2019", "thd_premises"),
+    "mobile4g": ("area_cov_km2", "area_4g_km2"),
     "qpv": ("qpv_count",),
     "places": ("places_count",),
 }
@@ -49,6 +57,121 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").to_numpy(float, na_value=np.nan)
 
 
+#: non-additive distances: population-weighted means of the children
+WEIGHTED_DISTANCES = ("dist_4g_m", "dist_library_m")
+
+
+def _sum_groups(zones: pd.DataFrame, codes: np.ndarray, G: int, out: dict, pop: np.ndarray) -> None:
+    """Σ of each group's counts over the children that have all of them; coverage, status and the
+    share of the group's numerator that rests on estimated children."""
+    n_children = out["n_children"]
+    pop_known_all = np.bincount(codes, weights=~np.isfinite(pop), minlength=G) == 0
+    wpop = np.where(np.isfinite(pop), pop, 0.0)
+    tot_pop = np.bincount(codes, weights=wpop, minlength=G)
+    for group, cols in GROUPS.items():
+        cols = [c for c in cols if c in zones.columns]
+        if not cols:
+            continue
+        P = np.column_stack([np.isfinite(_num(zones, c)) for c in cols])
+        any_in_parent = np.column_stack([np.bincount(codes, weights=P[:, k], minlength=G) > 0 for k in range(len(cols))])
+        complete = np.all(P | ~any_in_parent[codes], axis=1) & P.any(axis=1)
+        n_complete = np.bincount(codes, weights=complete, minlength=G)
+        for k, c in enumerate(cols):
+            s = np.bincount(codes, weights=np.where(complete, np.nan_to_num(_num(zones, c)), 0.0), minlength=G)
+            out[c] = np.where((n_complete > 0) & any_in_parent[:, k], s, np.nan)
+        cov_pop = np.bincount(codes, weights=np.where(complete, wpop, 0.0), minlength=G)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"{group}_coverage"] = np.where(pop_known_all & (tot_pop > 0), cov_pop / tot_pop, n_complete / n_children)
+        out[f"{group}_status"] = np.where(n_complete == 0, "not_covered",
+                                          np.where(n_complete == n_children, "ok", "partial")).astype(object)
+        status_col = f"{group}_status"
+        if status_col in zones.columns:
+            out[f"{group}_estimated_share"] = _estimated_share(zones, codes, G, complete, cols[-1], status_col, wpop)
+
+
+def _estimated_share(zones: pd.DataFrame, codes: np.ndarray, G: int, complete: np.ndarray, num: str,
+                     status_col: str, wpop: np.ndarray) -> np.ndarray:
+    """Σ numerator of estimated children / Σ numerator (population shares when the numerator sums to 0)."""
+    status = zones[status_col].astype("object").to_numpy()
+    est = complete & np.isin(status, list(ESTIMATED_STATUSES))
+    if f"{status_col[:-len('_status')]}_estimated_share" in zones.columns:  # aggregating an aggregate
+        est_w = np.nan_to_num(_num(zones, f"{status_col[:-len('_status')]}_estimated_share"))
+    else:
+        est_w = est.astype(float)
+    v = np.where(complete, np.nan_to_num(_num(zones, num)), 0.0)
+    s_num = np.bincount(codes, weights=v, minlength=G)
+    s_est = np.bincount(codes, weights=v * est_w, minlength=G)
+    p_all = np.bincount(codes, weights=np.where(complete, wpop, 0.0), minlength=G)
+    p_est = np.bincount(codes, weights=np.where(complete, wpop, 0.0) * est_w, minlength=G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s_num > 0, s_est / s_num, np.where(p_all > 0, p_est / p_all, 0.0))
+
+
+def _weighted_distances(zones: pd.DataFrame, codes: np.ndarray, G: int, out: dict, pop: np.ndarray) -> None:
+    """Population-weighted mean of each non-additive distance (a mean over residents, not a rate)."""
+    for col in WEIGHTED_DISTANCES:
+        if col not in zones.columns:
+            continue
+        d = _num(zones, col)
+        ok = np.isfinite(d) & np.isfinite(pop)
+        sw = np.bincount(codes, weights=np.where(ok, pop, 0.0), minlength=G)
+        swd = np.bincount(codes, weights=np.where(ok, pop * np.nan_to_num(d), 0.0), minlength=G)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[col] = np.where(sw > 0, swd / sw, np.nan)
+        n_ok = np.bincount(codes, weights=ok, minlength=G)
+        group = "mobile" if col == "dist_4g_m" else "libraries"
+        out[f"{group}_status"] = np.where(n_ok == 0, "not_covered", np.where(n_ok == out["n_children"], "ok", "partial")).astype(object)
+
+
+def _rep_points(zones: pd.DataFrame, codes: np.ndarray, G: int, out: dict, pop: np.ndarray) -> None:
+    """Population-weighted mean of the children's demand points (plain mean where no population)."""
+    x, y = _num(zones, "rep_x"), _num(zones, "rep_y")
+    okxy = np.isfinite(x) & np.isfinite(y)
+    w = np.where(okxy, np.where(np.isfinite(pop) & (pop > 0), pop, 0.0), 0.0)
+    sw = np.bincount(codes, weights=w, minlength=G)
+    cnt = np.bincount(codes, weights=okxy, minlength=G)
+    use_w = sw > 0
+    wx = np.where(use_w[codes], w, okxy.astype(float))
+    den = np.where(use_w, sw, cnt)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rx = np.bincount(codes, weights=wx * np.nan_to_num(x), minlength=G) / den
+        ry = np.bincount(codes, weights=wx * np.nan_to_num(y), minlength=G) / den
+    rx[den == 0] = np.nan
+    ry[den == 0] = np.nan
+    out["rep_x"], out["rep_y"] = rx, ry
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(rx, ry)
+    out["lon"], out["lat"] = np.where(np.isfinite(rx), lon, np.nan), np.where(np.isfinite(ry), lat, np.nan)
+
+
+def _text_columns(zones: pd.DataFrame, level: str, uniques, codes: np.ndarray, result: pd.DataFrame, pop: np.ndarray) -> None:
+    """Name and higher-level codes (most populated child's), joined vintages and QPV codes."""
+    frame = pd.DataFrame({"_code": np.asarray(uniques)[codes], "_pop": np.nan_to_num(pop)}, index=zones.index)
+    first = frame.sort_values("_pop", ascending=False, kind="stable").groupby("_code").head(1)
+    name_col = LEVEL_NAME.get(level)
+    if name_col and name_col in zones.columns:
+        result["name"] = zones.loc[first.index, name_col].set_axis(first["_code"]).reindex(result["code"]).to_numpy()
+    for lv in _ORDER[_ORDER.index(level) + 1:]:
+        col = LEVEL_PARENT[lv]
+        if col in zones.columns:
+            result[col] = zones.loc[first.index, col].set_axis(first["_code"]).reindex(result["code"]).to_numpy()
+    for col in ("population_vintage", "qpv_codes", "age15p_vintage", "diploma15p_vintage", "unemployment_vintage"):
+        if col in zones.columns:
+            joined = (zones[col].astype("object").dropna().astype(str)
+                      .groupby(frame["_code"]).agg(lambda s: ";".join(sorted({p for v in s for p in v.split(";") if p}))))
+            result[col] = joined.reindex(result["code"]).to_numpy()
+
+
+def _apply_provided(result: pd.DataFrame, provided: pd.DataFrame) -> None:
+    prov = provided.reindex(result["code"])
+    for col in prov.columns:
+        vals = prov[col].to_numpy()
+        result[col] = np.where(pd.notna(vals), vals, result[col].to_numpy()) if col in result.columns else vals
+    if "median_income" in prov.columns:
+        result["income_status"] = np.where(pd.notna(prov["median_income"].to_numpy()), "ok", "not_covered")
+
+
 def aggregate(zones: pd.DataFrame, level: str, provided: pd.DataFrame | None = None) -> pd.DataFrame:
     """Aggregate a zone table to `level` by summing counts (see module doc).
 
@@ -56,7 +179,7 @@ def aggregate(zones: pd.DataFrame, level: str, provided: pd.DataFrame | None = N
     ``median_income``); they fill the columns of the same name. Returns one row per parent code,
     sorted by code, with ``code``, ``level``, ``name`` (when a name column exists), the parent
     code columns of higher levels (most populated child's value), counts, ``poverty_rate``,
-    ``<group>_status``/``<group>_coverage``, ``n_children``.
+    ``<group>_status``/``<group>_coverage``/``<group>_estimated_share``, ``n_children``.
     """
     if level not in LEVEL_PARENT:
         raise ValueError(f"unknown level {level!r}; expected one of {tuple(LEVEL_PARENT)}")
@@ -69,105 +192,27 @@ def aggregate(zones: pd.DataFrame, level: str, provided: pd.DataFrame | None = N
     G = len(uniques)
     out: dict[str, object] = {"code": np.asarray(uniques, dtype=object), "level": level}
     out["n_children"] = np.bincount(codes, minlength=G)
-
     pop = _num(zones, "population") if "population" in zones else np.full(len(zones), np.nan)
-    pop_known_all = np.bincount(codes, weights=~np.isfinite(pop), minlength=G) == 0
-
-    for group, cols in GROUPS.items():
-        cols = [c for c in cols if c in zones.columns]
-        if not cols:
-            continue
-        P = np.column_stack([np.isfinite(_num(zones, c)) for c in cols])
-        any_in_parent = np.column_stack([np.bincount(codes, weights=P[:, k], minlength=G) > 0 for k in range(len(cols))])
-        required = any_in_parent[codes]
-        complete = np.all(P | ~required, axis=1) & P.any(axis=1)
-        n_complete = np.bincount(codes, weights=complete, minlength=G)
-        for k, c in enumerate(cols):
-            v = np.where(complete, np.nan_to_num(_num(zones, c)), 0.0)
-            s = np.bincount(codes, weights=v, minlength=G)
-            out[c] = np.where((n_complete > 0) & any_in_parent[:, k], s, np.nan)
-        wpop = np.where(np.isfinite(pop), pop, 0.0)
-        cov_pop = np.bincount(codes, weights=np.where(complete, wpop, 0.0), minlength=G)
-        tot_pop = np.bincount(codes, weights=wpop, minlength=G)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cov = np.where(pop_known_all & (tot_pop > 0), cov_pop / tot_pop, n_complete / out["n_children"])
-        out[f"{group}_coverage"] = cov
-        out[f"{group}_status"] = np.where(n_complete == 0, "not_covered",
-                                          np.where(n_complete == out["n_children"], "ok", "partial")).astype(object)
-
+    _sum_groups(zones, codes, G, out, pop)
     if "poor_persons" in out and "fiscal_persons" in out:
         with np.errstate(invalid="ignore", divide="ignore"):
             f = np.asarray(out["fiscal_persons"], float)
             out["poverty_rate"] = np.where(f > 0, 100.0 * np.asarray(out["poor_persons"], float) / f, np.nan)
-
     if "median_income" in zones.columns:
         out["median_income"] = np.full(G, np.nan)  # non-additive: only a published value
         out["income_status"] = np.full(G, "not_covered", dtype=object)
-
-    if "dist_4g_m" in zones.columns:
-        d = _num(zones, "dist_4g_m")
-        ok = np.isfinite(d) & np.isfinite(pop)
-        sw = np.bincount(codes, weights=np.where(ok, pop, 0.0), minlength=G)
-        swd = np.bincount(codes, weights=np.where(ok, pop * np.nan_to_num(d), 0.0), minlength=G)
+    if "area_cov_km2" in out:
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["dist_4g_m"] = np.where(sw > 0, swd / sw, np.nan)
-        n_ok = np.bincount(codes, weights=ok, minlength=G)
-        out["mobile_status"] = np.where(n_ok == 0, "not_covered",
-                                        np.where(n_ok == out["n_children"], "ok", "partial")).astype(object)
-
+            out["cov4g_best"] = np.asarray(out["area_4g_km2"], float) / np.asarray(out["area_cov_km2"], float)
+    _weighted_distances(zones, codes, G, out, pop)
     if "area_km2" in zones.columns:
-        a = _num(zones, "area_km2")
-        out["area_km2"] = np.bincount(codes, weights=np.nan_to_num(a), minlength=G)
-
+        out["area_km2"] = np.bincount(codes, weights=np.nan_to_num(_num(zones, "area_km2")), minlength=G)
     if "rep_x" in zones.columns and "rep_y" in zones.columns:
-        x, y = _num(zones, "rep_x"), _num(zones, "rep_y")
-        okxy = np.isfinite(x) & np.isfinite(y)
-        w = np.where(okxy, np.where(np.isfinite(pop) & (pop > 0), pop, 0.0), 0.0)
-        sw = np.bincount(codes, weights=w, minlength=G)
-        cnt = np.bincount(codes, weights=okxy, minlength=G)
-        use_w = sw > 0
-        wx = np.where(use_w[codes], w, okxy.astype(float))
-        den = np.where(use_w, sw, cnt)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rx = np.bincount(codes, weights=wx * np.nan_to_num(x), minlength=G) / den
-            ry = np.bincount(codes, weights=wx * np.nan_to_num(y), minlength=G) / den
-        rx[den == 0] = np.nan
-        ry[den == 0] = np.nan
-        out["rep_x"], out["rep_y"] = rx, ry
-        from pyproj import Transformer
-
-        lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(rx, ry)
-        out["lon"], out["lat"] = np.where(np.isfinite(rx), lon, np.nan), np.where(np.isfinite(ry), lat, np.nan)
-
+        _rep_points(zones, codes, G, out, pop)
     result = pd.DataFrame(out)
-
-    # text columns: name, higher-level codes (most populated child's), vintages, QPV codes
-    frame = pd.DataFrame({"_code": np.asarray(uniques)[codes], "_pop": np.nan_to_num(pop)}, index=zones.index)
-    first = frame.sort_values("_pop", ascending=False, kind="stable").groupby("_code").head(1)
-    name_col = LEVEL_NAME.get(level)
-    if name_col and name_col in zones.columns:
-        result["name"] = zones.loc[first.index, name_col].set_axis(first["_code"]).reindex(result["code"]).to_numpy()
-    higher = _ORDER[_ORDER.index(level) + 1:]
-    for lv in higher:
-        col = LEVEL_PARENT[lv]
-        if col in zones.columns:
-            result[col] = zones.loc[first.index, col].set_axis(first["_code"]).reindex(result["code"]).to_numpy()
-    for col in ("population_vintage", "qpv_codes"):
-        if col in zones.columns:
-            joined = (zones[col].astype("object").dropna().astype(str)
-                      .groupby(frame["_code"]).agg(lambda s: ";".join(sorted({p for v in s for p in v.split(";") if p}))))
-            result[col] = joined.reindex(result["code"]).to_numpy()
-
+    _text_columns(zones, level, uniques, codes, result, pop)
     if provided is not None:
-        prov = provided.reindex(result["code"])
-        for col in prov.columns:
-            vals = prov[col].to_numpy()
-            if col in result.columns:
-                result[col] = np.where(pd.notna(vals), vals, result[col].to_numpy())
-            else:
-                result[col] = vals
-        if "median_income" in prov.columns:
-            result["income_status"] = np.where(pd.notna(prov["median_income"].to_numpy()), "ok", "not_covered")
+        _apply_provided(result, provided)
     return result.reset_index(drop=True)
 
 
@@ -178,4 +223,4 @@ def aggregate_all(zones: pd.DataFrame, levels=("commune", "epci", "departement",
     return {lv: aggregate(zones, lv, provided.get(lv)) for lv in levels if LEVEL_PARENT[lv] in zones.columns}
 
 
-__all__ = ["GROUPS", "LEVEL_PARENT", "aggregate", "aggregate_all"]
+__all__ = ["GROUPS", "LEVEL_PARENT", "ESTIMATED_STATUSES", "aggregate", "aggregate_all"]

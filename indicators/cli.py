@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import compute_all
 from .definitions import Config
+from .levels import compute_level
 from .unmet import robustness
 
+log = logging.getLogger(__name__)
 LEVELS = ("iris", "commune", "epci", "departement", "region")
 KIND_COLUMN = {"region": "code_region", "departement": "code_departement", "epci": "code_epci", "commune": "code_commune"}
 PREFIX = {"reg": "region", "dep": "departement", "epci": "epci", "com": "commune"}
@@ -87,12 +89,18 @@ def run(territory: str, level: str, config: Config, robustness_draws: int = 0, s
     if not mask.any():
         raise ValueError(f"no {level} zone in {kind} {code}")
     places = pack["places"].reset_index(drop=True)
-    res = compute_all(zones, places, config)
+    tables = {lv: (pack[lv].drop(columns="geometry_display") if "geometry_display" in pack[lv].columns else pack[lv]).reset_index(drop=True)
+              for lv in LEVELS}
+    tables["reference_france"] = pack.get("reference_france")
+    res = compute_level(tables, level, places, config)
     out = res.zones.drop(columns=[c for c in ("code", "name", "level") if c in res.zones.columns])
     if robustness_draws > 0:
         rob = robustness(zones, config, out["need"].to_numpy(float), out["access"].to_numpy(float),
                          n_draws=robustness_draws, seed=seed)
         out = out.join(rob)
+    if res.report.get("reference") and res.report.get("reference") != config.reference:
+        log.warning("at the %s level the index's reference moves from %r to %r (a level cannot be ranked within itself)",
+                    level, config.reference, res.report["reference"])
     ident = [c for c in ("code", "name", "level", "code_commune", "commune_name", "code_epci", "epci_name",
                          "code_departement", "code_region", "population", "geometry") if c in zones.columns]
     table = pd.concat([zones[ident], out], axis=1)[mask].reset_index(drop=True)
@@ -139,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--robustness", type=int, default=0, metavar="N", help="Monte-Carlo draws for the top-decile probability")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    logging.basicConfig(format="note: %(message)s", level=logging.WARNING)
     try:
         data = json.loads(args.config.read_text(encoding="utf-8")) if args.config else {}
         data.update(_parse_set(args.set))

@@ -52,28 +52,53 @@ CATALOGUE: dict[str, Indicator] = {
     ind.key: ind
     for ind in (
         Indicator(
-            "no_thd", "Locaux non raccordables à la fibre (FttH)", "ftth_premises", "premises_total",
-            "%", "complement", True, "ftth",
-            note="Proxy du « sans très haut débit fixe (≥ 30 Mbit/s) » de l'IFN : seule la fibre FttH "
-            "est comptée (ARCEP T1 2018), pas le câble ni le VDSL2.",
+            "no_thd", "Locaux sans très haut débit fixe (≥ 30 Mbit/s)", "thd_premises", "premises_2019",
+            "%", "complement", True, "thd",
+            note="Part des locaux (logements et établissements) sans accès à au moins 30 Mbit/s, toutes "
+            "technologies (fibre, câble, VDSL2, radio…) : ARCEP « Ma connexion internet », 30/09/2019.",
         ),
         Indicator(
-            "no_4g", "Distance au site 4G le plus proche", "dist_4g_m", None, "m", "value", True,
-            "mobile",
-            note="Proxy de la non-couverture 4G : distance du point de demande au site 4G le plus "
-            "proche (sites ARCEP janvier 2018), pas la couverture publiée.",
+            "no_4g", "Surface sans couverture 4G (meilleur opérateur)", "area_4g_km2", "area_cov_km2", "%",
+            "complement", True, "mobile4g",
+            note="1 − part de la surface couverte en 4G par l'opérateur qui couvre le mieux la commune "
+            "(cartes ARCEP 2019 T3) : une mesure de la couverture du territoire, pas des personnes. "
+            "Parts supérieures à 100 % (polygones superposés) ramenées à 100 %, signalées.",
         ),
         Indicator(
             "poverty", "Taux de pauvreté (seuil à 60 %)", "poor_persons", "fiscal_persons", "%",
             "rate", True, "poverty",
+            note="Communes sous secret statistique : estimation à partir de ce qui est publié (revenu "
+            "médian, taux de l'EPCI), signalée.",
         ),
         Indicator(
-            "age65", "Part des 65 ans ou plus", "pop_65p", "pop_age_total", "%", "rate", True, "age",
-            fallback_num="pop_60p",
-            note="À l'IRIS (RP2016), seule la part des 60 ans ou plus existe : elle la remplace, signalée.",
+            "age65", "Part des 65 ans ou plus parmi les 15 ans ou plus", "pop15p_65p", "pop15p", "%", "rate",
+            True, "age15p",
+            note="Définition de l'IFN (RP2017 : 65 ans ou plus / 15 ans ou plus) ; RP2022 pour les communes des "
+            "métropoles, même définition.",
         ),
         Indicator(
-            "low_diploma", "Non-scolarisés de 15 ans ou plus sans diplôme ou CEP", "nscol15p_diplmin",
+            "low_diploma", "Peu ou pas diplômés (au plus CAP-BEP) parmi les 15 ans ou plus", "pop15p_lowdip",
+            "pop15p_dipl", "%", "rate", True, "diploma15p",
+            note="Non-scolarisés sans diplôme, CEP, BEPC ou CAP-BEP parmi toutes les personnes de 15 ans ou "
+            "plus (définition RP2017) ; RP2022 pour les communes de la Métropole de Grenoble.",
+        ),
+        Indicator(
+            "no_ftth", "Locaux non raccordables à la fibre (FttH)", "ftth_premises", "premises_total",
+            "%", "complement", True, "ftth",
+            note="Fibre FttH seule (ARCEP T1 2018) : une mesure plus ancienne et plus étroite que le très haut débit.",
+        ),
+        Indicator(
+            "dist_4g", "Distance au site 4G le plus proche", "dist_4g_m", None, "m", "value", True,
+            "mobile",
+            note="Indicateur indirect de la couverture 4G : distance du point de demande au site 4G le plus "
+            "proche (sites ARCEP janvier 2018).",
+        ),
+        Indicator(
+            "age65_all", "Part des 65 ans ou plus (tous âges)", "pop_65p", "pop_age_total", "%", "rate", True,
+            "age", note="RP2022, communes des métropoles seulement (IRIS : structure RP2016 des 60 ans ou plus).",
+        ),
+        Indicator(
+            "no_diploma", "Non-scolarisés de 15 ans ou plus sans diplôme ou CEP", "nscol15p_diplmin",
             "nscol15p", "%", "rate", True, "diploma",
         ),
         Indicator(
@@ -90,11 +115,16 @@ CATALOGUE: dict[str, Indicator] = {
             True, "household_types",
         ),
         Indicator(
-            "single_parent", "Familles monoparentales", "hh_single_parent", "hh_total_detailed", "%",
-            "rate", True, "household_types",
+            "single_parent", "Familles monoparentales", "hh_single_parent", "hh_total_detailed", "%", "rate",
+            True, "household_types",
         ),
         Indicator(
             "age15_29", "Part des 15–29 ans", "pop_15_29", "pop_age_total", "%", "rate", True, "age",
+        ),
+        Indicator(
+            "library_dist", "Distance à la bibliothèque la plus proche", "dist_library_m", None, "m", "value",
+            True, "libraries",
+            note="Du point de demande de la zone à la bibliothèque publique la plus proche (Ministère de la Culture, 2020).",
         ),
         Indicator(
             "places_per_10k", "Points d'accueil pour 10 000 habitants", "places_count", "population",
@@ -103,6 +133,21 @@ CATALOGUE: dict[str, Indicator] = {
         ),
     )
 }
+
+#: statuses of a zone whose value rests on an estimate (SCHEMA.md); aggregated levels carry
+#: ``<group>_estimated_share`` instead
+ESTIMATED_STATUSES = frozenset({"estimated", "from_commune", "rescaled"})
+
+
+def estimated_fraction(df: pd.DataFrame, ind: Indicator) -> np.ndarray:
+    """Share (0–1) of each zone's value of `ind` that rests on estimated inputs."""
+    share = f"{ind.group}_estimated_share"
+    if share in df.columns:
+        return np.clip(pd.to_numeric(df[share], errors="coerce").fillna(0.0).to_numpy(float), 0.0, 1.0)
+    status = f"{ind.group}_status"
+    if status in df.columns:
+        return df[status].astype("object").isin(ESTIMATED_STATUSES).to_numpy(float)
+    return np.zeros(len(df))
 
 
 @dataclass(frozen=True)
@@ -134,7 +179,7 @@ SETS: dict[str, IndicatorSet] = {
         "Indice de fragilité numérique 2019 : 4 axes, moyenne des axes",
         (
             ("acces_interfaces", ("no_thd", "no_4g", "poverty", "median_income")),
-            ("acces_information", ("one_person", "single_parent", "places_per_10k")),
+            ("acces_information", ("one_person", "single_parent", "places_per_10k", "library_dist")),
             ("competences_administratives", ("unemployment", "age15_29")),
             ("competences_numeriques", ("age65", "low_diploma")),
         ),
@@ -158,7 +203,25 @@ REFERENCE_COLUMNS = {
     "departement": "code_departement",
     "epci": "code_epci",
     "all": None,
+    "france": None,  # national distributions (commune and département levels), see fragility
 }
+REFERENCE_LABELS = {"epci": "EPCI", "departement": "département", "region": "région", "france": "France", "all": "toutes les zones"}
+#: zone levels, finest first, and the reference territories each level can be ranked within
+LEVEL_ORDER = ("iris", "commune", "epci", "departement", "region")
+
+
+def effective_reference(level: str | None, reference: str) -> str:
+    """The reference actually used at `level`: a reference territory that is the level itself or
+    finer (départements ranked within their département) moves up to the next one (département →
+    région → France); « France » exists for communes and départements only (région otherwise)."""
+    if level not in LEVEL_ORDER:
+        return reference
+    rank = LEVEL_ORDER.index(level)
+    if reference in ("epci", "departement", "region") and LEVEL_ORDER.index(reference) <= rank:
+        reference = next((r for r in ("departement", "region") if LEVEL_ORDER.index(r) > rank), "france")
+    if reference == "france" and level not in ("commune", "departement"):
+        return "region" if level != "region" else "all"
+    return reference
 NORMALISATIONS = ("decile", "ratio", "minmax")
 MISSING_POLICIES = ("median", "unscored", "available")
 NEED_MODELS = ("precarity", "illectronisme")
@@ -414,6 +477,7 @@ class Config:
 DEFAULT_CONFIG = Config()
 
 __all__ = [
-    "CATALOGUE", "SETS", "AXIS_LABELS", "REFERENCE_COLUMNS", "Indicator", "IndicatorSet", "Config",
+    "CATALOGUE", "SETS", "AXIS_LABELS", "REFERENCE_COLUMNS", "REFERENCE_LABELS", "Indicator", "IndicatorSet", "Config",
+    "ESTIMATED_STATUSES", "estimated_fraction", "effective_reference", "LEVEL_ORDER",
     "DEFAULT_CONFIG", "ratio", "indicator_values", "indicator_table",
 ]

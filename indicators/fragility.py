@@ -32,7 +32,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .definitions import CATALOGUE, DEFAULT_CONFIG, SETS, Config, indicator_values
+from .definitions import (
+    CATALOGUE,
+    DEFAULT_CONFIG,
+    SETS,
+    Config,
+    effective_reference,
+    estimated_fraction,
+    indicator_values,
+)
 
 _RATE_KINDS = {"rate": 100.0, "complement": 100.0, "per10k": 10_000.0}
 
@@ -131,17 +139,132 @@ def reference_values_from_counts(zones: pd.DataFrame, key: str, codes: np.ndarra
     return out
 
 
+def _national_observed(national: pd.DataFrame | None, key: str, level: str | None) -> pd.DataFrame | None:
+    """National values of `key` (rows of the pack's ``reference_france``), at the département
+    level summed by département (Σ num / Σ den); None when the indicator has no national table."""
+    if national is None or level not in ("commune", "departement"):
+        return None
+    rows = national[national["indicator"] == key]
+    if rows.empty:
+        return None
+    if level == "departement":
+        ind = CATALOGUE[key]
+        if ind.kind not in _RATE_KINDS:
+            return None
+        dep = rows["code"].str[:3].where(rows["code"].str.startswith("97"), rows["code"].str[:2])
+        sums = rows.groupby(dep)[["num", "den"]].sum()
+        value = _RATE_KINDS[ind.kind] * sums["num"] / sums["den"]
+        rows = pd.DataFrame({"num": sums["num"], "den": sums["den"], "value": 100.0 - value if ind.kind == "complement" else value})
+    return rows
+
+
+def _national_reference_value(rows: pd.DataFrame, key: str) -> float:
+    """v_ref of the ratio normalisation over France: from summed counts, else the median value."""
+    if CATALOGUE[key].kind in _RATE_KINDS and rows["den"].sum() > 0:
+        v = _RATE_KINDS[CATALOGUE[key].kind] * rows["num"].sum() / rows["den"].sum()
+        return 100.0 - v if CATALOGUE[key].kind == "complement" else float(v)
+    return float(rows["value"].median())
+
+
+def _normalise(v: np.ndarray, obs: np.ndarray, ind, normalisation: str, ref: float) -> np.ndarray:
+    if normalisation == "decile":
+        return decile_scores(v, obs, ind.higher_is_more_fragile)
+    if normalisation == "minmax":
+        return minmax_scores(v, obs, ind.higher_is_more_fragile)
+    return ratio_scores(v, ref, ind.higher_is_more_fragile)
+
+
+def _indicator_scores(zones: pd.DataFrame, key: str, config: Config, groups: tuple, scored: np.ndarray,
+                      reference_values: pd.DataFrame | None, national_rows: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Score s_ik of one indicator over its reference sets (module doc), with median imputation.
+
+    Only the scored (inhabited) zones form the observed distribution. With national rows, the
+    observed sample and v_ref are national (one reference set: France)."""
+    codes, uniques, order, bounds = groups
+    ind = CATALOGUE[key]
+    vals, fb = indicator_values(zones, ind)
+    vals = np.where(scored, vals, np.nan)
+    observed = np.isfinite(vals)
+    imputed, filled, s = np.zeros(len(zones), dtype=bool), vals.copy(), np.full(len(zones), np.nan)
+    ref_counts = reference_values_from_counts(zones, key, codes, len(uniques), fb) if config.normalisation == "ratio" else None
+    for g in range(len(uniques)):
+        idx = order[bounds[g]:bounds[g + 1]]
+        obs = national_rows["value"].to_numpy(float) if national_rows is not None else vals[idx][observed[idx]]
+        miss = idx[~observed[idx] & scored[idx]]
+        if config.missing == "median" and obs.size and miss.size:
+            filled[miss], imputed[miss] = np.median(obs), True
+        ref = np.nan
+        if config.normalisation == "ratio":
+            if national_rows is not None:
+                ref = _national_reference_value(national_rows, key)
+            elif reference_values is not None and key in reference_values.columns and uniques[g] in reference_values.index:
+                ref = float(reference_values.at[uniques[g], key])
+            elif ref_counts is not None and np.isfinite(ref_counts[g]):
+                ref = ref_counts[g]
+            elif obs.size:
+                ref = float(np.median(obs))
+        s[idx] = _normalise(filled[idx], obs, ind, config.normalisation, ref)
+    s = np.where(scored, s, np.nan)
+    out = {f"value_{key}": np.where(scored, vals, indicator_values(zones, ind)[0]), f"score_{key}": s,
+           f"imputed_{key}": imputed & np.isfinite(s), f"estimated_{key}": np.where(imputed, 1.0, estimated_fraction(zones, ind))}
+    if ind.fallback_num:
+        out[f"fallback_{key}"] = fb
+    return out
+
+
+def _totals(scores: np.ndarray, w: np.ndarray, keys: list[str], axes: dict[str, list[str]], axis_mode: bool,
+            missing: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(total T_i, contributions, axis scores) — module doc: weighted means, contributions sum to T_i."""
+    n = len(scores)
+    have = np.isfinite(scores)
+    s0 = np.where(have, scores, 0.0)
+    contrib = np.full((n, len(keys)), np.nan)
+    axis_scores: dict[str, np.ndarray] = {}
+    parts = []
+    for a, ks in axes.items():
+        cols = [keys.index(k) for k in ks]
+        wa = w[cols]
+        wsum = (have[:, cols] * wa).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            axis_scores[a] = np.where(wsum > 0, (s0[:, cols] * wa).sum(axis=1) / wsum, np.nan)
+        parts.append((cols, wa, wsum, np.isfinite(axis_scores[a])))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if axis_mode:
+            n_axes = np.sum([p[3] for p in parts], axis=0)
+            total = np.where(n_axes > 0, np.nansum([np.where(p[3], axis_scores[a], 0.0) for a, p in zip(axes, parts, strict=True)], axis=0) / n_axes, np.nan)
+            for cols, wa, wsum, present in parts:
+                for j, c in enumerate(cols):
+                    contrib[:, c] = np.where(present & have[:, c], wa[j] * scores[:, c] / wsum / n_axes, 0.0)
+        else:
+            wsum = (have * w).sum(axis=1)
+            contrib = np.where(have, s0 * w / wsum[:, None], 0.0)
+            total = np.where(wsum > 0, (s0 * w).sum(axis=1) / wsum, np.nan)
+    if missing == "unscored":
+        total = np.where(have.all(axis=1), total, np.nan)
+        for a in axis_scores:
+            axis_scores[a] = np.where(have[:, [keys.index(k) for k in axes[a]]].all(axis=1), axis_scores[a], np.nan)
+    contrib[~np.isfinite(total), :] = np.nan
+    return total, contrib, axis_scores
+
+
 def fragility(zones: pd.DataFrame, config: Config = DEFAULT_CONFIG,
-              reference_values: pd.DataFrame | None = None) -> pd.DataFrame:
+              reference_values: pd.DataFrame | None = None, *, national: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fragility index of every zone (same index as `zones`).
 
     `reference_values` (optional): indicator values of the reference territories, indexed by the
     reference code (e.g. ``indicator_table(pack['departement'].set_index('code'), keys)``), used
     by the ``ratio`` normalisation instead of the values recomputed from the zones' counts.
+    `national`: the pack's ``reference_france`` table, used when the (effective) reference is
+    « france ». The reference moves up when the zones are the reference level itself
+    (:func:`indicators.definitions.effective_reference`). Zones with a population of 0 (no
+    residents) are not scored.
 
-    Columns: ``value_<k>``, ``score_<k>``, ``contrib_<k>``, ``imputed_<k>`` (bool) for every
-    indicator, ``fallback_<k>`` for indicators with a fallback column (65+ → 60+),
-    ``axis_<axis>``, ``score`` (total), ``n_indicators``, ``n_imputed``, ``reference_code``.
+    Columns: ``value_<k>``, ``score_<k>``, ``contrib_<k>``, ``imputed_<k>`` (median-filled),
+    ``estimated_<k>`` (0–1: share of the value resting on estimated inputs, 1 when median-filled),
+    ``axis_<axis>``, ``score`` (total), ``measured_share`` (share of the score coming from measured
+    data: Σ_k contrib_k (1 − estimated_k) / T), ``n_indicators``, ``n_imputed``,
+    ``reference_code``, ``reference`` (the reference used), ``national_keys`` (indicators ranked
+    against France, ';'-joined), ``uninhabited``.
     """
     weights = config.weight_map
     keys = [k for k in config.indicator_keys if weights[k] > 0]
@@ -152,112 +275,38 @@ def fragility(zones: pd.DataFrame, config: Config = DEFAULT_CONFIG,
     axes: dict[str, list[str]] = {}
     for k in keys:
         axes.setdefault(axis_of.get(k, "autres"), []).append(k)
-    axis_mode = ind_set.total == "axes"
 
-    n = len(zones)
-    codes, uniques = _groups(zones, config.reference_column)
-    n_groups = len(uniques)
+    level = str(zones["level"].iloc[0]) if "level" in zones.columns and len(zones) else None
+    reference = effective_reference(level, config.reference)
+    cfg = config if reference == config.reference else config.replace(reference=reference)
+    pop = pd.to_numeric(zones["population"], errors="coerce").to_numpy(float) if "population" in zones.columns else np.full(len(zones), np.nan)
+    scored = ~(pop == 0)
+    codes, uniques = _groups(zones, cfg.reference_column)
     order = np.argsort(codes, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_groups))])
-
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
     out: dict[str, np.ndarray] = {}
-    scores = np.full((n, len(keys)), np.nan)
-    for col, k in enumerate(keys):
-        ind = CATALOGUE[k]
-        vals, fb = indicator_values(zones, ind)
-        observed = np.isfinite(vals)
-        imputed = np.zeros(n, dtype=bool)
-        filled = vals.copy()
-        ref_counts = None
-        if config.normalisation == "ratio":
-            ref_counts = reference_values_from_counts(zones, k, codes, n_groups, fb)
-        s = np.full(n, np.nan)
-        for g in range(n_groups):
-            idx = order[bounds[g]:bounds[g + 1]]
-            obs = vals[idx][observed[idx]]
-            if config.missing == "median" and obs.size:
-                miss = idx[~observed[idx]]
-                if miss.size:
-                    filled[miss] = np.median(obs)
-                    imputed[miss] = True
-            v = filled[idx]
-            if config.normalisation == "decile":
-                s[idx] = decile_scores(v, obs, ind.higher_is_more_fragile)
-            elif config.normalisation == "minmax":
-                s[idx] = minmax_scores(v, obs, ind.higher_is_more_fragile)
-            else:
-                ref = np.nan
-                if reference_values is not None and k in reference_values.columns and uniques[g] in reference_values.index:
-                    ref = float(reference_values.at[uniques[g], k])
-                elif ref_counts is not None and np.isfinite(ref_counts[g]):
-                    ref = ref_counts[g]
-                elif obs.size:
-                    ref = float(np.median(obs))
-                s[idx] = ratio_scores(v, ref, ind.higher_is_more_fragile)
-        scores[:, col] = s
-        out[f"value_{k}"] = vals
-        out[f"score_{k}"] = s
-        out[f"imputed_{k}"] = imputed & np.isfinite(s)
-        if ind.fallback_num:
-            out[f"fallback_{k}"] = fb
-
+    national_keys = []
+    for k in keys:
+        rows = _national_observed(national, k, level) if reference == "france" else None
+        national_keys += [k] if rows is not None else []
+        out.update(_indicator_scores(zones, k, cfg, (codes, uniques, order, bounds), scored, reference_values, rows))
+    scores = np.column_stack([out[f"score_{k}"] for k in keys])
     w = np.array([weights[k] for k in keys], dtype=float)
-    have = np.isfinite(scores)
-    s0 = np.where(have, scores, 0.0)
-    contrib = np.full((n, len(keys)), np.nan)
-    total = np.full(n, np.nan)
-    axis_scores: dict[str, np.ndarray] = {}
-    if axis_mode:
-        n_axes = np.zeros(n)
-        acc = np.zeros(n)
-        parts = []
-        for a, ks in axes.items():
-            cols = [keys.index(k) for k in ks]
-            wa = w[cols]
-            wsum = (have[:, cols] * wa).sum(axis=1)
-            num = (s0[:, cols] * wa).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                a_score = np.where(wsum > 0, num / wsum, np.nan)
-            axis_scores[a] = a_score
-            present = np.isfinite(a_score)
-            n_axes += present
-            acc += np.where(present, a_score, 0.0)
-            parts.append((cols, wa, wsum, present))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            total = np.where(n_axes > 0, acc / n_axes, np.nan)
-        for cols, wa, wsum, present in parts:
-            for j, c in enumerate(cols):
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    contrib[:, c] = np.where(present & have[:, c], wa[j] * scores[:, c] / wsum / n_axes, 0.0)
-    else:
-        wsum = (have * w).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            contrib = np.where(have, s0 * w / wsum[:, None], 0.0)
-            total = np.where(wsum > 0, (s0 * w).sum(axis=1) / wsum, np.nan)
-        for a, ks in axes.items():
-            cols = [keys.index(k) for k in ks]
-            wa = w[cols]
-            wa_sum = (have[:, cols] * wa).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                axis_scores[a] = np.where(wa_sum > 0, (s0[:, cols] * wa).sum(axis=1) / wa_sum, np.nan)
-    if config.missing == "unscored":
-        complete = have.all(axis=1)
-        total = np.where(complete, total, np.nan)
-        for a in axis_scores:
-            cols = [keys.index(k) for k in axes[a]]
-            axis_scores[a] = np.where(have[:, cols].all(axis=1), axis_scores[a], np.nan)
-    unscored = ~np.isfinite(total)
-    contrib[unscored, :] = np.nan
-
+    total, contrib, axis_scores = _totals(scores, w, keys, axes, ind_set.total == "axes", cfg.missing)
+    est = np.column_stack([out[f"estimated_{k}"] for k in keys])
     for col, k in enumerate(keys):
         out[f"contrib_{k}"] = contrib[:, col]
     for a, v in axis_scores.items():
         out[f"axis_{a}"] = v
     out["score"] = total
-    out["n_indicators"] = np.where(unscored, 0, have.sum(axis=1)).astype(int)
-    imputed_cols = [out[f"imputed_{k}"] for k in keys]
-    out["n_imputed"] = np.sum(imputed_cols, axis=0).astype(int)
-    out["reference_code"] = uniques[codes]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["measured_share"] = np.where(total > 0, np.nansum(contrib * (1.0 - est), axis=1) / total, np.where(np.isfinite(total), 1.0 - est.mean(axis=1), np.nan))
+    out["n_indicators"] = np.where(np.isfinite(total), np.isfinite(scores).sum(axis=1), 0).astype(int)
+    out["n_imputed"] = np.sum([out[f"imputed_{k}"] for k in keys], axis=0).astype(int)
+    out["reference_code"] = uniques[codes] if reference != "france" else np.full(len(zones), "FR", dtype=object)
+    out["reference"] = reference
+    out["national_keys"] = ";".join(national_keys)
+    out["uninhabited"] = ~scored
     return pd.DataFrame(out, index=zones.index)
 
 

@@ -4,7 +4,9 @@ Capacity (``mode="hours_staff"``): S_j = weekly opening hours × staff, in hours
 Hours come from ``weekly_hours`` (or ``hours_json``); where unknown, the default of the place type
 in rates.toml [supply.default_weekly_hours] is used (flag "default_hours"). Staff comes from
 ``staff``; where unknown, [supply.default_staff] of the type, else of "autre" (flag
-"default_staff"). A staff of 0 (no post recorded) counts as unknown. ``mode="count"`` gives the plain count
+"default_staff"). A staff of 0 (no post recorded) counts as unknown. A France Services' ``staff``
+holds only its conseiller numérique posts (0,07–1,25): its staff is the charter's agents
+([supply] france_services_agents, 2) **plus** those posts (flag "charter_staff"), never the posts alone. ``mode="count"`` gives the plain count
 S_j = 1 per place (the fallback).
 
 ``hours_json`` (SCHEMA.md): ``{"mo": [[540, 720], [810, 1020]], ...}`` — minutes since midnight per
@@ -109,8 +111,9 @@ def _safe_parse(value):
 def capacity(places: pd.DataFrame, mode: str = "hours_staff", rates: dict | None = None) -> pd.DataFrame:
     """Capacity S_j per place: columns ``capacity``, ``hours_used``, ``staff_used``, ``capacity_source``.
 
-    ``capacity_source`` is "hours×staff", "default_hours", "default_staff", "default_hours+staff"
-    or "count". A malformed ``hours_json`` counts as unknown hours (source "default_hours").
+    ``capacity_source`` is "<hours>+<staff>" with hours "hours×" (known) or "default_hours+" and
+    staff "staff" (known), "default_staff" or "charter_staff" (France Services), or "count".
+    A malformed ``hours_json`` counts as unknown hours.
     """
     n = len(places)
     if mode == "count":
@@ -138,8 +141,11 @@ def capacity(places: pd.DataFrame, mode: str = "hours_staff", rates: dict | None
     no_s = ~np.isfinite(staff) | (staff == 0)
     h = np.where(no_h, h_default, hours)
     s = np.where(no_s, s_default, staff)
-    source = np.where(no_h & no_s, "default_hours+staff",
-                      np.where(no_h, "default_hours", np.where(no_s, "default_staff", "hours×staff")))
+    fs = types == "france_services"
+    agents = float(rates["supply"].get("france_services_agents", ds.get("france_services", 2.0)))
+    s = np.where(fs, agents + np.where(no_s, 0.0, np.nan_to_num(staff)), s)
+    staff_flag = np.where(fs, "charter_staff", np.where(no_s, "default_staff", "staff"))
+    source = np.where(no_h, np.char.add("default_hours+", staff_flag.astype(str)), np.char.add("hours×", staff_flag.astype(str)))
     return pd.DataFrame({"capacity": h * s, "hours_used": h, "staff_used": s,
                          "capacity_source": source}, index=places.index)
 
@@ -168,12 +174,19 @@ def select_places(places: pd.DataFrame, service: str | None = None, time_slot: s
                   digital_help_only: bool = True) -> tuple[pd.DataFrame, dict]:
     """Places kept for the supply, and a report of how many each filter removed.
 
-    - ``digital_help_only``: keep ``offers_digital_help`` True (reception points), when the column exists;
+    - ``digital_help_only``: keep ``offers_digital_help`` True (reception points), when the column
+      exists (unknown = not kept: the one rule for the access indicator and for planning);
+    - itinerant places (``mobile`` True, e.g. bus France Services) are never kept: their address is
+      the operator's, not where people are received (counted in ``removed_mobile``);
     - ``service``: keep places whose ``services`` list contains it (missing list = not kept);
     - ``time_slot``: keep places open in the slot; unknown hours are not kept (counted apart).
     """
     keep = np.ones(len(places), dtype=bool)
     report = {"places_in": int(len(places))}
+    if "mobile" in places:
+        m = places["mobile"].astype("boolean").fillna(False).to_numpy(bool)
+        report["removed_mobile"] = int(m.sum())
+        keep &= ~m
     if digital_help_only and "offers_digital_help" in places:
         m = places["offers_digital_help"].astype("boolean").fillna(False).to_numpy(bool)
         report["removed_not_digital_help"] = int((keep & ~m).sum())

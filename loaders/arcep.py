@@ -1,4 +1,4 @@
-"""ARCEP connectivity files: FttH deployment T1 2018 by commune, mobile antenna sites (Jan 2018).
+"""ARCEP connectivity files: FttH T1 2018 and speed classes 2019 by commune, mobile sites and 4G coverage.
 
 Files handled (``raw/connectivity/``, see ``shared/data/SOURCES-connectivity-places.md`` §1):
 
@@ -10,9 +10,17 @@ Files handled (``raw/connectivity/``, see ``shared/data/SOURCES-connectivity-pla
   to avoid double counting).
 - ``arcep_2018_01_Sites_mobiles_2G_3G_4G_France_metropolitaine_L93.csv``: ``;``-separated list of
   mobile sites with Lambert-93 coordinates and 0/1 flags per technology.
+- ``arcep_ma_connexion_internet_commune_debit_beta_2019-09-30.csv`` (§1.3): « Ma connexion
+  internet » beta, premises per commune (COG 2019) in **exclusive** classes of best available fixed
+  speed, all technologies; one disclaimer line above a ``;`` header.
+- ``arcep_couverture_mobile_2019T3_communes_derive.csv`` (§1.4): share of each commune's *area*
+  covered in 4G by the best and by the worst operator, 2019 T3, metropolitan France, communes of
+  about 2020; ``,``-separated, converted from an R data file.
 
-:func:`ftth_by_commune_2024` carries the 2018 commune figures onto the COG 2024 communes of the
-polygon layer with :func:`loaders.geography.commune_successor_map` (sums over merged communes).
+:func:`ftth_by_commune_2024`, :func:`thd_by_commune_2024` and :func:`mobile_coverage_by_commune_2024`
+carry the old commune figures onto the COG 2024 communes of the polygon layer with
+:func:`loaders.geography.commune_successor_map`: sums of counts over merged communes, area-weighted
+means of coverage shares.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from loaders import RAW_DIR, geography
+from loaders import download as _download
 from loaders.errors import LoaderError
 from loaders.sources import Source
 from loaders.tabular import check_unparsed, commune_code, read_csv, read_text, siren_code, to_number
@@ -78,6 +87,38 @@ SOURCES: dict[str, Source] = {
         "ec638c3); site locations, not a coverage map; 4G has since been generalised, so distances "
         "over-state today's gaps. One site has no coordinates (#N/A).",
     ),
+    "arcep_thd_2019": Source(
+        key="arcep_thd_2019",
+        title="Ma connexion internet — locaux par classe de débit fixe (toutes technologies), par commune",
+        producer="ARCEP",
+        vintage="Ma connexion internet, 30/09/2019 (bêta)",
+        raw_path="connectivity/arcep_ma_connexion_internet_commune_debit_beta_2019-09-30.csv",
+        licence="Licence Ouverte / Etalab",
+        url="https://data.arcep.fr/fixe/maconnexioninternet/statistiques/last/commune/commune_debit_filaire.csv",
+        page=None,
+        notes="Byte copy (renamed, content unchanged) of the 2019 beta export of ARCEP's « Ma connexion "
+        "internet », from GitHub dataforgoodfr/batch8_mednum (commit c40fff3, "
+        "data/raw/commune-debit-beta.csv); line 1 is ARCEP's beta disclaimer; communes of COG 2019. "
+        "The official URL now serves the newer quarterly file, with more columns (elig_bhd8, "
+        "elig_ftth…), that load_thd_2019 does not read: a download records the current file, the "
+        "pack is still built from this 2019 copy.",
+    ),
+    "arcep_mobile_coverage_2019t3": Source(
+        key="arcep_mobile_coverage_2019t3",
+        title="Mon réseau mobile — part de la surface communale couverte en 4G (meilleur / moins bon opérateur)",
+        producer="ARCEP (cartes « Mon réseau mobile »)",
+        vintage="2019 T3",
+        raw_path="connectivity/arcep_couverture_mobile_2019T3_communes_derive.csv",
+        licence="Licence Ouverte (ARCEP open data; no licence stated by the aggregating repository)",
+        url=None,
+        page="https://data.arcep.fr/mobile/",
+        notes="Derivative: ARCEP's 4G data coverage maps of 2019 T3, per operator, intersected with the "
+        "commune contours and aggregated per commune by GitHub phileas-condemine/"
+        "dataprep_fracture_numerique_sante (commit f45d77e, communes_scored.RData), converted from "
+        "RData to CSV. Area-based coverage, not population or premises. Overlapping coverage "
+        "polygons were not dissolved, so some shares exceed 1: capped at 1 and flagged. "
+        "Metropolitan France only; Paris, Lyon and Marseille are absent. Commune codes of about 2020.",
+    ),
 }
 
 #: MCC-MNC codes of the four metropolitan operators.
@@ -87,12 +128,23 @@ FTTH_CHAMPS = {"Locaux Raccordables": "premises", "Catégorie": "category"}
 QUARTERS = {"T3 2017": "t3_2017", "T4 2017": "t4_2017", "T1 2018": "t1_2018"}
 
 
-def download(key: str) -> Path:
-    """No ARCEP file read here has an official direct URL for its vintage: always raises LoaderError."""
+def download(key: str, *, refresh: bool = True) -> Path:
+    """Download the official file of source ``key`` into the user cache; return its local path.
+
+    Only ``arcep_thd_2019`` has an official URL, and it serves the *current* quarterly « Ma
+    connexion internet » file (a newer vintage and layout than the 2019 beta read by
+    :func:`load_thd_2019`); the other ARCEP vintages have no direct official file. Raises
+    LoaderError for an unknown key or a source without URL, DownloadError (a LoaderError) if the
+    download fails with no cached copy.
+    """
     if key not in SOURCES:
         raise LoaderError(key, "unknown source key", f"one of {', '.join(SOURCES)}")
     src = SOURCES[key]
-    raise LoaderError(src.raw_path, f"source {key!r} has no official download URL", f"the file from {src.page}")
+    if not src.url:
+        raise LoaderError(src.raw_path, f"source {key!r} has no official download URL", f"the file from {src.page}")
+    path = _download.fetch(src.url, f"arcep_{src.url.rsplit('/', 1)[-1]}", refresh=refresh)
+    read_text(path)  # fails clearly on an empty or binary download
+    return path
 
 
 def _path(raw_dir: Path | str, key: str, path: Path | str | None) -> Path:
@@ -136,6 +188,28 @@ def _numbers(path: Path, df: pd.DataFrame, column: str, dash_is_zero: bool = Fal
     nums, secret = to_number(raw)
     check_unparsed(path, column, raw, nums, secret)
     return nums
+
+
+def _commune_codes(path: Path, raw: pd.Series) -> pd.Series:
+    """5-character INSEE codes of a one-row-per-commune file; raise on an invalid or repeated code."""
+    codes = commune_code(raw)
+    if codes.isna().any():
+        raise LoaderError(
+            path, f"invalid commune code {raw[codes.isna()].iloc[0]!r}", "INSEE codes like 01001 or 2A004"
+        )
+    if codes.duplicated().any():
+        raise LoaderError(path, f"duplicated commune {codes[codes.duplicated()].iloc[0]}", "one row per commune")
+    return codes
+
+
+def _first_bad(
+    path: Path, bad: pd.Series, codes: pd.Series, values: pd.Series, what: str, expected: str, offset: int
+) -> None:
+    """Raise on the first True of ``bad``, naming its value, file line (data row i + ``offset``) and commune."""
+    flags = np.asarray(bad.fillna(True), dtype=bool)
+    if flags.any():
+        i = int(np.flatnonzero(flags)[0])
+        raise LoaderError(path, f"{what} {values.iloc[i]!r} at line {i + offset} (commune {codes.iloc[i]})", expected)
 
 
 def load_ftth_communes(raw_dir: Path = RAW_DIR, path: Path | None = None) -> pd.DataFrame:
@@ -229,15 +303,7 @@ def load_arcep_communes(raw_dir: Path = RAW_DIR, path: Path | None = None) -> pd
         "Commune de montagne",
     ]
     _check_filled(p, df, always, offset=skip + 2)
-    codes = commune_code(df["Code commune"])
-    if codes.isna().any():
-        raise LoaderError(
-            p,
-            f"invalid commune code {df.loc[codes.isna(), 'Code commune'].iloc[0]!r}",
-            "INSEE codes like 01001 or 2A004",
-        )
-    if codes.duplicated().any():
-        raise LoaderError(p, f"duplicated commune {codes[codes.duplicated()].iloc[0]}", "one row per commune")
+    codes = _commune_codes(p, df["Code commune"])
     logements = _numbers(p, df, "Logements", dash_is_zero=True)
     etabs = _numbers(p, df, "Établissements", dash_is_zero=True)
 
@@ -344,8 +410,259 @@ def nearest_4g_distance(points_xy_l93: np.ndarray, sites: gpd.GeoDataFrame) -> n
     return out
 
 
+#: Exclusive classes of premises by best available fixed speed, all technologies (2019 beta file).
+THD_CLASSES = ("inel_hd", "elig_hd05", "elig_hd3", "elig_hd8", "elig_thd30", "elig_thd100", "elig_thd1g")
+#: The classes at 30 Mbit/s or more (« très haut débit »).
+THD_30_CLASSES = ("elig_thd30", "elig_thd100", "elig_thd1g")
+#: Operator names of the 2019 coverage file → the names of :data:`OPERATORS`.
+COVERAGE_OPERATORS = {"Orange": "Orange", "SFR": "SFR", "Bouygues": "Bouygues Telecom", "Free": "Free Mobile"}
+#: Largest covered share: the coverage file's shares above it come from overlapping polygons.
+MAX_SHARE = 1.0
+
+
+def _counts(path: Path, df: pd.DataFrame, column: str, codes: pd.Series, offset: int) -> pd.Series:
+    """Premises counts of ``column`` as int64; raise on a negative, fractional or missing count."""
+    nums = _numbers(path, df, column)
+    bad = ~np.isfinite(nums) | (nums < 0) | (nums % 1 != 0)
+    _first_bad(path, bad, codes, df[column], f"column {column!r}: count", "a whole number of premises ≥ 0", offset)
+    return nums.astype("int64")
+
+
+def load_thd_2019(raw_dir: Path = RAW_DIR, path: Path | None = None) -> pd.DataFrame:
+    """Premises by best available fixed speed per 2019 commune (ARCEP « Ma connexion internet » beta).
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Directory of the published files.
+    path : Path, optional
+        The CSV itself (overrides ``raw_dir``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per commune (COG 2019), sorted by code: ``code_commune_2019``, ``name``,
+        ``code_departement``, ``code_region`` (str); ``premises_2019`` = ``nbr`` (housing + business
+        premises); ``thd_premises`` = ``elig_thd30 + elig_thd100 + elig_thd1g``, the premises with
+        ≥ 30 Mbit/s by any technology (the speed columns are exclusive classes, so they add up);
+        ``no_hd_premises`` = ``inel_hd`` (premises without « bon haut débit »); counts are int64;
+        ``date`` (str, ISO); ``inconsistent`` (bool): Σ of the seven classes > ``nbr`` or
+        ``thd_premises`` > ``nbr``. Inconsistent rows are kept, logged and counted in
+        ``attrs["inconsistent"]``; rows with ``nbr`` = 0 (no premises published: a gap of the beta,
+        or a commune merged in 2019 whose premises are under the new code) are counted in
+        ``attrs["zero_premises"]``: their THD rate is undefined.
+
+    Raises
+    ------
+    LoaderError
+        Missing column or header, empty cell, invalid or repeated commune code, count that is
+        negative, fractional or not a number, date not in ISO form.
+
+    Notes
+    -----
+    35 359 communes, 4 092 in AURA (``code_region`` 84); in the 2019 file the classes add up exactly
+    to ``nbr`` on every row (0 inconsistent) and 433 communes have 0 premises (81 in AURA). Grenoble 38185:
+    117 620 premises, 343 + 2 126 + 106 471 = 108 940 at ≥ 30 Mbit/s (92,6 %).
+    """
+    p = _path(raw_dir, "arcep_thd_2019", path)
+    required = ["code_insee", "nom_com", "code_dep", "code_reg", "nbr", *THD_CLASSES, "date"]
+    skip = _header_row(p, "code_insee", max_lines=3)
+    df = read_csv(p, required, sep=";", skiprows=skip)
+    offset = skip + 2
+    _check_filled(p, df, required, offset=offset)
+    codes = _commune_codes(p, df["code_insee"])
+    n = {c: _counts(p, df, c, codes, offset) for c in ["nbr", *THD_CLASSES]}
+    date = df["date"].astype("string").str.strip()
+    bad_date = ~date.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+    _first_bad(p, bad_date, codes, df["date"], "column 'date':", "an ISO date like 2019-09-30", offset)
+    thd = sum(n[c] for c in THD_30_CLASSES)
+    inconsistent = (sum(n[c] for c in THD_CLASSES) > n["nbr"]) | (thd > n["nbr"])
+    out = pd.DataFrame(
+        {
+            "code_commune_2019": codes,
+            "name": df["nom_com"].astype("string").str.strip(),
+            "code_departement": df["code_dep"].astype("string").str.strip().str.upper().str.zfill(2),
+            "code_region": df["code_reg"].astype("string").str.strip().str.zfill(2),
+            "premises_2019": n["nbr"],
+            "thd_premises": thd,
+            "no_hd_premises": n["inel_hd"],
+            "date": date,
+            "inconsistent": inconsistent.astype(bool),
+        }
+    ).sort_values("code_commune_2019", ignore_index=True)
+    out.attrs["inconsistent"] = int(inconsistent.sum())
+    out.attrs["zero_premises"] = int((out["premises_2019"] == 0).sum())
+    if out.attrs["inconsistent"]:
+        bad = out.loc[out["inconsistent"], "code_commune_2019"].tolist()
+        log.warning("%s: %d communes whose speed classes exceed their premises: %s", p, len(bad), bad[:20])
+    return out
+
+
+def _shares(path: Path, df: pd.DataFrame, column: str, codes: pd.Series, offset: int) -> pd.Series:
+    """Covered shares of ``column`` as float; raise on a missing, infinite or negative share."""
+    nums = _numbers(path, df, column)
+    bad = ~np.isfinite(nums) | (nums < 0)
+    _first_bad(path, bad, codes, df[column], f"column {column!r}: share", "a covered share of the area ≥ 0", offset)
+    return nums
+
+
+def _coverage_operators(path: Path, df: pd.DataFrame, column: str, codes: pd.Series, offset: int) -> pd.Series:
+    """Operator names of ``column`` mapped to the names of :data:`OPERATORS`; raise on an unknown one."""
+    s = df[column].astype("string").str.strip()
+    bad = ~s.isin(list(COVERAGE_OPERATORS))
+    _first_bad(
+        path, bad, codes, df[column], f"column {column!r}: operator", f"one of {list(COVERAGE_OPERATORS)}", offset
+    )
+    return s.map(COVERAGE_OPERATORS).astype("string")
+
+
+def load_mobile_coverage_2019(raw_dir: Path = RAW_DIR, path: Path | None = None) -> pd.DataFrame:
+    """Share of each commune's area covered in 4G by the best / worst operator, ARCEP 2019 T3.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Directory of the published files.
+    path : Path, optional
+        The CSV itself (overrides ``raw_dir``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per commune of metropolitan France (codes of about 2020), sorted by code:
+        ``code_commune_2020``, ``name``; ``cov4g_best`` = min(tx_4G_max, 1) and ``cov4g_worst`` =
+        min(tx_4G_min, 1), the covered fraction of the commune *area* for the best and the worst
+        of the four operators; ``best_operator``, ``worst_operator`` (Orange, SFR, Bouygues Telecom,
+        Free Mobile; at a share of 0 the operator named is one of the tied ones);
+        ``cov4g_capped`` (bool): a raw share was above 1 (overlapping coverage polygons not
+        dissolved by the aggregating author) and was capped; ``area_weight`` = ``area``, the
+        commune area in square degrees (WGS84), only meaningful as a relative size between
+        neighbouring communes; ``pop2016`` (float, as joined by the author). The count of capped
+        rows is in ``attrs["capped"]``. The DREES APL and ``combo_couvertures`` columns are ignored.
+
+    Raises
+    ------
+    LoaderError
+        Missing column, empty code / operator / name, invalid or repeated code, share that is
+        missing, negative or not a number (the file has no missing 4G share), worst share above
+        the best, area ≤ 0, unknown operator.
+
+    Notes
+    -----
+    34 832 communes (AURA 4 029; Paris, Lyon and Marseille absent), 16 with ``tx_4G_max`` > 1
+    (max 1,557, Joucou 11177), none with ``tx_4G_min`` > 1. Grenoble 38185: 1 and 1; Valjouffrey
+    38522: 0,01634858442 (Orange) and 0,0001213884557 (Free).
+    """
+    p = _path(raw_dir, "arcep_mobile_coverage_2019t3", path)
+    required = ["code", "tx_4G_max", "best_op_4G", "tx_4G_min", "worst_op_4G", "area", "lib_com", "pop2016"]
+    df = read_csv(p, required, sep=",")
+    offset = 2
+    _check_filled(p, df, ["code", "best_op_4G", "worst_op_4G", "lib_com"], offset=offset)
+    codes = _commune_codes(p, df["code"])
+    best = _shares(p, df, "tx_4G_max", codes, offset)
+    worst = _shares(p, df, "tx_4G_min", codes, offset)
+    _first_bad(
+        p, worst > best, codes, df["tx_4G_min"], "tx_4G_min above tx_4G_max:", "worst share ≤ best share", offset
+    )
+    area = _numbers(p, df, "area")
+    _first_bad(p, ~(area > 0), codes, df["area"], "column 'area':", "a positive commune area (square degrees)", offset)
+    capped = (best > MAX_SHARE) | (worst > MAX_SHARE)
+    out = pd.DataFrame(
+        {
+            "code_commune_2020": codes,
+            "name": df["lib_com"].astype("string").str.strip(),
+            "cov4g_best": best.clip(upper=MAX_SHARE),
+            "cov4g_worst": worst.clip(upper=MAX_SHARE),
+            "best_operator": _coverage_operators(p, df, "best_op_4G", codes, offset),
+            "worst_operator": _coverage_operators(p, df, "worst_op_4G", codes, offset),
+            "cov4g_capped": capped.astype(bool),
+            "area_weight": area,
+            "pop2016": _numbers(p, df, "pop2016"),
+        }
+    ).sort_values("code_commune_2020", ignore_index=True)
+    out.attrs["capped"] = int(capped.sum())
+    log.info("%s: %d communes with a 4G share above 1, capped", p, out.attrs["capped"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# carrying old communes onto the COG 2024 communes of the polygon layer
+
+
 def _departement(code: str) -> str:
     return code[:3] if code.startswith("97") else code[:2]
+
+
+def _target_codes(target_codes: Iterable[str]) -> np.ndarray:
+    """The unique 5-character codes of ``target_codes``; ValueError if there are none."""
+    targets = commune_code(pd.Series(list(target_codes), dtype="string")).dropna().unique()
+    if len(targets) == 0:
+        raise ValueError("target_codes is empty; expected the COG 2024 commune codes of the polygons")
+    return np.asarray(targets, dtype=object)
+
+
+def _map_in_scope(raw_dir: Path, codes: pd.Series, targets: np.ndarray, what: str) -> pd.DataFrame:
+    """Map the old commune ``codes`` lying in a département of ``targets`` onto the targets.
+
+    Returns one row per in-scope code (the scope: codes whose département, ``97x`` or the first
+    two characters, is a département of a target): ``old_code``, ``code_commune`` (NA if it lands
+    nowhere), ``status`` and ``n_merged`` of :func:`loaders.geography.commune_successor_map`.
+    In-scope codes that land nowhere are logged and raise a warning naming ``what``.
+    """
+    deps = {_departement(c) for c in targets}
+    codes = pd.Series(codes, dtype="string").reset_index(drop=True)
+    scope = codes[codes.map(_departement).isin(deps)]
+    succ = geography.commune_successor_map(raw_dir, targets, scope)
+    succ = succ[["old_code", "code_commune", "status", "n_merged"]]
+    lost = succ.loc[succ["code_commune"].isna(), "old_code"].tolist()
+    if lost:
+        msg = f"{len(lost)} {what} communes could not be mapped to a target commune: {lost[:20]}"
+        log.warning(msg)
+        warnings.warn(msg, stacklevel=3)
+    return succ
+
+
+def _sum_all(values: pd.Series) -> float:
+    """Σ values, NaN if any term is NaN (a merged commune with a missing part has no total)."""
+    return values.sum(min_count=len(values))
+
+
+def _carry_to_targets(
+    data: pd.DataFrame, targets: np.ndarray, *, old_col: str, aggs: dict, n_col: str, codes_col: str
+) -> pd.DataFrame:
+    """Aggregate mapped old-commune rows per target commune, one row per target (sorted).
+
+    ``data`` has one row per mapped old commune (``code_commune``, ``old_col`` and the values);
+    ``aggs`` are pandas named aggregations. Adds ``n_col`` (number of old communes), ``codes_col``
+    (their sorted codes) and ``status``: ``ok`` (the commune's own code only), ``mapped`` (other or
+    several old codes), ``not_covered`` (no old commune: aggregated values NaN).
+    """
+    grouped = data.groupby("code_commune").agg(
+        **aggs, **{n_col: (old_col, "size"), codes_col: (old_col, lambda s: sorted(s.astype(str)))}
+    )
+    out = grouped.reindex(pd.Index(sorted(targets), name="code_commune")).reset_index()
+    out["code_commune"] = out["code_commune"].astype("string")
+    out[n_col] = out[n_col].fillna(0).astype("int64")
+    out[codes_col] = [c if isinstance(c, list) else [] for c in out[codes_col]]
+    own = [codes == [code] for code, codes in zip(out["code_commune"], out[codes_col], strict=True)]
+    out["status"] = np.where(out[n_col] == 0, "not_covered", np.where(own, "ok", "mapped"))
+    out["status"] = out["status"].astype("string")
+    return out
+
+
+def _mapping_report(mapping: pd.DataFrame, old_col: str, out: pd.DataFrame, label: str) -> dict:
+    """Counts of a mapping (``attrs["mapping"]``): old communes in scope / same / mapped / unmapped, targets."""
+    lost = mapping.loc[mapping["code_commune"].isna(), old_col]
+    moved = mapping["code_commune"].notna() & (mapping["status"] != "same").fillna(False)
+    return {
+        f"n_{label}_in_scope": int(len(mapping)),
+        f"n_{label}_same": int((mapping["status"] == "same").sum()),
+        f"n_{label}_mapped": int(moved.sum()),
+        f"n_{label}_unmapped": int(len(lost)),
+        f"unmapped_{label}": lost.astype(str).tolist(),
+        "n_targets_mapped": int((out["status"] == "mapped").sum()),
+        "n_targets_not_covered": int((out["status"] == "not_covered").sum()),
+    }
 
 
 def map_arcep_2018_communes(
@@ -359,24 +676,13 @@ def map_arcep_2018_communes(
     ``successor``, ``ambiguous``, ``unmapped``…), ``n_merged`` (2018 communes landing in the same
     target). AURA: 4 092 communes in 2018, all mapped (4 027 ``same``, 65 ``successor``).
     """
-    targets = commune_code(pd.Series(list(target_codes), dtype="string")).dropna().unique()
-    if len(targets) == 0:
-        raise ValueError("target_codes is empty; expected the COG 2024 commune codes of the polygons")
+    targets = _target_codes(target_codes)
     communes = load_arcep_communes(raw_dir) if communes is None else communes
-    deps = {_departement(c) for c in targets}
-    scope = communes[communes["code_departement"].isin(deps)]
-    succ = geography.commune_successor_map(raw_dir, targets, scope["code_commune_2018"])
+    succ = _map_in_scope(raw_dir, communes["code_commune_2018"], targets, "ARCEP 2018")
     out = (
-        scope[["code_commune_2018", "name", "code_departement"]]
+        communes[["code_commune_2018", "name", "code_departement"]]
         .rename(columns={"name": "name_2018"})
-        .merge(
-            succ.rename(columns={"old_code": "code_commune_2018"})[
-                ["code_commune_2018", "code_commune", "status", "n_merged"]
-            ],
-            on="code_commune_2018",
-            how="left",
-            validate="one_to_one",
-        )
+        .merge(succ.rename(columns={"old_code": "code_commune_2018"}), on="code_commune_2018", validate="one_to_one")
     )
     return out.sort_values("code_commune_2018", ignore_index=True)
 
@@ -394,15 +700,10 @@ def ftth_by_commune_2024(raw_dir: Path = RAW_DIR, target_codes: Iterable[str] = 
     communes that could not be mapped raise a warning and are listed in
     ``result.attrs["mapping"]`` (with the counts of ``same`` / ``mapped`` 2018 communes).
     """
-    targets = commune_code(pd.Series(list(target_codes), dtype="string")).dropna().unique()
+    targets = _target_codes(target_codes)
     communes = load_arcep_communes(raw_dir)
     ftth = load_ftth_communes(raw_dir)
     mapping = map_arcep_2018_communes(raw_dir, targets, communes=communes)
-    lost = mapping[mapping["code_commune"].isna()]
-    if len(lost):
-        msg = f"{len(lost)} ARCEP 2018 communes could not be mapped to a target commune: {lost['code_commune_2018'].tolist()[:20]}"
-        log.warning(msg)
-        warnings.warn(msg, stacklevel=2)
     data = (
         mapping.dropna(subset=["code_commune"])
         .merge(
@@ -412,34 +713,148 @@ def ftth_by_commune_2024(raw_dir: Path = RAW_DIR, target_codes: Iterable[str] = 
         )
         .merge(ftth, on="code_commune_2018", how="left")
     )
-    sums = data.groupby("code_commune").agg(
-        logements=("logements", lambda s: s.sum(min_count=len(s))),
-        etablissements=("etablissements", lambda s: s.sum(min_count=len(s))),
-        premises_total=("premises_total", lambda s: s.sum(min_count=len(s))),
-        ftth_premises=("ftth_premises_t1_2018", lambda s: s.sum(min_count=len(s))),
-        ftth_premises_t3_2017=("ftth_premises_t3_2017", lambda s: s.sum(min_count=len(s))),
-        ftth_premises_t4_2017=("ftth_premises_t4_2017", lambda s: s.sum(min_count=len(s))),
-        n_2018_communes=("code_commune_2018", "size"),
-        codes_2018=("code_commune_2018", lambda s: sorted(s.astype(str))),
-    )
-    out = sums.reindex(pd.Index(sorted(targets), name="code_commune")).reset_index()
-    out["code_commune"] = out["code_commune"].astype("string")
-    out["n_2018_communes"] = out["n_2018_communes"].fillna(0).astype("int64")
-    out["codes_2018"] = [c if isinstance(c, list) else [] for c in out["codes_2018"]]
-    own = [codes == [code] for code, codes in zip(out["code_commune"], out["codes_2018"], strict=True)]
-    out["status"] = np.where(out["n_2018_communes"] == 0, "not_covered", np.where(own, "ok", "mapped"))
-    out["status"] = out["status"].astype("string")
-    n_mapped_2018 = int(
-        (mapping["status"].notna() & (mapping["status"] != "same") & mapping["code_commune"].notna()).sum()
-    )
-    out.attrs["mapping"] = {
-        "n_2018_in_scope": int(len(mapping)),
-        "n_2018_same": int((mapping["status"] == "same").sum()),
-        "n_2018_mapped": n_mapped_2018,
-        "n_2018_unmapped": int(len(lost)),
-        "unmapped_2018": lost["code_commune_2018"].astype(str).tolist(),
-        "n_targets_mapped": int((out["status"] == "mapped").sum()),
-        "n_targets_not_covered": int((out["status"] == "not_covered").sum()),
+    aggs = {
+        "logements": ("logements", _sum_all),
+        "etablissements": ("etablissements", _sum_all),
+        "premises_total": ("premises_total", _sum_all),
+        "ftth_premises": ("ftth_premises_t1_2018", _sum_all),
+        "ftth_premises_t3_2017": ("ftth_premises_t3_2017", _sum_all),
+        "ftth_premises_t4_2017": ("ftth_premises_t4_2017", _sum_all),
     }
+    out = _carry_to_targets(
+        data, targets, old_col="code_commune_2018", aggs=aggs, n_col="n_2018_communes", codes_col="codes_2018"
+    )
+    out.attrs["mapping"] = _mapping_report(mapping, "code_commune_2018", out, "2018")
     log.info("ARCEP 2018 → COG 2024: %s", out.attrs["mapping"])
     return out
+
+
+def thd_by_commune_2024(raw_dir: Path = RAW_DIR, target_codes: Iterable[str] = ()) -> pd.DataFrame:
+    """ARCEP 2019 premises and premises with ≥ 30 Mbit/s carried to the ``target_codes`` communes (COG 2024).
+
+    For each target commune c with 2019 communes S(c) (the codes of :func:`load_thd_2019` in the
+    départements of the targets, mapped by :func:`loaders.geography.commune_successor_map`):
+
+        premises_2019(c) = Σ_{S(c)} nbr,   thd_premises(c) = Σ_{S(c)} (elig_thd30 + elig_thd100 + elig_thd1g)
+
+    Both are additive counts: the « THD » rate of c is thd_premises / premises_2019 (undefined
+    for 0 premises), never an average of rates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target, sorted: ``code_commune``, ``premises_2019``, ``thd_premises`` (float,
+        NaN if not covered), ``n_2019_communes``, ``codes_2019`` (list[str]), ``status`` (``ok``:
+        the commune's own 2019 row; ``mapped``: merged or renamed 2019 codes summed;
+        ``not_covered``: no 2019 row), ``inconsistent`` (boolean: a 2019 part is inconsistent,
+        see :func:`load_thd_2019`; NA if not covered). ``attrs["mapping"]`` has the counts
+        (``n_2019_in_scope``, ``n_2019_same``, ``n_2019_mapped``, ``n_2019_unmapped``,
+        ``unmapped_2019``, ``n_targets_mapped``, ``n_targets_not_covered``); in-scope 2019
+        communes that land nowhere also raise a warning. ``attrs["inconsistent"]`` counts the
+        targets with an inconsistent part, ``attrs["zero_premises"]`` those with 0 premises (THD
+        rate undefined).
+
+    Notes
+    -----
+    AURA: the 4 092 communes of the 2019 file all land in one of the 4 027 communes of 2024 (65
+    through a successor code, into 42 communes); 50 communes of 2024 have 0 premises in the file.
+    """
+    targets = _target_codes(target_codes)
+    thd = load_thd_2019(raw_dir)
+    mapping = _map_in_scope(raw_dir, thd["code_commune_2019"], targets, "ARCEP 2019 (Ma connexion internet)")
+    mapping = mapping.rename(columns={"old_code": "code_commune_2019"})
+    data = mapping.dropna(subset=["code_commune"]).merge(
+        thd[["code_commune_2019", "premises_2019", "thd_premises", "inconsistent"]],
+        on="code_commune_2019",
+        how="left",
+        validate="one_to_one",
+    )
+    aggs = {
+        "premises_2019": ("premises_2019", _sum_all),
+        "thd_premises": ("thd_premises", _sum_all),
+        "inconsistent": ("inconsistent", "any"),
+    }
+    out = _carry_to_targets(
+        data, targets, old_col="code_commune_2019", aggs=aggs, n_col="n_2019_communes", codes_col="codes_2019"
+    )
+    out[["premises_2019", "thd_premises"]] = out[["premises_2019", "thd_premises"]].astype(float)
+    out["inconsistent"] = out.pop("inconsistent").astype("boolean").mask(out["status"] == "not_covered")
+    out.attrs["mapping"] = _mapping_report(mapping, "code_commune_2019", out, "2019")
+    out.attrs["inconsistent"] = int(out["inconsistent"].sum())
+    out.attrs["zero_premises"] = int((out["premises_2019"] == 0).sum())
+    log.info("ARCEP 2019 THD → COG 2024: %s", out.attrs["mapping"])
+    return out
+
+
+def mobile_coverage_by_commune_2024(raw_dir: Path = RAW_DIR, target_codes: Iterable[str] = ()) -> pd.DataFrame:
+    """ARCEP 2019 T3 4G area coverage carried to the ``target_codes`` communes (COG 2024).
+
+    For each target commune c with old communes S(c) (the codes of
+    :func:`load_mobile_coverage_2019`, about 2020, in the départements of the targets, mapped by
+    :func:`loaders.geography.commune_successor_map`), the **area-weighted mean** of the capped
+    shares, with a_i = ``area_weight`` (commune area in square degrees: the parts of a merged
+    commune lie at the same latitude, so their ratio is that of their areas in km²):
+
+        cov4g_best(c) = Σ_{i ∈ S(c)} best_i · a_i / Σ_{i ∈ S(c)} a_i      (same for cov4g_worst)
+
+    i.e. the covered share of the merged area (for the best operator of each part, which may
+    differ between parts: an upper bound of any single operator's share).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target, sorted: ``code_commune``, ``cov4g_best``, ``cov4g_worst`` (in [0, 1],
+        NaN if not covered), ``cov4g_capped`` (boolean: a part was capped; NA if not covered),
+        ``n_old_communes``, ``old_codes`` (list[str]), ``status`` (``ok``, ``mapped``,
+        ``not_covered``). ``attrs["mapping"]`` has the counts (``n_old_in_scope``,
+        ``n_old_same``, ``n_old_mapped``, ``n_old_unmapped``, ``unmapped_old``,
+        ``n_targets_mapped``, ``n_targets_not_covered``).
+
+    Notes
+    -----
+    AURA: Lyon 69123 is ``not_covered`` (the coverage file has no row for Paris, Lyon, Marseille
+    nor their arrondissements).
+    """
+    targets = _target_codes(target_codes)
+    cov = load_mobile_coverage_2019(raw_dir)
+    mapping = _map_in_scope(raw_dir, cov["code_commune_2020"], targets, "ARCEP 2019 T3 mobile-coverage")
+    mapping = mapping.rename(columns={"old_code": "code_commune_2020"})
+    data = mapping.dropna(subset=["code_commune"]).merge(cov, on="code_commune_2020", how="left", validate="one_to_one")
+    data["best_x_area"] = data["cov4g_best"] * data["area_weight"]
+    data["worst_x_area"] = data["cov4g_worst"] * data["area_weight"]
+    aggs = {
+        "best_x_area": ("best_x_area", _sum_all),
+        "worst_x_area": ("worst_x_area", _sum_all),
+        "area": ("area_weight", _sum_all),
+        "cov4g_capped": ("cov4g_capped", "any"),
+    }
+    out = _carry_to_targets(
+        data, targets, old_col="code_commune_2020", aggs=aggs, n_col="n_old_communes", codes_col="old_codes"
+    )
+    for col in ("best", "worst"):  # clip: floating-point rounding only, each share is in [0, 1]
+        out[f"cov4g_{col}"] = (out[f"{col}_x_area"] / out["area"]).clip(0.0, MAX_SHARE)
+    out["cov4g_capped"] = out["cov4g_capped"].astype("boolean").mask(out["status"] == "not_covered")
+    out = out[["code_commune", "cov4g_best", "cov4g_worst", "cov4g_capped", "n_old_communes", "old_codes", "status"]]
+    out.attrs["mapping"] = _mapping_report(mapping, "code_commune_2020", out, "old")
+    log.info("ARCEP 2019 T3 4G coverage → COG 2024: %s", out.attrs["mapping"])
+    return out
+
+
+__all__ = [
+    "SOURCES",
+    "OPERATORS",
+    "COVERAGE_OPERATORS",
+    "THD_CLASSES",
+    "THD_30_CLASSES",
+    "download",
+    "load_ftth_communes",
+    "load_arcep_communes",
+    "load_mobile_sites",
+    "nearest_4g_distance",
+    "load_thd_2019",
+    "load_mobile_coverage_2019",
+    "map_arcep_2018_communes",
+    "ftth_by_commune_2024",
+    "thd_by_commune_2024",
+    "mobile_coverage_by_commune_2024",
+]

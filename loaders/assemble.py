@@ -1,30 +1,49 @@
-"""Assemble the zone tables of the pack from the tidy source tables.
+"""Assemble the zone tables of the pack from the tidy source tables — METHOD.md §7–8.
 
-Commune level (COG 2024, the geometry's vintage) joins, per commune:
+**One value per territory.** A commune's count is its published figure, or its flagged estimate
+where secrecy hides it; its IRIS counts are *calibrated* to it (IRIS share × the commune's total,
+so that the IRIS of a commune always sum to the commune); EPCI, département and région counts are
+sums of their communes (:func:`indicators.aggregate.aggregate`, in the build).
+
+Commune level (COG 2024, the geometry's vintage):
 
 - population, households: RP2022 comparator export for the 49 Métropole communes, RP2021
   (datas.fun compilation of the INSEE comparator) elsewhere; ``population_vintage`` says which;
-- unemployment: RP2021 unemployed / active 15–64;
-- poverty: Filosofi 2021, ``poor_persons = TP60 / 100 × fiscal_persons`` (secret → NaN, ``secret``);
-- age, diploma, household types: RP2022 tables of the Métropole communes (``not_covered`` elsewhere);
-- FttH: ARCEP T1 2018 premises, 2018 communes carried to COG 2024 (``mapped`` where merged);
-- mobile: distance from the demand point to the nearest 4G site (proxy of 4G non-coverage).
+- unemployment: RP2021 unemployed / active 15–64 (RP2022 rates × RP2022 population for the
+  Métropole, ``derived``);
+- poverty: Filosofi 2021 published ``poor_persons = TP60 / 100 × fiscal_persons``; where the rate
+  is secret, the estimate of :mod:`loaders.secret_poverty` (``estimated``, ``poverty_method``);
+- 65+ and low diploma **among people aged 15+** (the IFN definitions of the RP 2017 rates):
+  ``pop15p``, ``pop15p_65p``, ``pop15p_dipl``, ``pop15p_lowdip`` — RP2022 counts where the age
+  (and diploma) tables exist (``ok``), else RP 2017 rate × an estimate of the people aged 15+
+  (population × the commune's RP2016 share of 15+, or the national share; ``derived``);
+- age groups, diploma (no diploma or CEP), household types: RP2022 tables of the metropolises;
+- FttH (ARCEP T1 2018) and THD ≥ 30 Mbit/s (ARCEP 2019, all technologies): premises, carried to
+  COG 2024; a source with more eligible than total premises is capped (``capped``);
+- 4G coverage by area (ARCEP 2019 T3, best operator): ``cov4g_best``, ``cov4g_worst`` (shares).
 
-IRIS level (IRIS 2023): RP2016 habitat-IRIS counts **rescaled** so that the IRIS of a commune sum
-to the commune's newer population (share_i = P16_i / Σ P16), poverty rate of Filosofi 2019 DISP;
-what exists only at commune level is given to IRIS *from_commune* (counts = commune rate × IRIS
-population), flagged. Non-irisées communes (IRIS ``XXXXX0000``) take their commune's values as is.
-
-Higher levels (EPCI, département, région) are sums of commune counts (never means of rates),
-made by :func:`indicators.aggregate.aggregate` in the build.
+IRIS level (IRIS 2023, plus one whole-commune row for a commune whose IRIS are absent from the
+geometry, e.g. Lyon): the population share s_i of IRIS i in its commune c comes from RP2016
+(habitat IRIS). An IRIS absent from RP2016 is *without residents* (activity or miscellaneous IRIS,
+``no_residents``) unless Filosofi 2021 publishes a rate for it (≥ ≈ 200 households): then it gets
+the median RP2016 population of its commune's IRIS before the shares are normalised
+(``estimated``). Counts: ``x_i = x_c × s_i`` (population, households, unemployment, premises,
+diplomas, household types; ``from_commune`` where only the commune's rate is known), age groups
+with their own RP2016 shares, poor people ``raw_i = τ_i × F_c × s_i`` (τ_i the IRIS rate of
+Filosofi 2021, else 2019, else the commune's) scaled so that Σ_i poor_i = poor_c.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 METROPOLE = "200040715"
+#: national share of people aged 15 or over, for communes without an RP2016 age structure
+#: (indicators/rates.toml [illectronisme] share_15p: France, RP; à vérifier)
+SHARE_15P_DEFAULT = 0.82
 
 #: indicator groups -> their count columns (see geodata/SCHEMA.md)
 GROUPS: dict[str, list[str]] = {
@@ -34,11 +53,34 @@ GROUPS: dict[str, list[str]] = {
     "poverty": ["fiscal_persons", "poor_persons"],
     "income": ["median_income"],
     "age": ["pop_age_total", "pop_15_29", "pop_30_44", "pop_45_59", "pop_60_74", "pop_65p", "pop_60p", "pop_75p"],
+    "age15p": ["pop15p", "pop15p_65p"],
+    "diploma15p": ["pop15p_dipl", "pop15p_lowdip"],
     "diploma": ["nscol15p", "nscol15p_diplmin"],
     "household_types": ["hh_total_detailed", "hh_one_person", "hh_single_parent"],
     "ftth": ["premises_total", "ftth_premises"],
+    "thd": ["premises_2019", "thd_premises"],
+    "mobile4g": ["area_cov_km2", "area_4g_km2"],
     "mobile": ["dist_4g_m"],
+    "libraries": ["dist_library_m"],
 }
+
+
+@dataclass(frozen=True)
+class CommuneInputs:
+    """The tidy source tables the commune level is built from (loaders' outputs)."""
+
+    comparateur: pd.DataFrame  # insee.load_comparateur_communes (RP2021)
+    rp2022: pd.DataFrame  # insee.load_comparateur_rp2022
+    filosofi: pd.DataFrame  # insee.load_filosofi_communes
+    poverty: pd.DataFrame  # secret_poverty.estimate, indexed by commune code
+    age: pd.DataFrame  # insee.load_population_by_age(year=2022)
+    diplomas: pd.DataFrame  # insee.load_diplomas(year=2022)
+    households: pd.DataFrame  # insee.load_household_types
+    rp2017: pd.DataFrame  # insee.rp2017_rates_by_commune_2024
+    share_15p: pd.Series  # RP2016 share of people 15+ per commune (from the IRIS extract)
+    ftth: pd.DataFrame  # arcep.ftth_by_commune_2024
+    thd: pd.DataFrame  # arcep.thd_by_commune_2024
+    mobile: pd.DataFrame  # arcep.mobile_coverage_by_commune_2024
 
 
 def _status(has_value: pd.Series, ok: str = "ok", missing: str = "not_covered") -> pd.Series:
@@ -62,24 +104,11 @@ def with_municipal_arrondissements_summed(comparateur: pd.DataFrame) -> pd.DataF
     return pd.concat(out, ignore_index=True)
 
 
-def commune_indicators(
-    communes: pd.DataFrame,
-    comparateur: pd.DataFrame,
-    rp2022: pd.DataFrame,
-    filosofi: pd.DataFrame,
-    age: pd.DataFrame,
-    diplomas: pd.DataFrame,
-    households: pd.DataFrame,
-    ftth: pd.DataFrame,
-) -> pd.DataFrame:
-    """Indicator columns of the commune table, indexed like ``communes`` (needs ``code``)."""
-    out = communes[["code"]].copy()
+def _population(out: pd.DataFrame, inp: CommuneInputs) -> None:
     code = out["code"]
-
-    comp = with_municipal_arrondissements_summed(comparateur).set_index("code_commune")
-    r22 = rp2022[rp2022["territory_type"] == "commune"].set_index("code")
-    pop21 = code.map(comp["population_2021"])
-    pop22 = code.map(r22["population_2022"])
+    comp = with_municipal_arrondissements_summed(inp.comparateur).set_index("code_commune")
+    r22 = inp.rp2022[inp.rp2022["territory_type"] == "commune"].set_index("code")
+    pop21, pop22 = code.map(comp["population_2021"]), code.map(r22["population_2022"])
     out["population"] = pop22.fillna(pop21)
     out["population_vintage"] = pd.Series(np.where(pop22.notna(), "RP2022", np.where(pop21.notna(), "RP2021", None)), index=out.index, dtype="string")
     out["population_status"] = _status(out["population"].notna())
@@ -90,7 +119,7 @@ def commune_indicators(
     out["unemployment_vintage"] = pd.Series(np.where(out["active_1564"].notna(), "RP2021", None), index=out.index, dtype="string")
     # RP2022 where the comparator publishes the rates: active = activity rate × population 15–64
     # (RP2022 age groups), unemployed = unemployment rate × active (counts derived, flagged)
-    a = age.set_index("code_commune")
+    a = inp.age.set_index("code_commune")
     pop1564 = code.map(a[[f"pop_age_{lo:02d}_{lo + 4:02d}" for lo in range(15, 65, 5)]].sum(axis=1, min_count=10))
     act22 = code.map(r22["activity_rate_1564_2022"]) / 100.0 * pop1564
     unemp22 = code.map(r22["unemployment_rate_1564_2022"]) / 100.0 * act22
@@ -100,21 +129,31 @@ def commune_indicators(
     out.loc[derived, "unemployment_vintage"] = "RP2022 (taux publiés × population 15-64 ans)"
     out["unemployment_status"] = pd.Series(np.where(derived, "derived", np.where(out["active_1564"].notna(), "ok", "not_covered")), index=out.index, dtype="string")
 
-    filo = filosofi.set_index("code_commune")
-    out["fiscal_persons"] = code.map(filo["fiscal_persons"])
-    out["poverty_rate"] = code.map(filo["poverty_rate"])
-    out["poor_persons"] = out["poverty_rate"] / 100.0 * out["fiscal_persons"]
-    secret = code.map(filo["poverty_secret"]).astype("boolean").fillna(False).astype(bool)
+
+def _poverty(out: pd.DataFrame, inp: CommuneInputs) -> None:
+    """Published poor people, or the estimate of :mod:`loaders.secret_poverty` (flagged)."""
+    code = out["code"]
+    filo = inp.filosofi.set_index("code_commune")
+    est = inp.poverty
+    out["poverty_rate"] = code.map(filo["poverty_rate"])  # as published (NaN where secret)
+    out["fiscal_persons"] = code.map(est["fiscal_persons"])
+    out["poor_persons"] = code.map(est["poor_persons"])
+    method = code.map(est["poverty_method"]).astype("object")
+    published = out["poverty_rate"].notna()
+    out["poverty_method"] = pd.Series(np.where(out["poor_persons"].notna(), method, None), index=out.index, dtype="string")
     out["poverty_status"] = pd.Series(
-        np.where(out["poverty_rate"].notna(), "ok", np.where(secret, "secret", "not_covered")), index=out.index, dtype="string"
+        np.where(published, "ok", np.where(out["poor_persons"].notna(), "estimated", "not_covered")), index=out.index, dtype="string"
     )
-    # rates are only meaningful with their denominator: hide the fiscal persons of secret communes
-    out.loc[out["poverty_rate"].isna(), "fiscal_persons"] = np.nan
+    out.loc[out["poor_persons"].isna(), "fiscal_persons"] = np.nan
     out["median_income"] = code.map(filo["median_income"])
     out["income_status"] = pd.Series(
         np.where(out["median_income"].notna(), "ok", np.where(code.isin(filo.index), "secret", "not_covered")), index=out.index, dtype="string"
     )
 
+
+def _age_groups(out: pd.DataFrame, inp: CommuneInputs) -> None:
+    code = out["code"]
+    a = inp.age.set_index("code_commune")
     out["pop_age_total"] = code.map(a["pop_total"])
     for col in ("pop_15_29", "pop_60p", "pop_65p", "pop_75p"):
         out[col] = code.map(a[col])
@@ -123,92 +162,241 @@ def commune_indicators(
         out[f"pop_{lo}_{hi}"] = code.map(a[cols].sum(axis=1, min_count=len(cols)))
     out["age_status"] = _status(out["pop_age_total"].notna())
 
-    d = diplomas.set_index("code_commune")
+
+def _people_15p(out: pd.DataFrame, inp: CommuneInputs) -> None:
+    """65+ and at most CAP-BEP among people aged 15+: RP2022 counts, else RP2017 rate × 15+ estimate.
+
+    RP2022 (metropolises' age tables): pop15p = pop_total − pop_0_14, pop15p_65p = pop_65p;
+    diplomas (Métropole only): pop15p_lowdip = non-enrolled with no diploma / CEP + BEPC + CAP-BEP,
+    over all people 15+ (the RP 2017 definition, so one ranking can hold both vintages).
+    Elsewhere: pop15p_est = population × share of 15+ (RP2016 commune structure, else
+    :data:`SHARE_15P_DEFAULT`), pop15p_65p = TX_65ETPLUS / 100 × pop15p_est (``derived_rp2017``).
+    """
+    code = out["code"]
+    a = inp.age.set_index("code_commune")
+    d = inp.diplomas.set_index("code_commune")
+    r17 = inp.rp2017.set_index("code_commune")
+    p15_22 = code.map(a["pop_total"] - a["pop_0_14"])
+    s15 = code.map(inp.share_15p).fillna(SHARE_15P_DEFAULT)
+    p15_est = out["population"] * s15
+    rate65, ratedip = code.map(r17["share_65p_15p"]), code.map(r17["share_low_diploma_15p"])
+
+    has22 = p15_22.notna()
+    out["pop15p"] = p15_22.where(has22, p15_est.where(rate65.notna()))
+    out["pop15p_65p"] = code.map(a["pop_65p"]).where(has22, rate65 / 100.0 * p15_est)
+    out["age15p_vintage"] = pd.Series(np.where(has22, "RP2022", np.where(rate65.notna(), "RP2017", None)), index=out.index, dtype="string")
+    out["age15p_status"] = pd.Series(np.where(has22, "ok", np.where(out["pop15p_65p"].notna(), "derived_rp2017", "not_covered")), index=out.index, dtype="string")
+
+    low22 = code.map(d["nscol15p_diplmin"] + d["nscol15p_bepc"] + d["nscol15p_cap_bep"])
+    dip22 = low22.notna() & has22
+    out["pop15p_dipl"] = p15_22.where(dip22, p15_est.where(ratedip.notna()))
+    out["pop15p_lowdip"] = low22.where(dip22, ratedip / 100.0 * p15_est)
+    out["diploma15p_vintage"] = pd.Series(np.where(dip22, "RP2022", np.where(ratedip.notna(), "RP2017", None)), index=out.index, dtype="string")
+    out["diploma15p_status"] = pd.Series(np.where(dip22, "ok", np.where(out["pop15p_lowdip"].notna(), "derived_rp2017", "not_covered")), index=out.index, dtype="string")
+
+
+def _metropolis_tables(out: pd.DataFrame, inp: CommuneInputs) -> None:
+    code = out["code"]
+    d = inp.diplomas.set_index("code_commune")
     out["nscol15p"] = code.map(d["nscol15p"])
     out["nscol15p_diplmin"] = code.map(d["nscol15p_diplmin"])
     out["diploma_status"] = _status(out["nscol15p"].notna())
-
-    h = households.set_index("code_commune")
+    h = inp.households.set_index("code_commune")
     out["hh_total_detailed"] = code.map(h["households_total_detailed"])
     out["hh_one_person"] = code.map(h["hh_one_person"])
     out["hh_single_parent"] = code.map(h["hh_single_parent"])
     out["household_types_status"] = _status(out["hh_total_detailed"].notna())
 
-    f = ftth.set_index("code_commune")
-    out["premises_total"] = code.map(f["premises_total"])
-    out["ftth_premises"] = code.map(f["ftth_premises"])
-    out["ftth_status"] = code.map(f["status"]).astype("string").fillna("not_covered")
+
+def _premises(out: pd.DataFrame, table: pd.DataFrame, total: str, eligible: str, group: str, cols: tuple[str, str]) -> None:
+    """Premises counts carried to COG 2024; eligible > total (inconsistent source) is capped, flagged."""
+    t = table.set_index("code_commune")
+    code = out["code"]
+    out[total] = code.map(t[cols[0]])
+    out[eligible] = code.map(t[cols[1]])
+    over = out[eligible] > out[total]
+    out[f"{group}_status"] = code.map(t["status"]).astype("string").fillna("not_covered")
+    out.loc[over, eligible] = out.loc[over, total]
+    out.loc[over, f"{group}_status"] = "capped"
+    out[f"{group}_excess"] = np.where(over, code.map(t[cols[1]]) - out[total], 0.0)
+
+
+def _mobile_coverage(out: pd.DataFrame, inp: CommuneInputs) -> None:
+    m = inp.mobile.set_index("code_commune")
+    code = out["code"]
+    out["cov4g_best"] = code.map(m["cov4g_best"])
+    out["cov4g_worst"] = code.map(m["cov4g_worst"])
+    capped = code.map(m["cov4g_capped"]).astype("boolean").fillna(False).astype(bool)
+    status = code.map(m["status"]).astype("string").fillna("not_covered")
+    out["mobile4g_status"] = status.where(~capped, "capped")
+
+
+def commune_indicators(communes: pd.DataFrame, inp: CommuneInputs) -> pd.DataFrame:
+    """Indicator columns of the commune table, indexed like ``communes`` (needs ``code``)."""
+    out = communes[["code"]].copy()
+    _population(out, inp)
+    _poverty(out, inp)
+    _age_groups(out, inp)
+    _people_15p(out, inp)
+    _metropolis_tables(out, inp)
+    _premises(out, inp.ftth, "premises_total", "ftth_premises", "ftth", ("premises_total", "ftth_premises"))
+    _premises(out, inp.thd, "premises_2019", "thd_premises", "thd", ("premises_2019", "thd_premises"))
+    _mobile_coverage(out, inp)
     return out.drop(columns="code")
 
 
-def iris_indicators(iris: pd.DataFrame, commune: pd.DataFrame, rp2016: pd.DataFrame, disp2019: pd.DataFrame, dec2021: pd.DataFrame) -> pd.DataFrame:
-    """Indicator columns of the IRIS table (``iris`` needs ``code`` and ``code_commune``).
+def coverage_areas(df: pd.DataFrame) -> pd.DataFrame:
+    """Area counts of the 4G indicator: ``area_4g_km2`` = cov4g_best × area_km2, ``area_cov_km2``
+    = area_km2 where the coverage is known (so that sums give area-weighted shares)."""
+    cov = pd.to_numeric(df["cov4g_best"], errors="coerce")
+    area = pd.to_numeric(df["area_km2"], errors="coerce")
+    return pd.DataFrame({"area_cov_km2": area.where(cov.notna()), "area_4g_km2": cov * area}, index=df.index)
 
-    ``commune`` is the commune table with its indicator columns, indexed by commune code.
+
+def iris_coverage_areas(iris: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    """The commune's area counts × the IRIS's share of the commune's IRIS area (the IRIS and
+    commune polygons come from different simplified files: their areas differ by a few %), so that
+    the IRIS of a commune sum to it."""
+    area = pd.to_numeric(iris["area_km2"], errors="coerce")
+    share = area / area.groupby(iris["code_commune"]).transform("sum")
+    c = communes.set_index("code")
+    return pd.DataFrame({col: iris["code_commune"].map(c[col]) * share for col in ("area_cov_km2", "area_4g_km2")}, index=iris.index)
+
+
+__all__ = ["METROPOLE", "GROUPS", "CommuneInputs", "commune_indicators", "coverage_areas", "iris_coverage_areas",
+           "with_municipal_arrondissements_summed", "iris_indicators", "IrisInputs", "commune_share_15p"]
+
+
+# ----------------------------------------------------------------------------------------------
+# IRIS level: shares of the commune's counts
+
+
+@dataclass(frozen=True)
+class IrisInputs:
+    """The tidy IRIS source tables (loaders' outputs)."""
+
+    rp2016: pd.DataFrame  # insee.load_rp2016_iris (habitat IRIS)
+    disp2021: pd.DataFrame  # insee.load_filosofi_iris_disp2021
+    disp2019: pd.DataFrame  # insee.load_filosofi_iris_disp2019
+    dec2021: pd.DataFrame  # insee.load_filosofi_iris_dec
+
+
+def _commune_of_rp_iris(code_iris: pd.Series) -> pd.Series:
+    """Commune of an RP2016 IRIS code (municipal arrondissements → their commune)."""
+    com = code_iris.str[:5]
+    for prefix, parent in ARRONDISSEMENT_PARENT:
+        com = com.where(~com.str.startswith(prefix), parent)
+    return com
+
+
+def commune_share_15p(rp2016: pd.DataFrame) -> pd.Series:
+    """Share of people aged 15+ in each commune's RP2016 habitat IRIS (Σ (pop − 0–14) / Σ pop)."""
+    com = _commune_of_rp_iris(rp2016["code_iris"].astype(str))
+    tot = rp2016["pop_total"].groupby(com).sum()
+    young = rp2016["pop_0014"].groupby(com).sum()
+    return ((tot - young) / tot).where(tot > 0).rename("share_15p")
+
+
+def calibrate(raw: pd.Series, total: pd.Series, group: pd.Series, fallback: pd.Series) -> pd.Series:
+    """Scale ``raw`` within each ``group`` so that it sums to ``total`` (the group's value, aligned
+    on the rows); a group whose raw values sum to 0 (or are all missing) is spread by ``fallback``
+    instead. Rows with a missing total stay NaN: x_i = T_g · r_i / Σ_{j∈g} r_j."""
+    r = raw.fillna(0.0).clip(lower=0.0)
+    s = r.groupby(group).transform("sum")
+    fb = fallback.fillna(0.0)
+    sf = fb.groupby(group).transform("sum")
+    share = np.where(s > 0, r / s.where(s > 0), fb / sf.where(sf > 0))
+    return pd.Series(np.asarray(total, float) * share, index=raw.index)
+
+
+def _population_shares(out: pd.DataFrame, com: pd.DataFrame, inp: IrisInputs, whole: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(share of the commune's population, status) per IRIS — see the module doc."""
+    p16 = out["code"].map(inp.rp2016.set_index("code_iris")["pop_total"])
+    inhabited = out["code"].map(inp.disp2021.set_index("code_iris")["poverty_rate_2021"]).notna()
+    median16 = p16.groupby(out["code_commune"]).transform("median")
+    provisional = p16.where(p16.notna(), np.where(inhabited, median16.fillna(1.0), 0.0))
+    area = out["area_km2"] if "area_km2" in out else pd.Series(1.0, index=out.index)
+    share = calibrate(provisional, pd.Series(1.0, index=out.index), out["code_commune"], area)
+    share = share.where(~whole, 1.0)
+    status = np.where(whole, com["population_status"], np.where(p16.notna(), "rescaled",
+                      np.where(share > 0, "estimated", "no_residents")))
+    return share, pd.Series(status, index=out.index, dtype="string")
+
+
+def _share_counts(out: pd.DataFrame, com: pd.DataFrame, share: pd.Series, pop_status: pd.Series, whole: pd.Series) -> None:
+    """Counts known only for the commune: x_i = x_c × s_i (flagged ``from_commune``)."""
+    groups = ("population", "households", "unemployment", "ftth", "thd", "diploma", "household_types", "diploma15p")
+    for g in groups:
+        for col in GROUPS[g]:
+            out[col] = com[col] * share
+        if g == "population":
+            continue
+        has = out[GROUPS[g][-1]].notna()
+        out[f"{g}_status"] = pd.Series(np.where(whole, com[f"{g}_status"], np.where(
+            pop_status.eq("no_residents") & has, "no_residents", np.where(has, "from_commune", "not_covered"))), index=out.index, dtype="string")
+    out["population_status"] = pop_status
+    out["population_vintage"] = com["population_vintage"]
+    for c in ("unemployment_vintage", "diploma15p_vintage"):
+        out[c] = com[c]
+
+
+def _age_counts(out: pd.DataFrame, com: pd.DataFrame, inp: IrisInputs, share: pd.Series, whole: pd.Series) -> None:
+    """Age counts: the commune's count × the IRIS's RP2016 share of that group; where the commune has
+    no count (outside the metropolises), the RP2016 counts rescaled to the IRIS's population."""
+    p16 = inp.rp2016.set_index("code_iris")
+    pop16 = out["code"].map(p16["pop_total"])
+    scale = out["population"] / pop16
+    src = {"pop_age_total": "pop_total", "pop_15_29": "pop_1529", "pop_30_44": "pop_3044", "pop_45_59": "pop_4559",
+           "pop_60_74": "pop_6074", "pop_60p": "pop_60p", "pop_75p": "pop_75p", "pop_65p": "pop_60p",
+           "pop15p": None, "pop15p_65p": "pop_60p"}
+    g16 = {k: (out["code"].map(p16[v]) if v else out["code"].map(p16["pop_total"] - p16["pop_0014"])) for k, v in src.items()}
+    for col, raw in g16.items():
+        commune_total = com[col]
+        by_structure = calibrate(raw, commune_total, out["code_commune"], out["population"])
+        rescaled = raw * scale if col not in ("pop_65p", "pop15p_65p", "pop15p") else pd.Series(np.nan, index=out.index)
+        out[col] = np.where(whole, commune_total, np.where(commune_total.notna(), by_structure, rescaled))
+    out["age_status"] = pd.Series(np.where(whole, com["age_status"], np.where(out["pop_60p"].notna(), "rescaled", "not_covered")), index=out.index, dtype="string")
+    out["age15p_status"] = pd.Series(np.where(whole, com["age15p_status"], np.where(out["pop15p_65p"].notna(), "rescaled", "not_covered")), index=out.index, dtype="string")
+    out["age15p_vintage"] = com["age15p_vintage"]
+
+
+def _poverty_counts(out: pd.DataFrame, com: pd.DataFrame, inp: IrisInputs, share: pd.Series, whole: pd.Series, pop_status: pd.Series) -> None:
+    """Poor people: τ_i × F_c × s_i, τ_i of Filosofi 2021, else 2019, else the commune's; scaled to poor_c."""
+    t21 = out["code"].map(inp.disp2021.set_index("code_iris")["poverty_rate_2021"])
+    t19 = out["code"].map(inp.disp2019.set_index("code_iris")["poverty_rate_2019"])
+    tc = 100.0 * com["poor_persons"] / com["fiscal_persons"]
+    tau = t21.fillna(t19).fillna(tc)
+    out["fiscal_persons"] = com["fiscal_persons"] * share
+    out["poor_persons"] = np.where(whole, com["poor_persons"], calibrate(tau / 100.0 * out["fiscal_persons"], com["poor_persons"], out["code_commune"], out["fiscal_persons"]))
+    out["poverty_rate"] = np.where(whole, com["poverty_rate"], t21.fillna(t19))
+    published = (t21.notna() | t19.notna()) & ~whole
+    status = np.where(whole, com["poverty_status"], np.where(pop_status.eq("no_residents"), "no_residents",
+                      np.where(published, "ok", np.where(out["poor_persons"].notna(), "from_commune", "not_covered"))))
+    out["poverty_status"] = pd.Series(status, index=out.index, dtype="string")
+    out["poverty_method"] = com["poverty_method"]
+    vint = np.where(whole | ~published, np.where(com["poverty_status"].eq("ok"), "Filosofi 2021 (commune)", "Filosofi 2021 (commune, estimé)"),
+                    np.where(t21.notna(), "Filosofi 2021 (IRIS)", "Filosofi 2019 (IRIS)"))
+    out["poverty_vintage"] = pd.Series(np.where(out["poor_persons"].notna(), vint, None), index=out.index, dtype="string")
+
+
+def iris_indicators(iris: pd.DataFrame, commune: pd.DataFrame, inp: IrisInputs) -> pd.DataFrame:
+    """Indicator columns of the IRIS table (``iris``: ``code``, ``code_commune``, ``area_km2``).
+
+    ``commune`` is the commune table with its indicator columns, indexed by commune code. A code
+    ending in ``0000`` is a whole commune (non-irisée, or without IRIS in the geometry).
     """
-    out = iris[["code", "code_commune"]].copy()
+    out = iris[["code", "code_commune"] + [c for c in ("area_km2",) if c in iris]].copy()
     com = commune.reindex(out["code_commune"])
     com.index = out.index
-    whole = out["code"].str.endswith("0000")  # non-irisée commune: the IRIS is the commune
-
-    p16 = rp2016.set_index("code_iris")
-    pop16 = out["code"].map(p16["pop_total"])
-    pop16_commune = pop16.groupby(out["code_commune"]).transform("sum", min_count=1)
-    # share of the commune's population in the IRIS (RP2016); IRIS absent from RP2016 (activity
-    # IRIS, changed geography) stay NaN
-    share = pop16 / pop16_commune
-    share = share.where(~whole, 1.0)
-
-    for col in GROUPS["population"] + GROUPS["households"] + GROUPS["unemployment"]:
-        out[col] = com[col] * share
-    out["population_vintage"] = com["population_vintage"]
-    out["population_status"] = pd.Series(np.where(whole, com["population_status"], np.where(out["population"].notna(), "rescaled", "not_covered")), index=out.index, dtype="string")
-    for g in ("households", "unemployment"):
-        out[f"{g}_status"] = pd.Series(np.where(whole, com[f"{g}_status"], np.where(out[GROUPS[g][-1]].notna(), "from_commune", "not_covered")), index=out.index, dtype="string")
-
-    # age: RP2016 IRIS structure (60+, 75+, 15-29), rescaled to the commune's newer population
-    scale = out["population"] / pop16
-    out["pop_age_total"] = out["population"].where(pop16.notna())
-    out["pop_15_29"] = out["code"].map(p16["pop_1529"]) * scale
-    out["pop_30_44"] = out["code"].map(p16["pop_3044"]) * scale
-    out["pop_45_59"] = out["code"].map(p16["pop_4559"]) * scale
-    out["pop_60_74"] = out["code"].map(p16["pop_6074"]) * scale
-    out["pop_60p"] = out["code"].map(p16["pop_60p"]) * scale
-    out["pop_75p"] = out["code"].map(p16["pop_75p"]) * scale
-    out["pop_65p"] = np.nan  # not published at IRIS level in RP2016
-    out["age_status"] = pd.Series(np.where(out["pop_60p"].notna(), "rescaled", "not_covered"), index=out.index, dtype="string")
-    for col in GROUPS["age"]:
-        out[col] = out[col].where(~whole, com[col])
-    out["age_status"] = out["age_status"].where(~whole | com["age_status"].eq("not_covered"), com["age_status"])
-
-    # poverty: Filosofi 2019 disposable-income rate where published, else the commune's rate
-    d19 = out["code"].map(disp2019.set_index("code_iris")["poverty_rate_2019"])
-    rate = d19.where(~whole & d19.notna(), com["poverty_rate"])
-    out["poverty_rate"] = rate
-    out["fiscal_persons"] = out["population"].where(rate.notna())
-    out["poor_persons"] = rate / 100.0 * out["fiscal_persons"]
-    out["poverty_status"] = pd.Series(
-        np.where(whole, com["poverty_status"], np.where(d19.notna() & out["population"].notna(), "ok", np.where(rate.notna() & out["population"].notna(), "from_commune", "not_covered"))),
-        index=out.index,
-        dtype="string",
-    )
-    out["poverty_vintage"] = pd.Series(np.where(d19.notna() & ~whole, "Filosofi 2019 (IRIS)", np.where(rate.notna(), "Filosofi 2021 (commune)", None)), index=out.index, dtype="string")
-
-    out["median_income"] = com["median_income"].where(whole)
-    out["income_status"] = pd.Series(np.where(whole, com["income_status"], "not_covered"), index=out.index, dtype="string")
-    dec = dec2021.set_index("code_iris")
-    out["median_declared_income"] = out["code"].map(dec["median_declared_income"])
-
-    # commune-only groups given to IRIS by rate × IRIS population (explicit, flagged imputation)
-    for group, (num_cols, den_col) in {
-        "diploma": (["nscol15p_diplmin"], "nscol15p"),
-        "household_types": (["hh_one_person", "hh_single_parent"], "hh_total_detailed"),
-        "ftth": (["ftth_premises"], "premises_total"),
-    }.items():
-        ratio_den = com[den_col] / com["population"]
-        out[den_col] = ratio_den * out["population"]
-        for c in num_cols:
-            out[c] = com[c] / com[den_col] * out[den_col]
-        status = np.where(out[den_col].notna(), np.where(whole, com[f"{group}_status"], "from_commune"), "not_covered")
-        out[f"{group}_status"] = pd.Series(status, index=out.index, dtype="string")
-    return out.drop(columns=["code", "code_commune"])
+    whole = out["code"].str.endswith("0000")
+    share, pop_status = _population_shares(out, com, inp, whole)
+    _share_counts(out, com, share, pop_status, whole)
+    _age_counts(out, com, inp, share, whole)
+    _poverty_counts(out, com, inp, share, whole, pop_status)
+    med21 = out["code"].map(inp.disp2021.set_index("code_iris")["median_income_2021"])
+    out["median_income"] = np.where(whole, com["median_income"], med21)
+    out["income_status"] = pd.Series(np.where(whole, com["income_status"], np.where(med21.notna(), "ok", "not_covered")), index=out.index, dtype="string")
+    out["median_declared_income"] = out["code"].map(inp.dec2021.set_index("code_iris")["median_declared_income"])
+    out["cov4g_best"], out["cov4g_worst"] = com["cov4g_best"], com["cov4g_worst"]
+    out["mobile4g_status"] = pd.Series(np.where(whole, com["mobile4g_status"], np.where(com["cov4g_best"].notna(), "from_commune", "not_covered")), index=out.index, dtype="string")
+    return out.drop(columns=[c for c in ("code", "code_commune", "area_km2") if c in out])

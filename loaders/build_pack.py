@@ -23,12 +23,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
+from indicators.aggregate import ESTIMATED_STATUSES
 from indicators.aggregate import aggregate as aggregate_counts
-from loaders import RAW_DIR, arcep, assemble, geography, insee, places, qpv
+from loaders import RAW_DIR, arcep, assemble, geography, insee, places, qpv, secret_poverty
 from loaders.errors import LoaderError
+from loaders.reference_france import national_reference
 from loaders.sources import sha256
 
 PACK_DIR = Path(__file__).resolve().parents[1] / "geodata" / "pack"
@@ -60,40 +64,53 @@ def _finish(df: pd.DataFrame, geom_l93: gpd.GeoSeries, level: str) -> gpd.GeoDat
     return gdf.sort_values("code").reset_index(drop=True)
 
 
-def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict[str, gpd.GeoDataFrame]:
-    """All pack tables from the raw directory (no writing)."""
-    t0 = time.perf_counter()
+AURA_DEPARTEMENTS = ("01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74")
+#: source key of the public libraries in the places' ``sources`` (distance to the nearest library)
+LIBRARY_SOURCE = "culture_bibliotheques_2020"
 
-    def step(msg: str) -> None:
-        progress(f"[{time.perf_counter() - t0:6.1f}s] {msg}")
 
-    step("communes: polygons COG 2024, EPCI membership, référentiel COG 2025")
+def _communes(raw_dir: Path) -> tuple[pd.DataFrame, gpd.GeoSeries, pd.DataFrame]:
+    """Commune frame (code, name, parent codes), its Lambert-93 polygons, the COG 2024 EPCI members."""
     # the per-département extracts overlap along département borders: make them a clean coverage
     com_poly = geography.clean_coverage(geography.load_commune_polygons(raw_dir).to_crs(L93))
     epci_members = geography.load_cog_epci(raw_dir, vintage=2024)
-    deps = geography.load_cog_departements(raw_dir)
-    regions = geography.load_cog_regions(raw_dir)
     com = pd.DataFrame({"code": com_poly["code_commune"].values, "name": com_poly["name"].values})
     com["code_departement"] = com["code"].str[:2]
     com["code_region"] = REGION
     members = epci_members.drop_duplicates("code_commune").set_index("code_commune")
     com["code_epci"] = com["code"].map(members["code_epci"])
     com["epci_name"] = com["code"].map(members["epci_name"])
-    geom_com = gpd.GeoSeries(com_poly.geometry.values, crs=L93)
+    return com, gpd.GeoSeries(com_poly.geometry.values, crs=L93), epci_members
 
-    step("INSEE: comparateur RP2021/RP2022, Filosofi 2021, âges, diplômes, ménages")
+
+def _poverty_estimates(raw_dir: Path, filosofi: pd.DataFrame, comparateur: pd.DataFrame, rp2022: pd.DataFrame,
+                       epci_members: pd.DataFrame) -> pd.DataFrame:
+    """Published and estimated poor people of every commune of France (:mod:`loaders.secret_poverty`)."""
+    comp = assemble.with_municipal_arrondissements_summed(comparateur).drop_duplicates("code_commune")
+    population = comp.set_index("code_commune")["population_2021"]
+    members = geography.load_cog_epci(raw_dir, vintage=2024) if epci_members is None else epci_members
+    published = rp2022[rp2022["territory_type"] == "epci"].set_index("code")["poverty_rate_2021"].dropna().to_dict()
+    return secret_poverty.estimate(filosofi, population, members, published)
+
+
+def _commune_inputs(raw_dir: Path, codes: set[str], epci_members: pd.DataFrame, rp2016: pd.DataFrame) -> assemble.CommuneInputs:
     comparateur = insee.load_comparateur_communes(raw_dir)
     rp2022 = insee.load_comparateur_rp2022(raw_dir)
     filosofi = insee.load_filosofi_communes(raw_dir)
-    age = insee.load_population_by_age(raw_dir, year=2022)
-    diplomas = insee.load_diplomas(raw_dir, year=2022)
-    households = insee.load_household_types(raw_dir)
+    poverty = _poverty_estimates(raw_dir, filosofi, comparateur, rp2022, epci_members)
+    return assemble.CommuneInputs(
+        comparateur=comparateur, rp2022=rp2022, filosofi=filosofi, poverty=poverty,
+        age=insee.load_population_by_age(raw_dir, year=2022), diplomas=insee.load_diplomas(raw_dir, year=2022),
+        households=insee.load_household_types(raw_dir), rp2017=insee.rp2017_rates_by_commune_2024(raw_dir, codes),
+        share_15p=assemble.commune_share_15p(rp2016), ftth=arcep.ftth_by_commune_2024(raw_dir, codes),
+        thd=arcep.thd_by_commune_2024(raw_dir, codes), mobile=arcep.mobile_coverage_by_commune_2024(raw_dir, codes),
+    )
 
-    step("ARCEP: FttH T1 2018 (communes 2018 → COG 2024), sites mobiles")
-    ftth = arcep.ftth_by_commune_2024(raw_dir, set(com["code"]))
-    sites = arcep.load_mobile_sites(raw_dir)
 
-    step("IRIS: polygons 2023, RP2016, Filosofi IRIS")
+def _iris_polygons(raw_dir: Path, com: pd.DataFrame, geom_com: gpd.GeoSeries) -> gpd.GeoDataFrame:
+    """IRIS 2023 polygons attached to their COG 2024 commune, plus one whole-commune row
+    (``<commune>0000``) for each commune without IRIS in the geometry (Lyon), so that the IRIS
+    level covers every commune."""
     iris_poly = geography.load_iris_polygons(raw_dir).to_crs(L93)
     # IRIS 2023 carry arrondissement codes (Lyon 6938x) and pre-2024 communes (Pierre-Bénite
     # 69152): attach each IRIS to its COG 2024 commune
@@ -103,24 +120,28 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
     orphans = sorted(set(iris_poly["code_commune"]) - set(com["code"]))
     if orphans:
         raise LoaderError("iris polygons", f"IRIS of communes absent from COG 2024: {orphans[:10]}", "every IRIS in a commune of the commune layer")
-    rp2016 = insee.load_rp2016_iris(raw_dir)
-    disp2019 = insee.load_filosofi_iris_disp2019(raw_dir)
-    dec2021 = insee.load_filosofi_iris_dec(raw_dir)
+    missing = ~com["code"].isin(set(iris_poly["code_commune"]))
+    whole = gpd.GeoDataFrame(
+        {"code_iris": com.loc[missing, "code"] + "0000", "code_commune": com.loc[missing, "code"],
+         "name": com.loc[missing, "name"] + " (commune entière : IRIS absents des données)"},
+        geometry=geom_com[missing.to_numpy()].values, crs=L93)
+    return pd.concat([iris_poly[["code_iris", "code_commune", "name", "geometry"]], whole], ignore_index=True)
 
-    step("communes: indicators")
-    com = pd.concat([com, assemble.commune_indicators(com, comparateur, rp2022, filosofi, age, diplomas, households, ftth)], axis=1)
 
-    step("IRIS: indicators (RP2016 rescaled, Filosofi 2019, commune values flagged)")
+def _iris_table(iris_poly: gpd.GeoDataFrame, com: pd.DataFrame, inputs: assemble.IrisInputs) -> tuple[pd.DataFrame, gpd.GeoSeries]:
     iris = pd.DataFrame({"code": iris_poly["code_iris"].values, "name": iris_poly["name"].values, "code_commune": iris_poly["code_commune"].values})
     cidx = com.set_index("code")
     iris["commune_name"] = iris["code_commune"].map(cidx["name"])
     for c in ("code_epci", "epci_name", "code_departement", "code_region"):
         iris[c] = iris["code_commune"].map(cidx[c])
     geom_iris = gpd.GeoSeries(iris_poly.geometry.values, crs=L93)
-    iris = pd.concat([iris, assemble.iris_indicators(iris, cidx, rp2016, disp2019, dec2021)], axis=1)
-    iris = pd.concat([iris, _rep_points(geom_iris)], axis=1)
+    iris["area_km2"] = (geom_iris.area / 1e6).round(4).values
+    iris = pd.concat([iris, assemble.iris_indicators(iris, cidx, inputs)], axis=1).drop(columns="area_km2")
+    return pd.concat([iris, _rep_points(geom_iris)], axis=1), geom_iris
 
-    step("demand points: communes = population-weighted IRIS points, inside the polygon")
+
+def _commune_demand_points(com: pd.DataFrame, iris: pd.DataFrame, geom_com: gpd.GeoSeries) -> pd.DataFrame:
+    """Commune demand point = population-weighted mean of its IRIS points, when inside the polygon."""
     com = pd.concat([com, _rep_points(geom_com)], axis=1)
     w = iris["population"].fillna(0.0)
     wx = (iris["rep_x"] * w).groupby(iris["code_commune"]).sum()
@@ -131,13 +152,44 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
     com.loc[ok, "rep_x"], com.loc[ok, "rep_y"] = cand_x[ok], cand_y[ok]
     ll = gpd.GeoSeries(gpd.points_from_xy(com["rep_x"], com["rep_y"]), crs=L93).to_crs(WGS84)
     com["lon"], com["lat"] = ll.x.round(6).values, ll.y.round(6).values
+    return com
 
-    step("mobile: distance to the nearest 4G site (proxy)")
-    for df in (com, iris):
-        df["dist_4g_m"] = arcep.nearest_4g_distance(df[["rep_x", "rep_y"]].to_numpy(), sites).round(1)
-        df["mobile_status"] = pd.Series("ok", index=df.index, dtype="string")
 
-    step("QPV 2024 (list by commune)")
+def _distances(df: pd.DataFrame, sites: gpd.GeoDataFrame, libraries: np.ndarray) -> None:
+    """Distance from the demand point to the nearest 4G site (proxy) and to the nearest library (m)."""
+    xy = df[["rep_x", "rep_y"]].to_numpy()
+    df["dist_4g_m"] = arcep.nearest_4g_distance(xy, sites).round(1)
+    df["mobile_status"] = pd.Series("ok", index=df.index, dtype="string")
+    dist = np.full(len(df), np.nan)
+    if len(libraries):
+        dist, _ = cKDTree(libraries).query(xy)
+    df["dist_library_m"] = np.round(dist, 1)
+    df["libraries_status"] = pd.Series(np.where(np.isfinite(dist), "ok", "not_covered"), index=df.index, dtype="string")
+
+
+#: distance bins (m) of the 4G-coverage fallback (:func:`_mobile_fallback`)
+_FALLBACK_BINS_M = (0.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, np.inf)
+
+
+def _mobile_fallback(com: pd.DataFrame, iris: pd.DataFrame) -> None:
+    """Communes without a 4G coverage share (Lyon is absent from the 2019 file) get the mean
+    share of the communes whose demand point lies at a similar distance from the nearest 4G site
+    (bins :data:`_FALLBACK_BINS_M`), flagged ``estimated``; their IRIS follow."""
+    bins = pd.cut(com["dist_4g_m"], _FALLBACK_BINS_M, right=False)
+    known = com["cov4g_best"].notna()
+    means = com[known].groupby(bins[known], observed=False)[["cov4g_best", "cov4g_worst"]].mean()
+    todo = ~known & bins.notna()
+    for col in ("cov4g_best", "cov4g_worst"):
+        com.loc[todo, col] = bins[todo].map(means[col]).astype(float)
+    com.loc[todo & com["cov4g_best"].notna(), "mobile4g_status"] = "estimated"
+    cidx = com.set_index("code")
+    fill = iris["cov4g_best"].isna() & iris["code_commune"].map(cidx["cov4g_best"]).notna()
+    for col in ("cov4g_best", "cov4g_worst"):
+        iris.loc[fill, col] = iris.loc[fill, "code_commune"].map(cidx[col])
+    iris.loc[fill, "mobile4g_status"] = "estimated"
+
+
+def _qpv(raw_dir: Path, com: pd.DataFrame) -> gpd.GeoDataFrame:
     qpv_tab = qpv.load_qpv_communes(raw_dir)
     qpv_aura = qpv_tab[qpv_tab["code_commune"].isin(set(com["code"]))].copy()
     qc = qpv_aura.set_index("code_commune")
@@ -146,31 +198,22 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
     qpv_aura = qpv_aura.to_crs(L93)
     qpv_aura["qpv_codes"] = qpv_aura["qpv_codes"].map(lambda v: ", ".join(v))
     qpv_aura["qpv_names"] = qpv_aura["qpv_names"].map(lambda v: " | ".join(v))
+    return qpv_aura.sort_values("code_commune").reset_index(drop=True)
 
-    step("higher levels: EPCI, départements, région (sums of commune counts)")
-    tables: dict[str, gpd.GeoDataFrame] = {}
-    tables["commune"] = _finish(com, geom_com, "commune")
-    iris_out = _finish(iris, geom_iris, "iris")
-    tables["iris"] = iris_out
+
+def _higher_levels(raw_dir: Path, com: pd.DataFrame, geom_com: gpd.GeoSeries, rp2022: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """EPCI, départements, région: sums of the commune counts, with the EPCI's published figures beside."""
+    deps, regions = geography.load_cog_departements(raw_dir), geography.load_cog_regions(raw_dir)
     com_g = gpd.GeoDataFrame(com, geometry=geom_com.values, crs=L93)
-    dep_names = deps.set_index("code")["name"]
-    reg_names = regions.set_index("code")["name"]
-    # figures INSEE publishes for the EPCI itself (comparator export), kept beside the sums of
-    # communes (which miss the communes under statistical secrecy)
+    # figures INSEE publishes for the EPCI itself (comparator export), kept beside the sums of communes
     pub = rp2022[rp2022["territory_type"] == "epci"].set_index("code")
-    provided = {
-        "epci": pd.DataFrame(
-            {
-                "median_income": pub["median_income_2021"],
-                "poverty_rate_published": pub["poverty_rate_2021"],
-                "unemployment_rate_published": pub["unemployment_rate_1564_2022"],
-            }
-        )
-    }
+    provided = {"epci": pd.DataFrame({"median_income": pub["median_income_2021"], "poverty_rate_published": pub["poverty_rate_2021"],
+                                      "unemployment_rate_published": pub["unemployment_rate_1564_2022"]})}
+    tables = {}
     for level, key, names in (
         ("epci", "code_epci", com.drop_duplicates("code_epci").set_index("code_epci")["epci_name"]),
-        ("departement", "code_departement", dep_names),
-        ("region", "code_region", reg_names),
+        ("departement", "code_departement", deps.set_index("code")["name"]),
+        ("region", "code_region", regions.set_index("code")["name"]),
     ):
         agg = aggregate_counts(com.drop(columns=["rep_x", "rep_y", "lon", "lat"]), level, provided.get(level))
         agg = agg.drop(columns=["level", "name"], errors="ignore")
@@ -179,42 +222,94 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
             agg["code_departement"] = agg["code"].map(com.groupby("code_epci")["code_departement"].agg(lambda s: s.mode().iat[0]))
         if level != "region":
             agg["code_region"] = REGION
-        # demand point: a point inside the dissolved polygon (a population-weighted centre can
-        # fall outside a concave territory)
+        # demand point: a point inside the dissolved polygon (a weighted centre can fall outside)
         shapes = com_g[[key, "geometry"]].dissolve(by=key).geometry
         geom = gpd.GeoSeries(shapes.reindex(agg["code"]).values, crs=L93)
-        agg = pd.concat([agg, _rep_points(geom)], axis=1)
+        agg = pd.concat([agg.drop(columns=["rep_x", "rep_y", "lon", "lat"], errors="ignore"), _rep_points(geom)], axis=1)
         tables[level] = _finish(agg, geom, level)
+    return tables
 
-    step("places: France Services, médiation numérique (national schema, Hinaura), CnFS, Aidants Connect")
+
+def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict[str, gpd.GeoDataFrame]:
+    """All pack tables from the raw directory (no writing)."""
+    t0 = time.perf_counter()
+
+    def step(msg: str) -> None:
+        progress(f"[{time.perf_counter() - t0:6.1f}s] {msg}")
+
+    step("communes: polygons COG 2024, EPCI membership")
+    com, geom_com, epci_members = _communes(raw_dir)
+    rp2016 = insee.load_rp2016_iris(raw_dir)
+    step("commune sources: INSEE (RP2021/2022, RP2017 rates, Filosofi 2021 + secret communes), ARCEP (FttH 2018, THD 2019, 4G 2019)")
+    inputs = _commune_inputs(raw_dir, set(com["code"]), epci_members, rp2016)
+    com = pd.concat([com, assemble.commune_indicators(com, inputs)], axis=1)
+    step("IRIS: polygons 2023 (+ whole communes without IRIS), counts calibrated to the communes")
+    iris_inputs = assemble.IrisInputs(rp2016, insee.load_filosofi_iris_disp2021(raw_dir), insee.load_filosofi_iris_disp2019(raw_dir),
+                                      insee.load_filosofi_iris_dec(raw_dir))
+    iris, geom_iris = _iris_table(_iris_polygons(raw_dir, com, geom_com), com, iris_inputs)
+    com = _commune_demand_points(com, iris, geom_com)
+    step("places: France Services, médiation numérique, CnFS, Aidants Connect, bibliothèques")
     com_wgs = gpd.GeoDataFrame({"code_commune": com["code"]}, geometry=geom_com.values, crs=L93).to_crs(WGS84)
-    tables["places"] = places.unify_places(raw_dir, communes=com_wgs)
-    tables["qpv"] = qpv_aura.sort_values("code_commune").reset_index(drop=True)
+    places_tab = places.unify_places(raw_dir, communes=com_wgs)
+    libs = places_tab[places_tab["sources"].astype("string").str.contains(LIBRARY_SOURCE, regex=False).fillna(False)]
+    step("distances: nearest 4G site (proxy), nearest library")
+    sites = arcep.load_mobile_sites(raw_dir)
+    for df in (com, iris):
+        _distances(df, sites, libs[["x", "y"]].to_numpy(float))
+    _mobile_fallback(com, iris)
+    qpv_aura = _qpv(raw_dir, com)
+    tables: dict[str, gpd.GeoDataFrame] = {"commune": _finish(com, geom_com, "commune"), "iris": _finish(iris, geom_iris, "iris")}
+    tables["commune"] = pd.concat([tables["commune"], assemble.coverage_areas(tables["commune"])], axis=1)
+    tables["iris"] = pd.concat([tables["iris"], assemble.iris_coverage_areas(tables["iris"], tables["commune"])], axis=1)
+    step("higher levels: EPCI, départements, région (sums of commune counts)")
+    tables.update(_higher_levels(raw_dir, tables["commune"].drop(columns=["geometry", "geometry_display"]), geom_com_sorted(tables["commune"]), inputs.rp2022))
+    tables["places"] = places_tab
+    tables["qpv"] = qpv_aura
+    step("France: national distributions of the index's indicators (reference « France »)")
+    tables["reference_france"] = national_reference(raw_dir, inputs)
+    tables["commune"].attrs["estimates"] = {
+        "poverty_secret_communes": inputs.poverty.attrs.get("calibration", {}),
+        "rp2017_to_cog2024": inputs.rp2017.attrs.get("mapping", {}),
+        "thd_2019_to_cog2024": inputs.thd.attrs.get("mapping", {}),
+        "mobile_2019_to_cog2024": inputs.mobile.attrs.get("mapping", {}),
+    }
     step(f"tables ready: {', '.join(f'{k} {len(v)}' for k, v in tables.items())}")
     return tables
 
 
+def geom_com_sorted(communes: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Lambert-93 polygons of the (sorted) commune table."""
+    return gpd.GeoSeries(communes.geometry.values, crs=L93)
+
+
 def _coverage(tables: dict[str, gpd.GeoDataFrame]) -> dict:
-    """Per indicator group and level: zones, % with a value, % imputed, statuses."""
+    """Per indicator group and level: zones, % with a value, % of the population covered, % of
+    zones whose value is estimated (or the estimated share of the value at aggregated levels), the
+    zones whose source was inconsistent and capped, and the statuses."""
     cov: dict = {}
     for level in ("iris", "commune", "epci", "departement", "region"):
         df = tables[level]
+        pop = df["population"].fillna(0.0)
         for group, cols in assemble.GROUPS.items():
             col = cols[-1]
             if col not in df or f"{group}_status" not in df:
                 continue
             status = df[f"{group}_status"].astype("string").fillna("not_covered")
             n = len(df)
-            pop = df["population"].fillna(0.0)
             if f"{group}_coverage" in df:  # aggregated levels: share of member communes' population
                 covered = float((pop * df[f"{group}_coverage"].fillna(0.0)).sum())
             else:
                 covered = float(pop[df[col].notna()].sum())
+            if f"{group}_estimated_share" in df:
+                estimated = float(100.0 * (pop * df[f"{group}_estimated_share"].fillna(0.0)).sum() / max(float(pop.sum()), 1.0))
+            else:
+                estimated = 100.0 * float(status.isin(list(ESTIMATED_STATUSES)).sum()) / n
             cov.setdefault(group, {})[level] = {
                 "zones": n,
                 "population_covered_pct": round(100.0 * covered / float(pop.sum()), 1) if pop.sum() else None,
                 "with_value_pct": round(100.0 * df[col].notna().sum() / n, 1),
-                "imputed_pct": round(100.0 * status.isin(["from_commune", "rescaled"]).sum() / n, 1),
+                "imputed_pct": round(estimated, 1),
+                "capped_zones": int(status.eq("capped").sum()),
                 "statuses": {k: int(v) for k, v in status.value_counts().sort_index().items()},
             }
     return cov
@@ -252,22 +347,44 @@ def _manifest(tables: dict, files: dict[str, Path], raw_dir: Path, downloaded: d
         "tables": table_info,
         "indicators": _indicator_meta(),
         "coverage": _coverage(tables),
+        "estimates": _json_safe(tables["commune"].attrs.get("estimates", {})),
     }
+
+
+def _json_safe(value):
+    """Plain JSON types (numpy scalars → Python, tuples → lists), recursively."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _indicator_meta() -> dict:
     """Sources and vintages per indicator group (shown by the UI next to every figure)."""
     return {
-        "population": {"label": "Population", "sources": ["comparateur_rp2022_gam", "comparateur_communes_2021", "rp2016_iris_population"], "vintage": "RP2022 (Métropole) / RP2021 ; IRIS : structure RP2016"},
+        "population": {"label": "Population", "sources": ["comparateur_rp2022_gam", "comparateur_communes_2021", "rp2016_iris_population"],
+                       "vintage": "RP2022 (métropoles) / RP2021 ; IRIS : parts RP2016 × population communale"},
         "households": {"label": "Ménages", "sources": ["comparateur_rp2022_gam", "comparateur_communes_2021"], "vintage": "RP2022 / RP2021"},
-        "unemployment": {"label": "Chômage 15-64 ans", "sources": ["comparateur_communes_2021", "comparateur_rp2022_gam", "pop_age_5metropoles"], "vintage": "RP2022 (Métropole, taux publiés × population 15-64 ans) / RP2021"},
-        "poverty": {"label": "Pauvreté (seuil 60 %)", "sources": ["filosofi_com_2021", "filosofi_iris_disp_2019"], "vintage": "Filosofi 2021 (communes) ; Filosofi 2019 (IRIS)"},
-        "income": {"label": "Revenu médian disponible par UC", "sources": ["filosofi_com_2021"], "vintage": "Filosofi 2021"},
-        "age": {"label": "Âge (15-29, 60+, 65+, 75+)", "sources": ["pop_age_5metropoles", "rp2016_iris_population"], "vintage": "RP2022 (communes de la Métropole) ; RP2016 (IRIS)"},
+        "unemployment": {"label": "Chômage 15-64 ans", "sources": ["comparateur_communes_2021", "comparateur_rp2022_gam", "pop_age_5metropoles"],
+                         "vintage": "RP2022 (Métropole, taux publiés × population 15-64 ans) / RP2021"},
+        "poverty": {"label": "Pauvreté (seuil 60 %)", "sources": ["filosofi_com_2021", "filosofi_iris_disp_2021", "filosofi_iris_disp_2019", "comparateur_rp2022_gam"],
+                    "vintage": "Filosofi 2021 (communes publiées ; communes sous secret estimées) ; IRIS : Filosofi 2021 (2019 à défaut)"},
+        "income": {"label": "Revenu médian disponible par UC", "sources": ["filosofi_com_2021", "filosofi_iris_disp_2021"], "vintage": "Filosofi 2021"},
+        "age": {"label": "Âge (15-29, 60+, 65+, 75+)", "sources": ["pop_age_5metropoles", "rp2016_iris_population"], "vintage": "RP2022 (communes des métropoles) ; RP2016 (IRIS)"},
+        "age15p": {"label": "65 ans ou plus parmi les 15 ans ou plus", "sources": ["pop_age_5metropoles", "rp2017_rates_d4g", "rp2016_iris_population"],
+                   "vintage": "RP2022 (communes des métropoles) ; RP2017 (autres communes) ; IRIS : structure RP2016"},
+        "diploma15p": {"label": "Peu ou pas diplômés (au plus CAP-BEP) parmi les 15 ans ou plus", "sources": ["diplomas_gam", "pop_age_5metropoles", "rp2017_rates_d4g"],
+                       "vintage": "RP2022 (communes de la Métropole de Grenoble) ; RP2017 (autres communes)"},
         "diploma": {"label": "Non-scolarisés 15+ sans diplôme ou CEP", "sources": ["diplomas_gam"], "vintage": "RP2022 (communes de la Métropole)"},
-        "household_types": {"label": "Personnes seules, familles monoparentales", "sources": ["household_types_5metropoles"], "vintage": "RP2022 (communes de la Métropole)"},
+        "household_types": {"label": "Personnes seules, familles monoparentales", "sources": ["household_types_5metropoles"], "vintage": "RP2022 (communes des métropoles)"},
         "ftth": {"label": "Locaux raccordables FttH", "sources": ["arcep_ftth_communes_2018t1", "arcep_communes_2018t1"], "vintage": "ARCEP T1 2018"},
-        "mobile": {"label": "Distance au site 4G le plus proche (proxy)", "sources": ["arcep_mobile_sites_2018_01"], "vintage": "ARCEP janvier 2018"},
+        "thd": {"label": "Locaux éligibles au très haut débit (≥ 30 Mbit/s, toutes technologies)", "sources": ["arcep_thd_2019"], "vintage": "ARCEP Ma connexion internet, 30/09/2019"},
+        "mobile4g": {"label": "Surface couverte en 4G (meilleur opérateur)", "sources": ["arcep_mobile_coverage_2019t3"], "vintage": "ARCEP, cartes de couverture 2019 T3"},
+        "mobile": {"label": "Distance au site 4G le plus proche (indicateur indirect)", "sources": ["arcep_mobile_sites_2018_01"], "vintage": "ARCEP janvier 2018"},
+        "libraries": {"label": "Distance à la bibliothèque la plus proche", "sources": ["culture_bibliotheques_2020"], "vintage": "Ministère de la Culture, 2020"},
     }
 
 
@@ -281,7 +398,10 @@ def write_pack(tables: dict[str, gpd.GeoDataFrame], out_dir: Path, raw_dir: Path
         for name, df in tables.items():
             fname = f"zones_{name}.parquet" if name in ("iris", "commune", "epci", "departement", "region") else f"{name}.parquet"
             path = tmp / fname
-            df.to_parquet(path, index=False, compression="zstd", write_covering_bbox=False)
+            if isinstance(df, gpd.GeoDataFrame):
+                df.to_parquet(path, index=False, compression="zstd", write_covering_bbox=False)
+            else:
+                df.to_parquet(path, index=False, compression="zstd")
             files[name] = path
         manifest = _manifest(tables, files, raw_dir, downloaded or {})
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
@@ -290,6 +410,7 @@ def write_pack(tables: dict[str, gpd.GeoDataFrame], out_dir: Path, raw_dir: Path
             shutil.rmtree(old)
         if out_dir.exists():
             os.replace(out_dir, old)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the pack is meant to be read by everyone
         os.replace(tmp, out_dir)
         shutil.rmtree(old, ignore_errors=True)
         return manifest

@@ -16,6 +16,7 @@ saved as numbers (leading zero lost), an unnamed pandas index column (RP2016 IRI
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 import warnings
@@ -25,16 +26,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loaders import RAW_DIR
+from loaders import RAW_DIR, geography
 from loaders import download as _download
 from loaders.errors import LoaderError
 from loaders.sources import Source
-from loaders.tabular import check_unparsed, commune_code, iris_code, nan_if_empty, read_csv, siren_code, to_number
+from loaders.tabular import (
+    check_unparsed,
+    commune_code,
+    iris_code,
+    nan_if_empty,
+    read_csv,
+    read_text,
+    siren_code,
+    to_number,
+)
 
 #: SIREN of Grenoble-Alpes-Métropole, the territory with every census table.
 METROPOLE_SIREN = "200040715"
 LICENCE = "Licence Ouverte / Etalab 2.0"
 _INSEE_FILE = "https://www.insee.fr/fr/statistiques/fichier"
+log = logging.getLogger(__name__)
 
 SOURCES: dict[str, Source] = {
     s.key: s
@@ -86,6 +97,51 @@ SOURCES: dict[str, Source] = {
                 "like median incomes): they are set to NaN with status 'out_of_range'. No official URL for "
                 "the 2019 file is known; the official 2021 successor is "
                 f"{_INSEE_FILE}/8229323/BASE_TD_FILO_IRIS_2021_DISP_CSV.zip"
+            ),
+        ),
+        Source(
+            key="filosofi_iris_disp_2021",
+            title="Revenus, pauvreté et niveau de vie en 2021 (Iris) — revenu disponible (BASE_TD_FILO_IRIS_2021_DISP)",
+            producer="INSEE-DGFiP-Cnaf-Cnav-CCMSA",
+            vintage="Filosofi 2021",
+            raw_path="insee/BASE_TD_FILO_IRIS_2021_DISP.csv",
+            licence=LICENCE,
+            url=f"{_INSEE_FILE}/8229323/BASE_TD_FILO_IRIS_2021_DISP_CSV.zip",
+            page="https://www.insee.fr/fr/statistiques/8229323",
+            notes=(
+                "Official INSEE file (byte copy taken from the GitHub repository vadimbec/polipy, commit "
+                "757133a2209d626020b906dd0063aadd3ccd3a43, path iris/), IRIS geography of 1 Jan 2022; Lyon's "
+                "IRIS are coded by arrondissement (6938x), not 69123. DISPOSABLE income (after transfers and "
+                "taxes): DISP_TP6021 is the official poverty rate at 60 % of the median. Only IRIS of communes "
+                "split into IRIS with enough households (16 026, AURA 1 601). 'ns' not significant, 'nd' not "
+                "available, 'so' not applicable, 's' secret (4 IRIS, none in AURA). DISP_INCERT21: 1 = rate "
+                "rounded to the unit, 2 = rounded to the nearest odd number (500 to 999 households)."
+            ),
+        ),
+        Source(
+            key="rp2017_rates_d4g",
+            title="Taux communaux RP 2017 : âge, diplôme, ménages (Data For Good × La Mednum, indice de fragilité numérique)",
+            producer="INSEE (RP 2017), taux calculés par Data For Good × La Mednum",
+            vintage="RP2017",
+            raw_path="insee/d4g_rp2017_communes_age_diplome_menages.csv",
+            licence="Licence Ouverte / Etalab 2.0 (données INSEE) ; dépôt MIT",
+            url=None,
+            page="https://www.insee.fr/fr/statistiques/4516086",
+            notes=(
+                "DERIVATIVE (GitHub dataforgoodfr/batch8_mednum, data/data_scol_menage_demandeurEmplois.csv, "
+                "commit 167f8b0566e2544ddd7aafd1f77841769078522f): rates only, computed by Data For Good from "
+                "INSEE's 2017 commune bases base-cc-coupl-fam-men-2017 and base-cc-diplomes-formation-2017, "
+                "communes of 2019-2020 (35 003 codes, Paris/Lyon/Marseille and their arrondissements). "
+                "TX_65ETPLUS = (P17_POP6579 + P17_POP80P) / P17_POP15P x 100 (65+ among people aged 15+, not "
+                "among all inhabitants); TX_25ETMOINS = (P17_POP1519 + P17_POP2024) / P17_POP15P x 100; "
+                "TX_NSCOL15P = (P17_NSCOL15P_DIPLMIN + _BEPC + _CAPBEP) / (P17_POP1517 + P17_POP1824 + "
+                "P17_POP2529 + P17_POP30P) x 100 (non-enrolled with at most a CAP-BEP among ALL people 15+); "
+                "TX_MENSEUL = C17_MENPSEUL / C17_MEN x 100; TX_FAMMONO = C17_MENFAMMONO / C17_MEN x 100. "
+                "TX_DEMANDEUR_EMPLOIS (72 values) is not loaded. 1 111 codes appear twice, the second row "
+                "empty (merge artefact): the row with values is kept. Do not rank these rates together with "
+                "RP2022 rates of other definitions. INSEE pages of the two inputs (as cited in public code, "
+                "not re-checked): diplomas 2017 https://www.insee.fr/fr/statistiques/4516086 , couples-"
+                "familles-ménages 2017 https://www.insee.fr/fr/statistiques/4515503 ."
             ),
         ),
         Source(
@@ -491,6 +547,75 @@ def load_filosofi_iris_disp2019(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
     out["poverty_rate_2019_status"] = status.mask(bad, "out_of_range")
     out["published_value"] = values
     return _typed(out)
+
+
+_DISP_COLUMNS = {
+    "DISP_TP6021": "poverty_rate_2021",
+    "DISP_MED21": "median_income_2021",
+    "DISP_D121": "income_d1_2021",
+    "DISP_D921": "income_d9_2021",
+}
+#: published values of DISP_INCERT21 (meta file: 1 = rounded to the unit, 2 = to the nearest odd number)
+_DISP_UNCERTAINTY = {"1", "2", "so"}
+_PERCENT_MAX = 100.0
+
+
+def load_filosofi_iris_disp2021(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
+    """Filosofi 2021 IRIS, DISPOSABLE income (``BASE_TD_FILO_IRIS_2021_DISP.csv``, ``;``, decimal comma).
+
+    Disposable income is income after social transfers and direct taxes: ``poverty_rate_2021`` is
+    the official poverty rate (persons below 60 % of the metropolitan median disposable income
+    per consumption unit). One row per published IRIS, all kept (16 026, IRIS geography of
+    1 Jan 2022; Lyon's IRIS carry the arrondissement code 6938x):
+
+    - ``code_iris`` (str, 9 characters), ``code_commune`` (str, its first 5 characters);
+    - ``poverty_rate_2021`` (DISP_TP6021, %, NaN when not published);
+    - ``median_income_2021`` (DISP_MED21), ``income_d1_2021`` (DISP_D121, 1st decile),
+      ``income_d9_2021`` (DISP_D921, 9th decile), all in € per consumption unit and year;
+    - ``poverty_uncertainty`` (DISP_INCERT21 as published: ``1`` rate rounded to the unit, ``2``
+      rounded to the nearest odd number; NA where INSEE wrote ``so``);
+    - ``poverty_status``: ``ok`` when a rate is published, else the INSEE marker as published:
+      ``ns`` (not significant), ``nd`` (not available), ``so`` (not applicable), ``s`` (secret).
+
+    A value that is neither a number nor a marker, a rate outside [0, 100] or an unknown
+    uncertainty class raises :class:`LoaderError` naming the file and the column.
+    """
+    path = _path(raw_dir, "filosofi_iris_disp_2021")
+    required = ["IRIS", *_DISP_COLUMNS, "DISP_INCERT21"]
+    df = _read(path, required, sep=";")
+    _require_filled(path, df, required)
+    out = pd.DataFrame({"code_iris": iris_code(df["IRIS"])})
+    _check_codes(path, df["IRIS"], out["code_iris"], "IRIS")
+    out["code_commune"] = out["code_iris"].str[:5]
+    for src, col in _DISP_COLUMNS.items():
+        out[col] = _numbers(path, df, src)[0]
+    _check_percent(path, df, "DISP_TP6021", out["poverty_rate_2021"], df["IRIS"])
+    incert = df["DISP_INCERT21"].str.strip().str.lower()
+    unknown = ~incert.isin(_DISP_UNCERTAINTY)
+    if unknown.any():
+        pos = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise LoaderError(
+            path,
+            f"column 'DISP_INCERT21', line {pos + 2}: unknown uncertainty class {df['DISP_INCERT21'].iloc[pos]!r}",
+            "1, 2 or so (INSEE meta file)",
+        )
+    out["poverty_uncertainty"] = incert.mask(incert == "so", pd.NA).to_numpy()
+    marker = df["DISP_TP6021"].str.strip().str.lower().to_numpy()
+    out["poverty_status"] = np.where(out["poverty_rate_2021"].notna(), "ok", marker)
+    return _typed(out)
+
+
+def _check_percent(path: Path, df: pd.DataFrame, column: str, values: pd.Series, labels: pd.Series) -> None:
+    """Raise if a percentage lies outside [0, 100], naming the column, the line and the zone code."""
+    bad = ((values < 0) | (values > _PERCENT_MAX)).to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise LoaderError(
+            path,
+            f"column {column!r}, line {pos + 2} ({str(labels.iloc[pos]).strip()}): "
+            f"rate {df[column].iloc[pos]!r} outside [0, 100] ({int(bad.sum())} such values)",
+            "percentages between 0 and 100",
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -922,8 +1047,12 @@ def load_diplomas(
 
     Columns (weighted counts, floats): ``code_commune``, ``name``, ``year``, ``nscol15p`` (Total),
     ``nscol15p_diplmin`` (no diploma or CEP; NaN for 2016 where INSEE merged it with BEPC),
-    ``nscol15p_bepc`` (NaN for 2016), ``nscol15p_diplmin_or_bepc``, ``nscol15p_cap_bep``,
-    ``nscol15p_bac``, ``nscol15p_higher`` (any higher-education diploma).
+    ``nscol15p_bepc`` (BEPC, brevet élémentaire, brevet des collèges, DNB; NaN for 2016),
+    ``nscol15p_diplmin_or_bepc``, ``nscol15p_cap_bep`` (CAP, BEP or equivalent),
+    ``nscol15p_bac``, ``nscol15p_higher`` (any higher-education diploma),
+    ``nscol15p_at_most_cap_bep`` (= diplmin + bepc + cap_bep, i.e. diplmin_or_bepc + cap_bep, for
+    every year: the numerator of the RP2017 ``TX_NSCOL15P`` of :func:`load_rp2017_rates`, whose
+    denominator is all people aged 15+, not ``nscol15p``).
     """
     path = _path(raw_dir, "diplomas_gam")
     required = ["Géographie", "Sexe", "Diplôme", "Période", "Valeur"]
@@ -987,6 +1116,7 @@ def load_diplomas(
     out["nscol15p_cap_bep"] = col("cap_bep").to_numpy()
     out["nscol15p_bac"] = col("bac").to_numpy()
     out["nscol15p_higher"] = col("higher").to_numpy()
+    out["nscol15p_at_most_cap_bep"] = out["nscol15p_diplmin_or_bepc"] + out["nscol15p_cap_bep"]
     return _typed(out.sort_values("code_commune", kind="stable"))
 
 
@@ -1134,3 +1264,207 @@ def load_rp2016_iris(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
     out = out.reset_index()
     out.insert(1, "code_commune", out["code_iris"].str[:5])
     return _typed(out.sort_values("code_iris", kind="stable"))
+
+
+# --------------------------------------------------------------------------------------------
+# RP2017 commune rates (Data For Good × La Mednum derivative), carried to COG 2024
+# --------------------------------------------------------------------------------------------
+
+_RP2017_RATES = {
+    "TX_65ETPLUS": "share_65p_15p",
+    "TX_25ETMOINS": "share_15_24_15p",
+    "TX_NSCOL15P": "share_low_diploma_15p",
+    "TX_MENSEUL": "share_one_person_households",
+    "TX_FAMMONO": "share_single_parent_families",
+}
+#: the five RP2017 rate columns (%) of :func:`load_rp2017_rates`
+RP2017_SHARES = list(_RP2017_RATES.values())
+
+
+def load_rp2017_rates(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
+    """RP2017 commune rates computed by Data For Good × La Mednum (``,``, ``.`` decimals).
+
+    The file has a leading unnamed index column (ignored) and ``CODE_INSEE``; 1 111 codes appear
+    twice with the second row empty (merge artefact): the row with values is kept, and a code
+    with two rows holding values raises. One row per code (35 003, communes of 2019–2020 with
+    Paris/Lyon/Marseille and their arrondissements; 10 codes without any value stay, all NaN).
+
+    Columns (rates in %, NaN where the file is empty):
+
+    - ``code_commune`` (str, 5 characters);
+    - ``share_65p_15p`` (TX_65ETPLUS) = (P17_POP6579 + P17_POP80P) / P17_POP15P × 100: people
+      aged 65+ among people aged **15+** (higher than the usual share among all inhabitants);
+    - ``share_15_24_15p`` (TX_25ETMOINS) = (P17_POP1519 + P17_POP2024) / P17_POP15P × 100;
+    - ``share_low_diploma_15p`` (TX_NSCOL15P) = non-enrolled people with at most a CAP-BEP
+      (DIPLMIN + BEPC + CAPBEP) among **all** people aged 15+ (enrolled or not);
+    - ``share_one_person_households`` (TX_MENSEUL) = C17_MENPSEUL / C17_MEN × 100;
+    - ``share_single_parent_families`` (TX_FAMMONO) = C17_MENFAMMONO / C17_MEN × 100 (households
+      that are a single-parent family, among all households).
+
+    TX_DEMANDEUR_EMPLOIS (72 values) is not loaded. A rate outside [0, 100] raises
+    :class:`LoaderError` naming the column, the line and the commune.
+    """
+    path = _path(raw_dir, "rp2017_rates_d4g")
+    df = _read(path, ["CODE_INSEE", *_RP2017_RATES], sep=",")
+    _require_filled(path, df, ["CODE_INSEE"])
+    _require_complete_last_line(path, len(df.columns), ",")
+    code = commune_code(df["CODE_INSEE"])
+    _check_codes(path, df["CODE_INSEE"], code, "commune", unique=False)
+    out = pd.DataFrame({"code_commune": code.to_numpy()})
+    for src, col in _RP2017_RATES.items():
+        values = _numbers(path, df, src)[0]
+        _check_percent(path, df, src, values, "commune " + df["CODE_INSEE"])
+        out[col] = values.to_numpy()
+    out = _one_row_per_code(path, out, RP2017_SHARES)
+    return _typed(out.sort_values("code_commune", kind="stable"))
+
+
+def _require_complete_last_line(path: Path, n_columns: int, sep: str) -> None:
+    """Raise if the last line has fewer fields than the header (a download cut mid-line).
+
+    Needed where empty cells are legitimate, so that :func:`_require_filled` cannot tell."""
+    last = read_text(path)[0].rstrip("\r\n").rsplit("\n", 1)[-1]
+    if last.count(sep) < n_columns - 1:
+        raise LoaderError(
+            path,
+            f"the last line has {last.count(sep) + 1} fields, the header {n_columns} (truncated file?)",
+            f"{n_columns} {sep!r}-separated fields on every line",
+        )
+
+
+def _one_row_per_code(path: Path, df: pd.DataFrame, values: Sequence[str]) -> pd.DataFrame:
+    """Keep, for each ``code_commune``, its row with values (an empty duplicate row is dropped).
+
+    A code whose rows are all empty keeps one (NaN) row; two rows with values raise."""
+    filled = df[list(values)].notna().any(axis=1)
+    n_filled = filled.groupby(df["code_commune"]).transform("sum")
+    kept = df[filled | ((n_filled == 0) & ~df["code_commune"].duplicated())]
+    dup = kept["code_commune"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        code = kept["code_commune"].iloc[int(np.flatnonzero(dup)[0])]
+        lines = [int(i) + 2 for i in kept.index[kept["code_commune"] == code]]
+        raise LoaderError(
+            path,
+            f"commune {code} has several rows with values (lines {lines})",
+            "one row with values per commune code (an extra empty row is ignored)",
+        )
+    return kept
+
+
+def _departement(code: str) -> str:
+    """Département of a commune code (3 characters overseas: 971…976)."""
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+def _old_weights(old_codes: pd.Series, weights: pd.Series | None) -> pd.Series:
+    """Weight of each old code (NaN where ``weights`` has none); checks ``weights`` once."""
+    if weights is None:
+        return pd.Series(np.nan, index=old_codes.index)
+    if not isinstance(weights, pd.Series):
+        raise ValueError(f"weights must be a pandas Series indexed by commune code; got {type(weights).__name__}")
+    w = pd.to_numeric(weights, errors="coerce").astype(float)
+    w.index = commune_code(pd.Series(weights.index.astype(str), dtype="string")).to_numpy()
+    if (w < 0).any() or np.isinf(w).any():
+        bad = w[(w < 0) | np.isinf(w)]
+        raise ValueError(f"weights must be finite and >= 0 (e.g. populations); got {bad.iloc[0]} for {bad.index[0]}")
+    if w.index.hasnans or w.index.duplicated().any():
+        raise ValueError("weights must have one value per valid commune code (5 characters, e.g. '38185')")
+    return pd.Series(old_codes.map(w).to_numpy(dtype=float), index=old_codes.index)
+
+
+def _weighted_rates(used: pd.DataFrame, weights: pd.Series | None) -> pd.DataFrame:
+    """Per target ``code_commune``: weighted mean of each RP2017 rate over its old communes.
+
+    rate(c) = Σ_i w_i r_i / Σ_i w_i over the old communes i of c that have the rate; w_i = the
+    caller's weight (e.g. population) when every old commune of c has one and their sum is > 0
+    (``weighting`` = ``population``), else 1 (``equal``). ``weighting`` is NA for one old commune.
+    """
+    group = used["code_commune"]
+    w = _old_weights(used["old_code"], weights)
+    by_weight = w.notna().groupby(group).transform("all") & (w.fillna(0).groupby(group).transform("sum") > 0)
+    w = w.where(by_weight, 1.0)
+    out = pd.DataFrame(index=pd.Index(sorted(set(group)), name="code_commune"))
+    for col in RP2017_SHARES:
+        v = used[col]
+        num = (w * v).groupby(group).sum(min_count=1)
+        den = w.where(v.notna()).groupby(group).sum(min_count=1)
+        out[col] = num / den
+    out["n_old_communes"] = group.value_counts()
+    out["old_codes"] = used.groupby("code_commune")["old_code"].agg(lambda s: sorted(s.astype(str)))
+    weighted = by_weight.groupby(group).all()
+    out["weighting"] = np.where(weighted, "population", "equal")
+    out["weighting"] = out["weighting"].mask(out["n_old_communes"] <= 1, pd.NA)
+    return out
+
+
+def rp2017_rates_by_commune_2024(
+    raw_dir: Path = RAW_DIR, target_codes: Iterable[str] = (), weights: pd.Series | None = None
+) -> pd.DataFrame:
+    """RP2017 commune rates (:func:`load_rp2017_rates`, geography 2019–2020) carried to the
+    ``target_codes`` communes (COG 2024) with :func:`loaders.geography.commune_successor_map`.
+
+    Scope: old codes with at least one rate, in the départements of the targets. An old commune
+    absorbed by a target (``successor``) is averaged with it, weighted by ``weights`` (a Series
+    indexed by old commune code, e.g. RP populations; ``None`` or a missing code → equal
+    weights for that target, see :func:`_weighted_rates`). Population weights approximate the
+    exact denominators (people 15+, households). Municipal arrondissements (Lyon 6938x…) are used
+    only when their commune has no row of its own, never both (their rows are sub-parts of it).
+
+    Columns: ``code_commune``, the five rates of :data:`RP2017_SHARES` (%), ``status`` (``ok``:
+    the commune's own row only; ``mapped``: several old communes or another code;
+    ``not_covered``: no old commune with values, rates NaN), ``weighting`` (``population`` /
+    ``equal``, NA with one old commune), ``n_old_communes``, ``old_codes`` (list[str]).
+    ``result.attrs["mapping"]`` counts the old codes ``same`` / ``mapped`` / skipped
+    arrondissements / ``unmapped`` (listed; also a warning) and the targets by status.
+    """
+    targets = sorted(set(commune_code(pd.Series(list(target_codes), dtype="string")).dropna()))
+    if not targets:
+        raise ValueError("target_codes is empty; expected the COG 2024 commune codes of the polygons")
+    rates = load_rp2017_rates(raw_dir)
+    rates = rates[rates[RP2017_SHARES].notna().any(axis=1)]
+    deps = {_departement(c) for c in targets}
+    scope = rates[rates["code_commune"].map(_departement).isin(deps)].rename(columns={"code_commune": "old_code"})
+    succ = geography.commune_successor_map(raw_dir, targets, scope["old_code"])
+    succ = succ.astype({"old_code": "string", "code_commune": "string", "status": "string"})
+    data = scope.merge(succ[["old_code", "code_commune", "status"]], on="old_code", how="left", validate="1:1")
+    own = set(data.loc[data["status"] == "same", "code_commune"])
+    skipped = (data["status"] == "arrondissement") & data["code_commune"].isin(own)
+    lost = data[data["code_commune"].isna()]
+    if len(lost):
+        msg = f"{len(lost)} RP2017 communes could not be mapped to a target commune: {lost['old_code'].tolist()[:20]}"
+        log.warning(msg)
+        warnings.warn(msg, stacklevel=2)
+    used = data[~skipped & data["code_commune"].notna()]
+    out = _weighted_rates(used, weights).reindex(pd.Index(targets, name="code_commune")).reset_index()
+    out["n_old_communes"] = out["n_old_communes"].fillna(0).astype("int64")
+    out["old_codes"] = [c if isinstance(c, list) else [] for c in out["old_codes"]]
+    own_only = [codes == [code] for code, codes in zip(out["code_commune"], out["old_codes"], strict=True)]
+    out["status"] = np.where(out["n_old_communes"] == 0, "not_covered", np.where(own_only, "ok", "mapped"))
+    out = out[["code_commune", *RP2017_SHARES, "status", "weighting", "n_old_communes", "old_codes"]]
+    out = out.astype({"code_commune": "string", "status": "string", "weighting": "string"})
+    out.attrs["mapping"] = _rp2017_mapping_counts(data, skipped, lost, out)
+    log.info("RP2017 → COG 2024: %s", out.attrs["mapping"])
+    return out
+
+
+def _rp2017_mapping_counts(data: pd.DataFrame, skipped: pd.Series, lost: pd.DataFrame, out: pd.DataFrame) -> dict:
+    """``attrs["mapping"]`` of :func:`rp2017_rates_by_commune_2024`: old codes in scope, ``same``,
+    mapped (``mapped_old``: old code → target), skipped arrondissements, unmapped (listed), and
+    the targets by status and weighting."""
+    mapped = data["code_commune"].notna() & (data["status"] != "same") & ~skipped
+    return {
+        "n_old_in_scope": int(len(data)),
+        "n_old_same": int((data["status"] == "same").sum()),
+        "n_old_mapped": int(mapped.sum()),
+        "mapped_old": {
+            str(o): str(c) for o, c in zip(data.loc[mapped, "old_code"], data.loc[mapped, "code_commune"], strict=True)
+        },
+        "n_old_arrondissements_skipped": int(skipped.sum()),
+        "n_old_unmapped": int(len(lost)),
+        "unmapped_old": lost["old_code"].astype(str).tolist(),
+        "n_targets_ok": int((out["status"] == "ok").sum()),
+        "n_targets_mapped": int((out["status"] == "mapped").sum()),
+        "n_targets_not_covered": int((out["status"] == "not_covered").sum()),
+        "n_targets_population_weighted": int((out["weighting"] == "population").sum()),
+        "n_targets_equal_weighted": int((out["weighting"] == "equal").sum()),
+    }

@@ -2,17 +2,18 @@
 
 Sources (see ``shared/data/SOURCES-connectivity-places.md`` §2 and :data:`SOURCES`):
 
-======================  =================================================  ==============
-key                     file                                               geometry
-======================  =================================================  ==============
-``france_services``     ANCT list of France Services (Aug 2024)            lat/lon
-``hinaura``             Hinaura hub export, AURA (2021–22)                 lat/lon
-``data_inclusion``      data·inclusion extract, national schema (Feb 2023) lat/lon (most)
-``cnfs_places``         Conseillers numériques: places of activity (2022)   lat/lon
-``cnfs_structures``     Conseillers numériques: host structures, posts     none (SIRET)
-``aidants_connect``     Aidants Connect habilitated structures (2024)      none (SIRET)
-``cnfs_activity``       Conseillers numériques activity by postcode        postcode
-======================  =================================================  ==============
+==============================  ==================================================  ==============
+key                             file                                                geometry
+==============================  ==================================================  ==============
+``france_services``             ANCT list of France Services (Aug 2024)             lat/lon
+``hinaura``                     Hinaura hub export, AURA (2021–22)                  lat/lon
+``data_inclusion``              data·inclusion extract, national schema (Feb 2023)  lat/lon (most)
+``cnfs_places``                 Conseillers numériques: places of activity (2022)   lat/lon
+``cnfs_structures``             Conseillers numériques: host structures, posts      none (SIRET)
+``aidants_connect``             Aidants Connect habilitated structures (2024)       none (SIRET)
+``cnfs_activity``               Conseillers numériques activity by postcode         postcode
+``culture_bibliotheques_2020``  public libraries, Ministère de la Culture (2020)    lat/lon
+==============================  ==================================================  ==============
 
 Each ``load_*`` function parses one file as published and returns the standard columns
 (:data:`STANDARD_COLUMNS`) where the source has them, plus a few source-specific ones.
@@ -21,6 +22,12 @@ filter, commune codes, type and service normalisation, deduplication across sour
 :func:`dedupe_places`), staff from the structures list joined by SIRET. Places without coordinates
 are never silently dropped: :func:`build_places` returns them in ``unlocated`` with a reason, and
 the counts per source before and after deduplication in ``counts``.
+
+Public libraries are not reception points: they enter the table after the reception points are
+deduplicated, each one either merged into the reception point it also is (:func:`match_libraries`)
+or added as a place of type ``bibliotheque`` with ``offers_digital_help`` False. France Services
+buses and other itinerant services are flagged ``mobile`` (:func:`mobile_flags`): their point is
+the carrier structure or one stop, not a fixed reception point.
 
 Personal data: only structure fields are read; free-text fields (comments, presentations) are not
 kept, and e-mail addresses that look nominative (``prenom.nom@…``, any ``@conseiller-numerique.fr``
@@ -49,7 +56,7 @@ from loaders import download as dl
 from loaders import opening_hours as oh
 from loaders.errors import LoaderError
 from loaders.sources import Source
-from loaders.tabular import commune_code, nan_if_empty, read_csv, read_json, read_text, to_number
+from loaders.tabular import check_unparsed, commune_code, nan_if_empty, read_csv, read_json, read_text, to_number
 
 log = logging.getLogger(__name__)
 
@@ -135,15 +142,35 @@ SOURCES: dict[str, Source] = {
         url=None,
         notes="Counts of accompanied people by postcode of the activity: observed demand, not supply.",
     ),
+    "culture_bibliotheques_2020": Source(
+        key="culture_bibliotheques_2020",
+        title="Adresses des bibliothèques publiques",
+        producer="Ministère de la Culture (Observatoire de la lecture publique)",
+        vintage="2020",
+        raw_path="places/culture_bibliotheques_publiques_2020.csv",
+        licence="Licence Ouverte / Etalab 2.0",
+        url=None,
+        page="https://data.culture.gouv.fr/explore/dataset/adresses-des-bibliotheques-publiques/",
+        notes="Copied from dataforgoodfr/batch8_mednum (data/raw/adresses-des-bibliotheques-publiques.csv, "
+        "commit 495e963136babdb0246e4680763e46512b794684), content unchanged. Also published on data.gouv.fr "
+        "(« Adresses des bibliothèques publiques »); the current export is a later survey with other columns, "
+        "so no download URL is parsed here. Administrative addresses are not places and are dropped.",
+    ),
 }
 #: cache file names for downloads whose format differs from the raw file
 DOWNLOAD_NAMES = {"data_inclusion": "lieux-de-mediation-numerique-national.csv"}
-#: order in which sources give a merged place its id, name, address and coordinates
-SOURCE_PRIORITY = ("france_services", "hinaura", "data_inclusion", "cnfs_places")
+#: source key of the public libraries (not reception points: matched to them after deduplication)
+LIBRARY_KEY = "culture_bibliotheques_2020"
+#: order in which sources give a merged place its id, name, address and coordinates; the libraries
+#: come last: a library merged with a reception point keeps the reception point's data
+SOURCE_PRIORITY = ("france_services", "hinaura", "data_inclusion", "cnfs_places", LIBRARY_KEY)
 
+#: ``mediatheque`` is a library or médiathèque listed as a reception point; ``bibliotheque`` is a public
+#: library of the Ministère de la Culture list that matches no reception point (free internet access).
 TYPES = (
     "france_services",
     "mediatheque",
+    "bibliotheque",
     "ccas",
     "centre_social",
     "epn_tiers_lieu",
@@ -201,6 +228,8 @@ PLACE_COLUMNS = [
     "website",
     "sources",
     "updated",
+    "mobile",
+    "format_raw",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -265,6 +294,7 @@ TYPE_PRECEDENCE = (
     "ccas",
     "centre_social",
     "mediatheque",
+    "bibliotheque",
     "mairie",
     "epn_tiers_lieu",
     "association",
@@ -826,6 +856,117 @@ def load_cnfs_activity(raw_dir: Path | str | None = None, path: Path | str | Non
     return out
 
 
+LIBRARY_COLUMNS = (
+    "Libelle1", "voie", "CP", "Ville", "INSEE", "coordonnees_ban", "coordonnees_insee", "coordonnees_finales",
+    "code_bib", "Statut", "type_adresse", "amplitude_horaire",
+)
+#: ``type_adresse`` of a row that is a library's administrative address, not a place open to the public
+LIBRARY_ADMINISTRATIVE = "Adresse administrative"
+#: the year of the list (no per-row date), used as ``updated``
+LIBRARY_LIST_YEAR = "2020"
+#: what a library offers in the project's reading: free access to a computer and the internet
+LIBRARY_SERVICES = "equipement"
+HOURS_PER_WEEK_H = 168.0  # upper bound of weekly opening hours
+SAME_POINT_DEG = 1e-7  # two published coordinates closer than this (≈ 1 cm) are the same point
+
+
+def _lat_lon_pairs(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(lat, lon, unparsed)`` from « lat, lon » strings; empty → NaN, ``unparsed`` marks the
+    non-empty cells that are not two numbers."""
+    s = values.astype("string").str.strip()
+    parts = s.str.extract(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
+    lat = pd.to_numeric(parts[0], errors="coerce").astype(float)
+    lon = pd.to_numeric(parts[1], errors="coerce").astype(float)
+    unparsed = (s.fillna("") != "") & lat.isna()
+    return lat, lon, unparsed.astype(bool)
+
+
+def _library_coordinates(path: Path, raw: pd.DataFrame) -> pd.DataFrame:
+    """``lon``, ``lat`` and ``geocoding`` of the library rows.
+
+    The point is ``coordonnees_finales``, else ``coordonnees_ban``. ``geocoding`` says what it is:
+    ``address`` (the BAN geocode of the address) or ``commune_centroid`` (equal to
+    ``coordonnees_insee``: the commune's centre, not the building); NA without a usable point.
+    Raises LoaderError when no cell of either column reads as « lat, lon » (another format).
+    """
+    lat_f, lon_f, bad_f = _lat_lon_pairs(raw["coordonnees_finales"])
+    lat_b, lon_b, bad_b = _lat_lon_pairs(raw["coordonnees_ban"])
+    lat_i, lon_i, _ = _lat_lon_pairs(raw["coordonnees_insee"])
+    if lat_f.notna().sum() + lat_b.notna().sum() == 0:
+        raise LoaderError(path, "no cell of coordonnees_finales / coordonnees_ban reads as « lat, lon »", "« 45.19, 5.72 » strings (latitude first)")
+    lat, lon = lat_f.fillna(lat_b), lon_f.where(lat_f.notna(), lon_b)
+    out = pd.DataFrame(index=raw.index)
+    out["lon"], out["lat"] = _coords(lon, lat)
+    centroid = np.isclose(out["lat"], lat_i, rtol=0.0, atol=SAME_POINT_DEG) & np.isclose(out["lon"], lon_i, rtol=0.0, atol=SAME_POINT_DEG)
+    out["geocoding"] = pd.Series(np.where(centroid, "commune_centroid", "address"), index=raw.index, dtype="string")
+    out.loc[out["lon"].isna(), "geocoding"] = pd.NA
+    out.attrs["unparsed_coordinates"] = int((bad_f | bad_b).sum())  # non-empty cells that are not « lat, lon »
+    return out
+
+
+def _library_weekly_hours(path: Path, raw: pd.DataFrame) -> tuple[pd.Series, int]:
+    """Weekly opening hours from ``amplitude_horaire`` and the number of values read as unknown.
+
+    Non-numbers raise LoaderError; 0 and values above :data:`HOURS_PER_WEEK_H` (a library listed
+    as open to the public cannot be open 0 h or more than a week) become NaN and are counted.
+    """
+    hours, secret = to_number(raw["amplitude_horaire"])
+    check_unparsed(path, "amplitude_horaire", raw["amplitude_horaire"], hours, secret)
+    implausible = (hours <= 0) | (hours > HOURS_PER_WEEK_H)
+    return hours.mask(implausible), int(implausible.sum())
+
+
+def load_libraries(raw_dir: Path | str | None = None, path: Path | str | None = None) -> pd.DataFrame:
+    """Public libraries of the Ministère de la Culture list (``;``-separated, UTF-8), national.
+
+    One row per library open to the public: rows whose ``type_adresse`` is « Adresse
+    administrative » (a library service's office) are not places: dropped, counted in
+    ``attrs["dropped_administrative"]`` (and ``attrs["dropped_administrative_by_departement"]``,
+    from the INSEE code). Standard columns: ``source_id`` = ``code_bib``, name = ``Libelle1``,
+    type ``bibliotheque``, ``type_raw`` = ``Statut``, address = ``voie``, commune from ``INSEE``,
+    point from ``coordonnees_finales`` (« lat, lon », else ``coordonnees_ban``; rows without a
+    usable point keep NaN and are reported by :func:`build_places`), no detailed hours
+    (``hours_json`` null), ``updated`` = the list's year. Extra columns: ``weekly_hours`` (from
+    ``amplitude_horaire``, h/week, NaN when empty, 0 or above a week: see
+    :func:`_library_weekly_hours`), ``geocoding`` (``address`` / ``commune_centroid``),
+    ``offers_digital_help`` False.
+
+    Services: ``equipement``. This is the project's reading of a library: free access to a
+    computer and the internet, not accompaniment (help comes from the reception point a library
+    also is, when :func:`match_libraries` merges them).
+    """
+    p = _path(raw_dir, path, LIBRARY_KEY)
+    raw = read_csv(p, LIBRARY_COLUMNS, sep=";")
+    admin = raw["type_adresse"].str.strip() == LIBRARY_ADMINISTRATIVE
+    by_dep = commune_code(raw.loc[admin, "INSEE"]).str[:2].value_counts()
+    raw = raw[~admin].reset_index(drop=True)
+    out = pd.DataFrame(index=raw.index)
+    out["source"] = LIBRARY_KEY
+    out["source_id"] = raw["code_bib"].str.strip().str.replace(r"\.0$", "", regex=True)
+    out["name"] = nan_if_empty(raw["Libelle1"].str.replace(r"\s+", " ", regex=True))
+    out["type"] = "bibliotheque"
+    out["type_raw"] = nan_if_empty(raw["Statut"])
+    out["services"] = LIBRARY_SERVICES
+    out["address"] = nan_if_empty(raw["voie"].str.replace(r"\s+", " ", regex=True))
+    out["postcode"] = _postcode(raw["CP"])
+    out["code_commune"] = commune_code(raw["INSEE"])
+    out["commune_name"] = nan_if_empty(raw["Ville"])
+    coords = _library_coordinates(p, raw)
+    out[["lon", "lat", "geocoding"]] = coords
+    out["hours_json"] = pd.NA
+    out["updated"] = LIBRARY_LIST_YEAR
+    out["weekly_hours"], implausible = _library_weekly_hours(p, raw)
+    out["offers_digital_help"] = False
+    out = _finish(out)
+    out.attrs.update(
+        dropped_administrative=int(admin.sum()),
+        dropped_administrative_by_departement={str(k): int(v) for k, v in by_dep.items()},
+        unparsed_coordinates=coords.attrs["unparsed_coordinates"],
+        weekly_hours_set_unknown=implausible,
+    )
+    return out
+
+
 LOADERS = {
     "france_services": load_france_services,
     "hinaura": load_hinaura,
@@ -834,6 +975,7 @@ LOADERS = {
     "cnfs_structures": load_cnfs_structures,
     "aidants_connect": load_aidants_connect,
     "cnfs_activity": load_cnfs_activity,
+    LIBRARY_KEY: load_libraries,
 }
 
 
@@ -1000,6 +1142,45 @@ def _open_days(hours_json: str) -> int:
     return sum(1 for slots in week.values() if slots) if week else 0
 
 
+#: ``format_fs`` values of the ANCT list (compared with :func:`fold`) whose France Services travel:
+#: their point is the carrier structure's address, not the stops
+MOBILE_FORMATS = frozenset({"itinerante", "bus equivalent"})
+#: a name that says the service travels (on :func:`fold` names): bus, bibliobus, camion, itinérant(e)…
+MOBILE_NAME_PATTERN = r"\b(?:bus|minibus|bibliobus|mediabus|cyberbus|bouquinbus|camion)\b|\bitineran"
+#: ...unless it names a fixed deposit point served by a bibliobus ("Mairie Dépôt Bibliobus")
+FIXED_NAME_PATTERN = r"\bdepot\b"
+
+
+def mobile_flags(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """``(mobile, format_raw)`` of rows of the located lists (columns ``source``, ``name``, ``fs_format``).
+
+    - France Services (ANCT list): ``format_raw`` is ``format_fs`` as published (Fixe, Multisites,
+      Bus_équivalent, Fixe_antenne(s), Itinérante); ``mobile`` is True for « Itinérante » and
+      « Bus_équivalent » (:data:`MOBILE_FORMATS`), False for the other formats — whatever the name
+      says. A bus row carries the address of its carrier structure, not its stops.
+    - Other sources: ``format_raw`` NA; ``mobile`` True only when their data says the service
+      travels, i.e. the name matches :data:`MOBILE_NAME_PATTERN` (bus, bibliobus, camion,
+      itinérant·e…) and not :data:`FIXED_NAME_PATTERN` — a heuristic; False otherwise.
+    """
+    names = df["name"].map(fold)
+    by_name = names.str.contains(MOBILE_NAME_PATTERN, regex=True) & ~names.str.contains(FIXED_NAME_PATTERN, regex=True)
+    is_fs = (df["source"] == "france_services").to_numpy(bool)
+    fmt = df["fs_format"] if "fs_format" in df else pd.Series(pd.NA, index=df.index)
+    format_raw = nan_if_empty(fmt.astype("string")).where(is_fs, pd.NA)
+    by_format = format_raw.map(fold, na_action="ignore").isin(MOBILE_FORMATS).fillna(False).astype(bool)
+    mobile = pd.Series(np.where(is_fs, by_format, by_name.fillna(False)), index=df.index, dtype=bool)
+    return mobile, format_raw
+
+
+def _cluster_mobile(members: list[dict]) -> tuple[bool, object]:
+    """``(mobile, format_raw)`` of a merged place: the listed France Services member's if any (the
+    ANCT list is the reference), else mobile when any member says it travels."""
+    listed = [r for r in members if r["source"] == "france_services"]
+    if listed:
+        return bool(listed[0]["mobile"]), listed[0]["format_raw"]
+    return any(bool(r["mobile"]) for r in members), None
+
+
 def _merge_cluster(members: list[dict]) -> dict:
     """One place from the rows of a cluster (plain dicts, None for missing values).
 
@@ -1007,7 +1188,8 @@ def _merge_cluster(members: list[dict]) -> dict:
     that has the value; type: ``france_services`` if the place is in the ANCT list (whatever the
     other members say), else the first specific (non-``autre``) type of the members, France Services
     claims of other sources set aside (they stay visible in ``type_raw``); hours: the known hours with the latest ``updated`` date, then the most
-    open days; services: union; sources: every source key; updated: the latest date.
+    open days; services: union; sources: every source key; updated: the latest date; ``mobile`` /
+    ``format_raw``: :func:`_cluster_mobile`; ``offers_digital_help`` True (reception points).
     """
     members = sorted(members, key=lambda r: (r["_prio"], r["source_id"]))
     first = members[0]
@@ -1030,6 +1212,7 @@ def _merge_cluster(members: list[dict]) -> dict:
     hours_row = max(with_hours, key=lambda r: (r["updated"] or "", _open_days(r["hours_json"]), -r["_prio"])) if with_hours else None
     present = {r["source"] for r in members}
     dates = [r["updated"] for r in members if r["updated"]]
+    mobile, format_raw = _cluster_mobile(members)
     return {
         "place_id": f"{first['source']}:{first['source_id']}",
         "name": first_value("name"),
@@ -1051,6 +1234,9 @@ def _merge_cluster(members: list[dict]) -> dict:
         "sources": ";".join(k for k in SOURCE_PRIORITY if k in present),
         "updated": max(dates) if dates else None,
         "members": len(members),
+        "mobile": mobile,
+        "format_raw": format_raw,
+        "offers_digital_help": True,
     }
 
 
@@ -1072,19 +1258,23 @@ def located_rows(
     communes: gpd.GeoDataFrame | None = None,
     region_departements: tuple[str, ...] = AURA_DEPARTEMENTS,
 ) -> pd.DataFrame:
-    """Rows of the four located lists (national), with Lambert-93 ``x``/``y``, the final
-    ``code_commune`` (see :func:`build_places`), ``origin`` (list, or data·inclusion/upstream
-    source), and flags ``located`` (has coordinates), ``in_region`` and ``outside_communes`` (has
-    coordinates outside every polygon of ``communes``, when given)."""
+    """Rows of the located lists of :data:`SOURCE_PRIORITY` (national), with Lambert-93 ``x``/``y``,
+    the final ``code_commune`` (see :func:`build_places`), ``origin`` (list, or data·inclusion/upstream
+    source), ``mobile`` / ``format_raw`` (:func:`mobile_flags`), and flags ``located`` (has
+    coordinates), ``in_region`` (final code, else postcode, in ``region_departements``, and no
+    published code of another département) and ``outside_communes`` (has coordinates outside every
+    polygon of ``communes``, when given). ``attrs["loader_reports"]``: each loader's ``attrs`` (rows it dropped)."""
     raw_dir = Path(raw_dir) if raw_dir is not None else RAW_DIR
-    df = pd.concat([LOADERS[k](raw_dir) for k in SOURCE_PRIORITY], ignore_index=True)
+    frames = {k: LOADERS[k](raw_dir) for k in SOURCE_PRIORITY}
+    df = pd.concat(frames.values(), ignore_index=True)
     df["origin"] = np.where(df["source"] == "data_inclusion", "data_inclusion/" + df["origin"].fillna("?").astype(str), df["source"])
     df["_prio"] = df["source"].map({k: i for i, k in enumerate(SOURCE_PRIORITY)})
+    df["mobile"], df["format_raw"] = mobile_flags(df)
     located = df["lon"].notna() & df["lat"].notna()
     pts = gpd.GeoSeries(gpd.points_from_xy(df["lon"].where(located, 0.0), df["lat"].where(located, 0.0)), crs=WGS84).to_crs(L93)
     df["x"] = np.where(located, pts.x, np.nan)
     df["y"] = np.where(located, pts.y, np.nan)
-    code = df["code_commune"]
+    code = published = df["code_commune"]
     df["outside_communes"] = False
     if communes is not None:
         known_codes = set(communes["code_commune"].astype(str))
@@ -1096,71 +1286,198 @@ def located_rows(
         code = code.fillna(geo).fillna(df["code_commune"])
     df["code_commune"] = code.astype("string")
     dep = df["code_commune"].str[:2].fillna(df["postcode"].str[:2])
+    # a published code of another département keeps a row out even if its point falls inside (a
+    # geocoding error: library 05019 « Bibliothèque De La Beaume » placed in the Drôme)
+    foreign = published.notna() & ~published.str[:2].isin(region_departements).fillna(False)
     df["located"] = located
-    df["in_region"] = dep.isin(region_departements).fillna(False).astype(bool)
+    df["in_region"] = (dep.isin(region_departements).fillna(False) & ~foreign).astype(bool)
+    df.attrs["loader_reports"] = {k: dict(f.attrs) for k, f in frames.items() if f.attrs}
     return df
 
 
-def build_places(
-    raw_dir: Path | str | None = None,
-    communes: gpd.GeoDataFrame | None = None,
-    region_departements: tuple[str, ...] = AURA_DEPARTEMENTS,
-    rules: DedupRules = DedupRules(),
-) -> PlacesBuild:
-    """Unified places of the region, the places that could not be located, and counts per source.
+# --------------------------------------------------------------------------------------------
+# libraries: matched to the reception points they also are
 
-    1. Load the four located lists (France Services, Hinaura, data·inclusion, CnFS places).
-    2. Commune code: the source's code when it is a valid code (and, if ``communes`` is given, a
-       code of that table), else the commune polygon containing the point (``communes``:
-       GeoDataFrame [code_commune, geometry], EPSG:4326). Without ``communes``, rows without a
-       code keep NA and the région is decided from the postcode's first two digits.
-    3. Keep rows of ``region_departements``; rows without coordinates, or whose coordinates fall
-       outside every polygon of ``communes`` (contradicting their code), go to ``unlocated``.
-    4. Deduplicate (:func:`dedupe_places`); a merged place keeps every source key in ``sources``,
-       the France Services type if any member has it, the id/name/address/coordinates of the
-       highest-priority source (:data:`SOURCE_PRIORITY`), the most recent known hours.
-    5. Staff = conseillers numériques posts of the place's SIRET (summed over the structures list,
-       split evenly between the places sharing that SIRET). Structures of the region (CnFS host
-       structures, Aidants Connect) that match no place by SIRET go to ``unlocated``; matched ones
-       add their key to ``sources``.
+_LIBRARY_WORDS = re.compile(r"\b(?:mediatheque|media theque|bibliotheque|biblio|bib)\b")
+#: words that do not tell one library from another (with the commune's own name)
+_GENERIC_LIBRARY_WORDS = frozenset(
+    "bibliotheque municipale municipal intercommunale communautaire departementale reseau ville commune mairie saint sainte st ste".split()
+)
+
+
+def library_name(name: object) -> str:
+    """Name folded for library matching: :func:`fold`, and « médiathèque » / « bibliothèque » /
+    « biblio » read as one word (``Médiathèque Kateb Yacine`` = ``Bibliothèque Kateb Yacine``)."""
+    return _LIBRARY_WORDS.sub("bibliotheque", fold(name))
+
+
+def _distinctive(name: str, commune_words: set[str]) -> str:
+    """The words of a (:func:`library_name`-folded) name that tell a library apart: without
+    :data:`_GENERIC_LIBRARY_WORDS` and the commune's name ('' for « Médiathèque municipale de Volvic »)."""
+    return " ".join(sorted(w for w in name_tokens(name) if w not in _GENERIC_LIBRARY_WORDS and w not in commune_words))
+
+
+def _library_frame(places: pd.DataFrame, libraries: pd.DataFrame) -> pd.DataFrame:
+    """Places then libraries in one frame for :func:`dedupe_places`: names folded with
+    :func:`library_name`, libraries typed ``mediatheque``, ``origin`` = "places" or the library key,
+    ``_pos`` = position in the input frame, ``library_like`` = a place typed ``mediatheque`` or named
+    as a library."""
+    cols = ["x", "y", "name", "type", "siret", "address", "code_commune"]
+    a = places[cols].assign(origin="places", commune_name=pd.NA, _pos=np.arange(len(places)))
+    b = libraries[cols].assign(origin=LIBRARY_KEY, type="mediatheque", commune_name=libraries["commune_name"], _pos=np.arange(len(libraries)))
+    both = pd.concat([a, b], ignore_index=True)
+    both["name"] = both["name"].map(library_name)
+    both["library_like"] = (both["type"] == "mediatheque") | both["name"].str.contains(r"\bbibliotheque\b", regex=True)
+    return both
+
+
+def _pairs_by_distance(group: pd.DataFrame, rules: DedupRules) -> list[tuple[int, int]]:
+    """(library, place) positions in ``group`` joined by the rules of :func:`dedupe_places`."""
+    labels = dedupe_places(group, rules)
+    is_lib = group["origin"].to_numpy() == LIBRARY_KEY
+    place_of_label = {labels[j]: int(j) for j in np.flatnonzero(~is_lib)}
+    return [(int(i), place_of_label[labels[i]]) for i in np.flatnonzero(is_lib) if labels[i] in place_of_label]
+
+
+def _pairs_in_commune(group: pd.DataFrame, taken: list[tuple[int, int]], rules: DedupRules) -> list[tuple[int, int]]:
+    """More (library, place) pairs among the rows of one commune that :func:`_pairs_by_distance` left,
+    whatever the distance (library points and hub points are often hundreds of metres apart), with a
+    library-like place only, strongest first, one to one:
+
+    1. similar distinctive names (:func:`_distinctive`, :func:`name_similarity` ≥ ``rules.similar``);
+    2. the same street address (:func:`_address_key`);
+    3. the commune's only library left and only library-like place left, when either name is generic
+       (no distinctive word: « Bibliothèque municipale », « Médiathèque de Volvic »).
     """
-    raw_dir = Path(raw_dir) if raw_dir is not None else RAW_DIR
-    df = located_rows(raw_dir, communes, region_departements)
+    is_lib = group["origin"].to_numpy() == LIBRARY_KEY
+    used = {i for pair in taken for i in pair}
+    libs = [int(i) for i in np.flatnonzero(is_lib) if i not in used]
+    like = [int(j) for j in np.flatnonzero(~is_lib & group["library_like"].to_numpy(bool)) if j not in used]
+    if not libs or not like:
+        return []
+    commune_words = {w for n in group["commune_name"].dropna() for w in name_tokens(n)}
+    names = [_distinctive(n, commune_words) for n in group["name"]]
+    addr = [_address_key(a) for a in group["address"].astype(object).where(group["address"].notna(), None)]
+    xy = group[["x", "y"]].to_numpy(float)
+    candidates = []
+    for i in libs:
+        for j in like:
+            d = float(np.hypot(*(xy[i] - xy[j])))
+            sim = name_similarity(names[i], names[j]) if names[i] and names[j] else 0.0
+            if sim >= rules.similar:
+                candidates.append((1, -sim, d, i, j))
+            elif addr[i] and addr[i] == addr[j]:
+                candidates.append((2, 0.0, d, i, j))
+            elif len(libs) == len(like) == 1 and not (names[i] and names[j]):
+                candidates.append((3, 0.0, d, i, j))
+    pairs: list[tuple[int, int]] = []
+    for *_, i, j in sorted(candidates):
+        if i not in used and j not in used:
+            pairs.append((i, j))
+            used |= {i, j}
+    return pairs
+
+
+def match_libraries(places: pd.DataFrame, libraries: pd.DataFrame, rules: DedupRules = DedupRules()) -> pd.Series:
+    """The reception place each library is, as a position in ``places`` (NA: none).
+
+    Both frames need ``x``, ``y`` (Lambert-93), ``name``, ``type``, ``siret``, ``address`` and
+    ``code_commune``; ``libraries`` also ``commune_name``. A library and a place are the same place
+    only in the same commune: first by the rules of :func:`dedupe_places` applied to the commune's
+    places and libraries (:func:`_pairs_by_distance`; names read with :func:`library_name`,
+    libraries typed ``mediatheque`` so that rule 7, the same type within ``rules.near_m``, joins a
+    library to a médiathèque reception point), then by name or address whatever the distance
+    (:func:`_pairs_in_commune`). A place takes at most one library (two places, or two libraries, are
+    never merged; library twins excepted). Places without a commune code (built without commune
+    polygons) match no library.
+    """
+    both = _library_frame(places, libraries)
+    match = pd.Series(pd.NA, index=libraries.index, dtype="Int64")
+    for _code, group in both.groupby("code_commune", sort=False):
+        is_lib = group["origin"].to_numpy() == LIBRARY_KEY
+        if is_lib.all() or not is_lib.any():
+            continue
+        group = group.reset_index(drop=True)
+        pairs = _pairs_by_distance(group, rules)
+        pairs += _pairs_in_commune(group, pairs, rules)
+        for i, j in pairs:
+            match.iat[int(group["_pos"].iat[i])] = int(group["_pos"].iat[j])
+    return match
+
+
+def _library_place(r: dict) -> dict:
+    """A place from a library row that matches no reception point (a plain dict, None for missing)."""
+    keep = ("name", "type", "type_raw", "services", "address", "postcode", "code_commune", "x", "y", "lon", "lat", "mobile", "updated")
+    place = {c: r[c] for c in keep}
+    place.update(
+        place_id=f"{LIBRARY_KEY}:{r['source_id']}", hours_json=None, siret=None, email=None, phone=None, website=None,
+        sources=LIBRARY_KEY, members=1, format_raw=None, offers_digital_help=False, library_hours=r["weekly_hours"],
+    )
+    return place
+
+
+def _add_libraries(merged: pd.DataFrame, libs: pd.DataFrame, rules: DedupRules) -> tuple[pd.DataFrame, dict]:
+    """Reception places + libraries (:func:`match_libraries`), and the counts.
+
+    A matched place keeps its type and data, adds :data:`LIBRARY_KEY` to ``sources`` and gets the
+    library's weekly hours in ``library_hours`` (used only when it has no hours of its own); an
+    unmatched library becomes a place (:func:`_library_place`).
+    """
+    merged = merged.assign(library_hours=np.nan)
+    match = match_libraries(merged, libs, rules) if len(libs) else pd.Series(pd.NA, index=libs.index, dtype="Int64")
+    hit = match.notna().to_numpy(bool)
+    pos = match[hit].astype(int)
+    n_libs = pos.value_counts()
+    merged.loc[n_libs.index, "members"] += n_libs
+    merged.loc[n_libs.index, "sources"] = merged.loc[n_libs.index, "sources"] + ";" + LIBRARY_KEY
+    hours = libs.loc[hit, "weekly_hours"].astype(float).groupby(pos.to_numpy()).first()
+    merged.loc[hours.index, "library_hours"] = hours
+    records = libs[~hit].astype(object).where(libs[~hit].notna(), None).to_dict("records")
+    added = pd.DataFrame([_library_place(r) for r in records], columns=list(merged.columns))
+    report = {
+        "located_in_region": len(libs),
+        "merged": int(hit.sum()),
+        "places_merged_with": len(n_libs),
+        "added": len(added),
+        "added_at_commune_centroid": int((libs.loc[~hit, "geocoding"] == "commune_centroid").sum()),
+        "hours_taken_by_reception_places": int((merged["hours_json"].isna() & merged["library_hours"].notna()).sum()),
+    }
+    return pd.concat([merged, added], ignore_index=True), report
+
+
+# --------------------------------------------------------------------------------------------
+# the places table
+
+
+def _source_counts(df: pd.DataFrame) -> dict:
+    """Rows per source: in the file, in the région, located in the région."""
     located, in_region = df["located"], df["in_region"]
-    counts: dict = {"sources": {}}
+    counts = {}
     for k in SOURCE_PRIORITY:
         m = df["source"] == k
-        counts["sources"][k] = {
-            "rows": int(m.sum()),
-            "in_region": int((m & in_region).sum()),
-            "located_in_region": int((m & in_region & located).sum()),
-        }
+        counts[k] = {"rows": int(m.sum()), "in_region": int((m & in_region).sum()), "located_in_region": int((m & in_region & located).sum())}
+    return counts
 
-    outside = df["outside_communes"]
-    unlocated = [
-        df[in_region & ~located].assign(reason="no coordinates"),
-        df[in_region & located & outside].assign(reason="coordinates outside the communes of the territory"),
-    ]
-    reg = df[in_region & located & ~outside].reset_index(drop=True)
+
+def _reception_places(reg: pd.DataFrame, rules: DedupRules) -> pd.DataFrame:
+    """Deduplicated reception points (:func:`dedupe_places`, :func:`_merge_cluster`), one dict-row per place."""
     labels = dedupe_places(reg, rules, links=_cross_source_links(reg))
     records = reg.astype(object).where(reg.notna(), None).to_dict("records")
     groups: dict[int, list[dict]] = {}
     for label, rec in zip(labels, records, strict=True):
         groups.setdefault(int(label), []).append(rec)
-    merged = pd.DataFrame([_merge_cluster(g) for g in groups.values()])
-    for k in SOURCE_PRIORITY:
-        counts["sources"][k]["places_listing_it"] = int(merged["sources"].str.split(";").map(lambda s, k=k: k in s).sum())
-        counts["sources"][k]["places_first_source"] = int(merged["place_id"].str.startswith(k + ":").sum())
-    counts["rows_before_dedup"] = len(reg)
-    counts["places_after_dedup"] = len(merged)
-    counts["rows_in_places"] = int(merged["members"].sum())  # = rows_before_dedup: no row lost
+    return pd.DataFrame([_merge_cluster(g) for g in groups.values()])
 
-    # staff and structure lists joined by SIRET
+
+def _join_structures(merged: pd.DataFrame, raw_dir: Path, region_departements: tuple[str, ...], counts: dict) -> list[pd.DataFrame]:
+    """Staff and structure lists joined by SIRET (in place on ``merged``); returns the structures of
+    the région that match no place (for ``unlocated``) and fills ``counts``."""
     structures = load_cnfs_structures(raw_dir)
     aidants = load_aidants_connect(raw_dir)
     posts = structures.dropna(subset=["siret"]).groupby("siret")["posts"].sum(min_count=1)
     share = merged.groupby("siret")["place_id"].transform("count")
     merged["staff"] = merged["siret"].map(posts).astype(float) / share.astype(float)
+    unmatched = []
     for key, table in (("cnfs_structures", structures), ("aidants_connect", aidants)):
         sirets = set(table["siret"].dropna())
         hit = merged["siret"].isin(sirets).fillna(False).astype(bool)
@@ -1171,27 +1488,93 @@ def build_places(
             total = t_reg.groupby("siret")["posts"].transform("sum")
             t_reg = t_reg.assign(posts=total.fillna(t_reg["posts"])).drop_duplicates("siret")
         matched = t_reg["siret"].isin(set(merged["siret"].dropna())).fillna(False).astype(bool)
-        unlocated.append(t_reg[~matched].assign(reason="no coordinates; SIRET matches no located place"))
+        unmatched.append(t_reg[~matched].assign(reason="no coordinates; SIRET matches no located place"))
         counts["sources"][key] = {"rows": len(table), "in_region": len(t_reg), "matched_by_siret": int(matched.sum()), "places_listing_it": int(hit.sum())}
     counts["places_with_staff"] = int(merged["staff"].notna().sum())
+    return unmatched
 
+
+def _places_frame(merged: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The final table: hours-derived columns (a library's weekly hours only where the place has no
+    hours of its own), dtypes, order by ``place_id``, Lambert-93 points."""
     week = merged["hours_json"].map(lambda s: oh.from_json(s) if isinstance(s, str) else None)
-    merged["weekly_hours"] = week.map(oh.weekly_hours).astype(float)
+    merged["weekly_hours"] = week.map(oh.weekly_hours).astype(float).fillna(merged["library_hours"].astype(float))
     merged["open_evening"] = pd.array(week.map(oh.open_evening).tolist(), dtype="boolean")
     merged["open_saturday"] = pd.array(week.map(oh.open_saturday).tolist(), dtype="boolean")
-    merged["offers_digital_help"] = True
-    for c in ("place_id", "name", "type", "type_raw", "services", "address", "postcode", "code_commune", "hours_json", "siret", "email", "phone", "website", "sources", "updated"):
+    merged["offers_digital_help"] = merged["offers_digital_help"].astype(bool)
+    merged["mobile"] = merged["mobile"].astype(bool)
+    for c in ("place_id", "name", "type", "type_raw", "services", "address", "postcode", "code_commune", "hours_json", "siret", "email", "phone", "website", "sources", "updated", "format_raw"):
         merged[c] = merged[c].astype("string")
     merged = merged.sort_values("place_id").reset_index(drop=True)
     geometry = gpd.points_from_xy(merged["x"], merged["y"])
-    places = gpd.GeoDataFrame(merged[PLACE_COLUMNS], geometry=geometry, crs=L93)
+    return gpd.GeoDataFrame(merged[PLACE_COLUMNS], geometry=geometry, crs=L93)
 
-    unl = pd.concat([u for u in unlocated if len(u)], ignore_index=True) if any(len(u) for u in unlocated) else pd.DataFrame()
+
+def _unlocated_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Rows kept out of the table, with their reason, in a few columns."""
+    parts = [u for u in parts if len(u)]
+    unl = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     keep = [c for c in ("source", "source_id", "name", "type", "siret", "code_commune", "postcode", "address", "posts", "aidants", "active", "reason") if c in unl]
-    unl = unl[keep].reset_index(drop=True) if len(unl) else pd.DataFrame(columns=keep)
+    return unl[keep].reset_index(drop=True) if len(unl) else pd.DataFrame(columns=keep)
+
+
+def build_places(
+    raw_dir: Path | str | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    region_departements: tuple[str, ...] = AURA_DEPARTEMENTS,
+    rules: DedupRules = DedupRules(),
+) -> PlacesBuild:
+    """Unified places of the region, the places that could not be located, and counts per source.
+
+    1. Load the located lists (France Services, Hinaura, data·inclusion, CnFS places, libraries).
+    2. Commune code: the source's code when it is a valid code (and, if ``communes`` is given, a
+       code of that table), else the commune polygon containing the point (``communes``:
+       GeoDataFrame [code_commune, geometry], EPSG:4326). Without ``communes``, rows without a
+       code keep NA and the région is decided from the postcode's first two digits.
+    3. Keep rows of ``region_departements``; rows without coordinates, or whose coordinates fall
+       outside every polygon of ``communes`` (contradicting their code), go to ``unlocated``.
+    4. Deduplicate the reception points (:func:`dedupe_places`); a merged place keeps every source
+       key in ``sources``, the France Services type if any member has it, the id/name/address/
+       coordinates of the highest-priority source (:data:`SOURCE_PRIORITY`), the most recent known
+       hours; ``mobile`` / ``format_raw`` from the ANCT list's ``format_fs`` (:func:`mobile_flags`).
+    5. Libraries (:func:`_add_libraries`): merged into the reception point they also are, else
+       added as ``bibliotheque`` places with ``offers_digital_help`` False (``counts["libraries"]``,
+       with the administrative addresses the loader dropped in the région).
+    6. Staff = conseillers numériques posts of the place's SIRET (summed over the structures list,
+       split evenly between the places sharing that SIRET). Structures of the region (CnFS host
+       structures, Aidants Connect) that match no place by SIRET go to ``unlocated``; matched ones
+       add their key to ``sources``.
+    """
+    raw_dir = Path(raw_dir) if raw_dir is not None else RAW_DIR
+    df = located_rows(raw_dir, communes, region_departements)
+    located, in_region, outside = df["located"], df["in_region"], df["outside_communes"]
+    counts: dict = {"sources": _source_counts(df)}
+    unlocated = [
+        df[in_region & ~located].assign(reason="no coordinates"),
+        df[in_region & located & outside].assign(reason="coordinates outside the communes of the territory"),
+    ]
+    reg = df[in_region & located & ~outside]
+    libs = reg[reg["source"] == LIBRARY_KEY].reset_index(drop=True)
+    reg = reg[reg["source"] != LIBRARY_KEY].reset_index(drop=True)
+    merged = _reception_places(reg, rules)
+    counts["reception_places"] = len(merged)
+    merged, counts["libraries"] = _add_libraries(merged, libs, rules)
+    dropped = df.attrs.get("loader_reports", {}).get(LIBRARY_KEY, {}).get("dropped_administrative_by_departement", {})
+    counts["libraries"]["dropped_administrative_in_region"] = sum(n for d, n in dropped.items() if d in region_departements)
+    for k in SOURCE_PRIORITY:
+        counts["sources"][k]["places_listing_it"] = int(merged["sources"].str.split(";").map(lambda s, k=k: k in s).sum())
+        counts["sources"][k]["places_first_source"] = int(merged["place_id"].str.startswith(k + ":").sum())
+    counts["rows_before_dedup"] = len(reg) + len(libs)
+    counts["places_after_dedup"] = len(merged)
+    counts["rows_in_places"] = int(merged["members"].sum())  # = rows_before_dedup: no row lost
+    unlocated += _join_structures(merged, raw_dir, region_departements, counts)
+    places = _places_frame(merged)
+    unl = _unlocated_frame(unlocated)
     counts["unlocated"] = {k: int(v) for k, v in unl["source"].value_counts().sort_index().items()} if len(unl) else {}
     counts["types"] = {k: int(v) for k, v in places["type"].value_counts().sort_index().items()}
-    log.info("places: %d rows from located lists → %d places after dedup; unlocated %s", counts["rows_before_dedup"], counts["places_after_dedup"], counts["unlocated"])
+    counts["mobile"] = int(places["mobile"].sum())
+    log.info("places: %d rows from located lists → %d places after dedup (%d reception points, libraries %s); unlocated %s",
+             counts["rows_before_dedup"], counts["places_after_dedup"], counts["reception_places"], counts["libraries"], counts["unlocated"])
     return PlacesBuild(places=places, unlocated=unl, counts=counts)
 
 
@@ -1200,10 +1583,28 @@ def unify_places(
     communes: gpd.GeoDataFrame | None = None,
     region_departements: tuple[str, ...] = AURA_DEPARTEMENTS,
 ) -> gpd.GeoDataFrame:
-    """The ``places.parquet`` table (SCHEMA.md): see :func:`build_places`.
+    """The ``places.parquet`` table (SCHEMA.md, :data:`PLACE_COLUMNS`): see :func:`build_places`.
 
-    ``attrs["counts"]`` holds the counts per source before/after deduplication and of the places
-    kept out for lack of coordinates (:func:`build_places` also returns those rows).
+    Reception points (deduplicated) and public libraries: a library that is also a reception point
+    is merged into it (the place keeps the reception point's type and data, adds
+    ``culture_bibliotheques_2020`` to ``sources`` and takes the library's ``weekly_hours`` only
+    when it has no hours); the others are places of type ``bibliotheque``, ``services``
+    ``equipement``, ``offers_digital_help`` False, ``hours_json`` null, ``weekly_hours`` from the
+    list's ``amplitude_horaire`` (``open_evening`` / ``open_saturday`` NA).
+
+    Columns added to the schema:
+
+    - ``mobile`` (bool): the service travels, so its point is not a fixed reception point. True
+      for France Services whose ANCT ``format_fs`` is « Itinérante » or « Bus_équivalent » (the
+      point is the carrier structure's address, not the stops), False for the other France
+      Services; for places of other sources, True only when their name says so (bus, bibliobus,
+      itinérant·e…: :func:`mobile_flags`).
+    - ``format_raw`` (string): the ANCT ``format_fs`` as published (Fixe, Multisites,
+      Bus_équivalent, Fixe_antenne(s), Itinérante) for France Services, NA elsewhere.
+
+    ``attrs["counts"]`` holds the counts per source before/after deduplication, of the libraries
+    merged / added (``counts["libraries"]``), and of the places kept out for lack of coordinates
+    (:func:`build_places` also returns those rows).
     """
     result = build_places(raw_dir, communes=communes, region_departements=region_departements)
     places = result.places

@@ -41,6 +41,21 @@ Wolsey (MCLP), or ``reference_objective`` (e.g. a known exact optimum).
 Chosen sites are always reported in greedy order *within the chosen set*: starting from the fixed
 sites, the chosen site adding the most is listed first, and so on. Coverage is submodular, so the
 marginal gains come out non-increasing.
+
+Sites that add nothing are not proposed. ``p`` is an upper bound on the new sites of the MCLP, the
+capacity-aware MCLP and the p-median: once the next site's marginal gain is zero (people newly
+covered or assigned, person-minutes saved), the model stops and returns fewer than ``p`` sites,
+with ``stopped_reason = "no_gain"``. A gain g counts as zero when
+
+    g ≤ 1e-9 · max(1, Σ_i N_i)   (people, or person-minutes for the p-median),
+
+which absorbs the rounding of the assignment LP. This changes no objective: the gains in greedy
+order are non-increasing (submodularity), so the zero gains form the tail of the order, and a
+site whose gain is f(S + j) − f(S) = 0 leaves every later gain unchanged
+(f(S + j + k) − f(S + j) ≤ f(S + k) − f(S) by submodularity and ≥ by monotonicity). The greedy
+paths stop adding sites there; an exact (CBC) solution, which may open useless sites to reach
+``p`` (the p-median constraint Σ x_j = p forces it), is ordered by marginal gain and its zero-gain
+tail dropped.
 """
 
 from __future__ import annotations
@@ -50,6 +65,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -66,11 +82,13 @@ __all__ = [
     "lscp",
     "mclp_capacity",
     "solve_model",
+    "STOP_NO_GAIN",
 ]
 
 MODELS = ("mclp", "pmedian", "lscp", "mclp_capacity")
 METHODS = ("exact", "greedy")
 _TOL = 1e-9
+STOP_NO_GAIN = "no_gain"  # ``PlanResult.stopped_reason``: fewer than p sites, the next adds nothing
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,6 +108,11 @@ class PlanResult:
     service time of an open site (capacity model: people actually assigned) with the fixed sites
     only / after adding the chosen ones. ``gap`` = |objective − bound| / |bound| (0 when proven
     optimal; None when no bound is known).
+
+    ``p_requested``: the ``p`` asked for (None for the LSCP, which has no p). The models return
+    fewer sites when the next one would add nothing; ``stopped_reason`` then says why
+    (:data:`STOP_NO_GAIN`), else None. ``n_useful``: chosen sites with a positive gain (all of
+    them, except LSCP sites that only cover zones without need).
     """
 
     model: str
@@ -109,6 +132,8 @@ class PlanResult:
     fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     uncoverable_zones: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     details: dict = field(default_factory=dict)
+    p_requested: int | None = None
+    stopped_reason: str | None = None
 
     @property
     def uncovered_need(self) -> float:
@@ -118,6 +143,12 @@ class PlanResult:
     @property
     def n_new(self) -> int:
         return int(len(self.chosen))
+
+    @property
+    def n_useful(self) -> int:
+        """Chosen sites whose marginal gain is above the zero tolerance (see module docstring)."""
+        gains = np.asarray(self.marginal_gains, float)
+        return int((gains > _zero_gain_tol(self.total_need)).sum())
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly summary (plain floats / ints / lists), e.g. for a saved scenario."""
@@ -143,6 +174,10 @@ class PlanResult:
             "chosen": [int(j) for j in self.chosen],
             "marginal_gains": [num(g) for g in self.marginal_gains],
             "newly_covered": [num(g) for g in self.newly_covered],
+            "p_requested": None if self.p_requested is None else int(self.p_requested),
+            "n_sites": self.n_new,
+            "n_useful": self.n_useful,
+            "stopped_reason": self.stopped_reason,
         }
 
 
@@ -384,13 +419,45 @@ def _bound_for(sense: str, lp: float | None, reference: float | None, **others):
     return pick(cands, key=lambda t: t[0])
 
 
-def _fill(chosen: list[int], p: int, free_idx: np.ndarray) -> list[int]:
-    """Complete ``chosen`` up to ``p`` sites with unused free candidates (lowest index first)."""
-    if len(chosen) >= p:
-        return chosen
-    taken = set(chosen)
-    extra = [int(j) for j in free_idx if int(j) not in taken][: p - len(chosen)]
-    return chosen + extra
+def _zero_gain_tol(total_need: float) -> float:
+    """Largest marginal gain treated as zero: 1e-9 · max(1, Σ N_i) (absorbs LP rounding)."""
+    total = float(total_need) if math.isfinite(total_need) else 0.0
+    return _TOL * max(1.0, total)
+
+
+def _drop_zero_gains(order: np.ndarray, gains: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a greedy order at its first gain ≤ ``tol``.
+
+    Gains in greedy order are non-increasing, so this keeps exactly the sites with a positive gain
+    and, since a zero-gain site leaves the later gains unchanged, the same objective.
+    """
+    gains = np.asarray(gains, float)
+    zero = np.flatnonzero(~(gains > tol))
+    k = int(zero[0]) if len(zero) else len(gains)
+    return np.asarray(order, dtype=int)[:k], gains[:k]
+
+
+def _stop_reason(n_chosen: int, p: int) -> str | None:
+    """:data:`STOP_NO_GAIN` when fewer than ``p`` sites were kept, else None."""
+    return STOP_NO_GAIN if n_chosen < p else None
+
+
+def _status_bound_gap(status: str, objective: float, bound: float | None, bound_kind: str | None):
+    """(bound, bound_kind, gap): the objective itself when proven optimal, else the gap to ``bound``."""
+    if status == "optimal":
+        return objective, "optimal", 0.0
+    return bound, bound_kind, _gap(objective, bound)
+
+
+@dataclass(frozen=True)
+class _SolveOptions:
+    """Solver settings shared by the models (validated by the public functions)."""
+
+    method: str = "exact"
+    swap: bool = True
+    time_limit: float | None = 60.0
+    lp_bound: bool | None = None
+    reference_objective: float | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,31 +582,9 @@ def _mclp_pulp(g: sparse.csr_matrix, wg: np.ndarray, p: int, relax: bool) -> tup
     return prob, x
 
 
-def mclp(weights, cost, service_time: float, p: int, *, fixed=None, method: str = "exact",
-         swap: bool = True, time_limit: float | None = 60.0, lp_bound: bool | None = None,
-         reference_objective: float | None = None) -> PlanResult:
-    """Maximal covering location problem: open ``p`` new sites maximising the need covered.
-
-    ``objective`` = Σ N_i over zones within ``service_time`` of an open site (fixed or new), the
-    same value as spopt's ``MCLP`` with the fixed sites predefined and ``p + #fixed`` facilities.
-    Bounds for the greedy gap: the submodular bound (always), the LP relaxation (``lp_bound``
-    True, or None = auto: models up to 300 000 nonzeros) and ``reference_objective``.
-    """
-    t0 = time.perf_counter()
-    c, w, f, s = _common(weights, cost, fixed, service_time)
-    _check_method(method)
-    time_limit = _check_time_limit(time_limit)
-    n, m = c.shape
-    free_idx = np.flatnonzero(~f)
-    p = _check_p(p, len(free_idx))
-    a = coverage_matrix(c, s)
-    a_csc = a.tocsc()
-    covered0 = np.asarray(a[:, f].sum(axis=1)).ravel() > 0 if f.any() else np.zeros(n, bool)
-    coverable = np.asarray(a.sum(axis=1)).ravel() > 0
-    base = float(w[covered0].sum())
-
-    # Reduced problem: zones with need, not yet covered, coverable by a free site; free columns
-    # covering at least one of them; identical rows merged.
+def _mclp_reduce(a: sparse.csr_matrix, w: np.ndarray, covered0: np.ndarray, free_idx: np.ndarray):
+    """Reduced MCLP: zones with need, not yet covered, coverable by a free site; free columns
+    covering at least one of them; identical rows merged. Returns (g, wg, global column ids)."""
     rows = np.flatnonzero(~covered0 & (w > 0))
     b = a[rows][:, free_idx]
     rows_keep = np.diff(b.indptr) > 0
@@ -549,42 +594,73 @@ def mclp(weights, cost, service_time: float, p: int, *, fixed=None, method: str 
     b = b[:, col_use]
     b.sort_indices()
     g, wg = _group_rows(b, w_b) if b.shape[0] else (b, w_b)
-    cols_global = free_idx[col_use]
+    return g, wg, free_idx[col_use]
 
-    status, bound, bound_kind = "optimal", None, None
+
+def _mclp_solve(g: sparse.csr_matrix, wg: np.ndarray, p: int, base: float, opts: _SolveOptions):
+    """Columns of the reduced MCLP to open (at most ``p``), status, bound and bound kind.
+
+    Greedy (+ swap) first; the exact method then runs CBC and keeps the better of the two when
+    CBC stops on its time limit. Without a proof of optimality the bound is the tightest of the
+    submodular bound, the LP relaxation and ``reference_objective``.
+    """
     if p == 0 or g.shape[0] == 0:
-        picked: list[int] = []
-    elif p >= g.shape[1]:
-        picked = list(range(g.shape[1]))
-    else:
-        picked = _greedy_max_cover(g, wg, p, swap=swap or method == "exact")
-        if method == "exact":
-            prob, x = _mclp_pulp(g, wg, p, relax=False)
-            status = _run(prob, time_limit)
-            if status == "no_solution":
-                status = "heuristic_time_limit"
-            else:
-                solved = [j for j, v in enumerate(x) if (v.varValue or 0) > 0.5]
-                # time limit hit: keep the better of CBC's incumbent and the greedy + swap set
-                if status == "optimal" or _covered_weight(g, wg, solved) >= _covered_weight(g, wg, picked):
-                    picked = solved
+        return [], "optimal", None, None
+    if p >= g.shape[1]:
+        return list(range(g.shape[1])), "optimal", None, None
+    picked = _greedy_max_cover(g, wg, p, swap=opts.swap or opts.method == "exact")
+    status = "heuristic"
+    if opts.method == "exact":
+        prob, x = _mclp_pulp(g, wg, p, relax=False)
+        status = _run(prob, opts.time_limit)
+        if status == "no_solution":
+            status = "heuristic_time_limit"
         else:
-            status = "heuristic"
-        if status != "optimal":
-            lp = None
-            if _want_lp(lp_bound, g.nnz + g.shape[0] + g.shape[1]):
-                v = _lp_value(_mclp_pulp(g, wg, p, relax=True)[0], time_limit)
-                lp = None if v is None else base + v
-            bound, bound_kind = _bound_for("max", lp, reference_objective,
-                                           submodular=base + _submodular_bound(g, wg, picked, p))
-
-    chosen = _fill([int(cols_global[j]) for j in picked], p, free_idx)
-    order, gains = _order_by_coverage(a_csc, w, covered0, chosen)
-    after = base + float(gains.sum())
+            solved = [j for j, v in enumerate(x) if (v.varValue or 0) > 0.5]
+            # time limit hit: keep the better of CBC's incumbent and the greedy + swap set
+            if status == "optimal" or _covered_weight(g, wg, solved) >= _covered_weight(g, wg, picked):
+                picked = solved
     if status == "optimal":
-        bound, bound_kind, gap = after, "optimal", 0.0
-    else:
-        gap = _gap(after, bound)
+        return picked, status, None, None
+    lp = None
+    if _want_lp(opts.lp_bound, g.nnz + g.shape[0] + g.shape[1]):
+        v = _lp_value(_mclp_pulp(g, wg, p, relax=True)[0], opts.time_limit)
+        lp = None if v is None else base + v
+    bound, bound_kind = _bound_for("max", lp, opts.reference_objective,
+                                   submodular=base + _submodular_bound(g, wg, picked, p))
+    return picked, status, bound, bound_kind
+
+
+def mclp(weights, cost, service_time: float, p: int, *, fixed=None, method: str = "exact",
+         swap: bool = True, time_limit: float | None = 60.0, lp_bound: bool | None = None,
+         reference_objective: float | None = None) -> PlanResult:
+    """Maximal covering location problem: open up to ``p`` new sites maximising the need covered.
+
+    ``objective`` = Σ N_i over zones within ``service_time`` of an open site (fixed or new), the
+    same value as spopt's ``MCLP`` with the fixed sites predefined and ``p + #fixed`` facilities.
+    Sites are returned in marginal-gain order; when the next site would cover nobody new (gain 0,
+    see the module docstring) the list stops there, with ``stopped_reason = "no_gain"``.
+    Bounds for the greedy gap: the submodular bound (always), the LP relaxation (``lp_bound``
+    True, or None = auto: models up to 300 000 nonzeros) and ``reference_objective``.
+    """
+    t0 = time.perf_counter()
+    c, w, f, s = _common(weights, cost, fixed, service_time)
+    _check_method(method)
+    opts = _SolveOptions(method, swap, _check_time_limit(time_limit), lp_bound, reference_objective)
+    n, m = c.shape
+    free_idx = np.flatnonzero(~f)
+    p = _check_p(p, len(free_idx))
+    a = coverage_matrix(c, s)
+    covered0 = np.asarray(a[:, f].sum(axis=1)).ravel() > 0 if f.any() else np.zeros(n, bool)
+    coverable = np.asarray(a.sum(axis=1)).ravel() > 0
+    base = float(w[covered0].sum())
+    g, wg, cols_global = _mclp_reduce(a, w, covered0, free_idx)
+    picked, status, bound, bound_kind = _mclp_solve(g, wg, p, base, opts)
+
+    order, gains = _order_by_coverage(a.tocsc(), w, covered0, [int(cols_global[j]) for j in picked])
+    order, gains = _drop_zero_gains(order, gains, _zero_gain_tol(w.sum()))
+    after = base + float(gains.sum())
+    bound, bound_kind, gap = _status_bound_gap(status, after, bound, bound_kind)
     return PlanResult(
         model="mclp", method=method, chosen=order, marginal_gains=gains, newly_covered=gains.copy(),
         objective=after, covered_before=base, covered_after=after, total_need=float(w.sum()),
@@ -592,6 +668,7 @@ def mclp(weights, cost, service_time: float, p: int, *, fixed=None, method: str 
         fixed=np.flatnonzero(f), uncoverable_zones=np.flatnonzero(~coverable),
         details={"service_time": s, "reduced_zones": int(g.shape[0]), "reduced_sites": int(g.shape[1]),
                  "uncoverable_need": float(w[~coverable].sum())},
+        p_requested=p, stopped_reason=_stop_reason(len(order), p),
     )
 
 
@@ -805,10 +882,11 @@ def _pm_open(pairs: _Pairs, cur: np.ndarray, k: int) -> np.ndarray:
 
 
 def _greedy_pmedian(pairs: _Pairs, w: np.ndarray, ub: np.ndarray, n_free: int, p: int,
-                    swap: bool, max_passes: int = 50) -> list[int]:
+                    swap: bool, max_passes: int = 50, tol: float = _TOL) -> list[int]:
     """Greedy add (largest reduction of Σ N_i d_i) then interchange (Teitz & Bart 1968).
 
-    Works on the useful pairs only, O(#pairs) per evaluation of all candidates. Returns
+    Works on the useful pairs only, O(#pairs) per evaluation of all candidates. Stops before
+    ``p`` sites when no candidate lowers the cost by more than ``tol`` person-minutes. Returns
     positions in free_idx.
     """
     base = _pm_big(ub, pairs)
@@ -818,6 +896,8 @@ def _greedy_pmedian(pairs: _Pairs, w: np.ndarray, ub: np.ndarray, n_free: int, p
         gains = _pm_gains(pairs, w, cur, n_free)
         gains[chosen] = -1.0
         k = int(np.argmax(gains))
+        if gains[k] <= tol:
+            break
         chosen.append(k)
         cur = _pm_open(pairs, cur, k)
     if not swap or not chosen:
@@ -851,40 +931,28 @@ def _pm_cost(col, w: np.ndarray, ub: np.ndarray, open_cols) -> float:
     return float((w[pos] * cur[pos]).sum())
 
 
-def p_median(weights, cost, p: int, *, fixed=None, service_time: float | None = None,
-             unreachable_cost: float | None = None, method: str = "exact", swap: bool = True,
-             time_limit: float | None = 60.0, lp_bound: bool | None = None,
-             reference_objective: float | None = None) -> PlanResult:
-    """p-median: open ``p`` new sites minimising Σ_i N_i · d(i, nearest open site).
-
-    An unreachable pair (inf / absent from a sparse matrix) costs ``unreachable_cost`` minutes; it
-    must be given when some zone with need has no reachable fixed site and an unreachable
-    candidate. Only pairs cheaper than the zone's current cost (nearest fixed site, or
-    ``unreachable_cost``) enter the model, so a sparse matrix of pairs within reach keeps large
-    instances small. ``marginal_gains`` are person-minutes saved per added site (``inf`` for a
-    site that gives a first reachable site to some zone, possible only without fixed sites and
-    without ``unreachable_cost``); ``service_time`` (optional) only serves to report the people
-    within reach (``covered_*``, ``newly_covered``). ``objective`` equals spopt's ``PMedian``
-    objective with ``p + #fixed`` facilities. ``lp_bound`` None: LP bound only for models up to
-    300 000 nonzeros (greedy gap otherwise from ``reference_objective`` or None).
-    """
-    t0 = time.perf_counter()
-    c, w, f, s = _common(weights, cost, fixed, service_time, need_s=False)
-    _check_method(method)
-    time_limit = _check_time_limit(time_limit)
-    n, m = c.shape
-    free_idx = np.flatnonzero(~f)
-    p = _check_p(p, len(free_idx))
+def _pm_start_costs(c, w: np.ndarray, f: np.ndarray, unreachable_cost):
+    """Column accessor and each zone's cost before any new site: ub_i = min(``unreachable_cost``
+    (inf if None), d_ij over fixed sites j)."""
     pen = np.inf
     if unreachable_cost is not None:
         pen = float(unreachable_cost)
         if not math.isfinite(pen) or pen < 0:
             raise ValueError(f"unreachable_cost must be finite and ≥ 0 minutes, got {unreachable_cost!r}")
     col = _columns(c)
-    ub = np.full(n, pen)
+    ub = np.full(len(w), pen)
     for j in np.flatnonzero(f):
         rows, vals = col(int(j))
         ub[rows] = np.minimum(ub[rows], vals)
+    return col, ub
+
+
+def _pm_check_reachable(c, w: np.ndarray, ub: np.ndarray, free_idx: np.ndarray, p: int,
+                        unreachable_cost) -> np.ndarray:
+    """Without ``unreachable_cost``, every zone with need must be able to reach an open site.
+
+    Returns the number of reachable sites per zone (0 = uncoverable zone).
+    """
     pos = w > 0
     if sparse.issparse(c):
         n_reach = np.diff(c.indptr)
@@ -901,39 +969,54 @@ def p_median(weights, cost, p: int, *, fixed=None, service_time: float | None = 
                 "charged when no open site is reachable)")
         if p == 0 and (pos & ~np.isfinite(ub)).any():
             raise ValueError("p = 0 and no fixed site: the p-median needs at least one open site")
-    pairs = _pm_pairs(c, pos, ub, free_idx)
-    k_free = len(free_idx)
+    return n_reach
 
-    status, bound, bound_kind = "optimal", None, None
+
+def _pm_solve(pairs: _Pairs, w: np.ndarray, ub: np.ndarray, free_idx: np.ndarray, col, p: int,
+              opts: _SolveOptions):
+    """Columns to open (global ids), status, bound and bound kind of the p-median.
+
+    Greedy + swap first (stops early when no site lowers the cost); the exact method then runs
+    CBC (Σ x_j = p: it may open useless sites, dropped later) and keeps the better of the two when
+    CBC stops on its time limit. Without a proof of optimality the bound is the LP relaxation or
+    ``reference_objective``.
+    """
     if p == 0:
-        picked: list[int] = []
-    else:
-        picked = [int(free_idx[k]) for k in
-                  _greedy_pmedian(pairs, w, ub, k_free, p, swap=swap or method == "exact")]
-        if method == "exact":
-            prob, x = _pmedian_pulp(pairs, w, ub, k_free, p, relax=False)
-            status = _run(prob, time_limit)
-            if status == "no_solution":
-                status = "heuristic_time_limit"
-            else:
-                solved = [int(free_idx[k]) for k, v in enumerate(x) if (v.varValue or 0) > 0.5]
-                solved = _fill(solved, p, free_idx)
-                # time limit hit: keep the better of CBC's incumbent and the greedy + swap set
-                if status == "optimal" or (_pm_cost(col, w, ub, solved) <= _pm_cost(col, w, ub, picked)):
-                    picked = solved
+        return [], "optimal", None, None
+    k_free = len(free_idx)
+    tol = _zero_gain_tol(w.sum())
+    picked = [int(free_idx[k]) for k in
+              _greedy_pmedian(pairs, w, ub, k_free, p, swap=opts.swap or opts.method == "exact", tol=tol)]
+    status = "heuristic"
+    if opts.method == "exact":
+        prob, x = _pmedian_pulp(pairs, w, ub, k_free, p, relax=False)
+        status = _run(prob, opts.time_limit)
+        if status == "no_solution":
+            status = "heuristic_time_limit"
         else:
-            status = "heuristic"
-        if status != "optimal":
-            lp = None
-            if _want_lp(lp_bound, 3 * len(pairs.zone) + n):
-                lp = _lp_value(_pmedian_pulp(pairs, w, ub, k_free, p, relax=True)[0], time_limit)
-            bound, bound_kind = _bound_for("min", lp, reference_objective)
+            solved = [int(free_idx[k]) for k, v in enumerate(x) if (v.varValue or 0) > 0.5]
+            # time limit hit: keep the better of CBC's incumbent and the greedy + swap set
+            if status == "optimal" or (_pm_cost(col, w, ub, solved) <= _pm_cost(col, w, ub, picked)):
+                picked = solved
+    if status == "optimal":
+        return picked, status, None, None
+    lp = None
+    if _want_lp(opts.lp_bound, 3 * len(pairs.zone) + len(w)):
+        lp = _lp_value(_pmedian_pulp(pairs, w, ub, k_free, p, relax=True)[0], opts.time_limit)
+    bound, bound_kind = _bound_for("min", lp, opts.reference_objective)
+    return picked, status, bound, bound_kind
 
-    # Order by person-minutes saved (greedy within the chosen set). Without fixed sites and
-    # without unreachable_cost a zone starts with no reachable site: reaching it is an infinite
-    # gain, so sites are ranked first by people newly reached, then by minutes saved.
+
+def _pm_order_by_gain(col, w: np.ndarray, ub: np.ndarray, picked) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy order of ``picked`` by person-minutes saved, Σ_i N_i max(0, cur_i − d_ij).
+
+    Without fixed sites and without unreachable_cost a zone starts with no reachable site:
+    reaching it is an infinite gain, so sites are ranked first by people newly reached, then by
+    minutes saved (gain ``inf`` when a site reaches someone new).
+    """
+    pos = w > 0
     cur = ub.copy()
-    remaining = sorted(picked)
+    remaining = sorted(int(j) for j in picked)
     order, gains = [], []
     while remaining:
         keys = []
@@ -951,36 +1034,75 @@ def p_median(weights, cost, p: int, *, fixed=None, service_time: float | None = 
         gains.append(np.inf if keys[k][0] > 0 else keys[k][1])
         rows, vals = col(j)
         cur[rows] = np.minimum(cur[rows], vals)
+    return np.asarray(order, dtype=int), np.asarray(gains, float)
+
+
+def _pm_coverage(col, w: np.ndarray, f: np.ndarray, s: float | None, order):
+    """People within ``s`` minutes of an open site: (newly covered per site in ``order``, before,
+    after); NaN throughout without a service time."""
+    newly = np.full(len(order), np.nan)
+    if s is None:
+        return newly, float("nan"), float("nan")
+    covered = np.zeros(len(w), bool)
+    for j in np.flatnonzero(f):
+        rows, vals = col(int(j))
+        covered[rows[vals <= s]] = True
+    before = float(w[covered].sum())
+    for k, j in enumerate(order):
+        rows, vals = col(int(j))
+        new = rows[(vals <= s) & ~covered[rows]]
+        newly[k] = float(w[new].sum())
+        covered[new] = True
+    return newly, before, float(w[covered].sum())
+
+
+def p_median(weights, cost, p: int, *, fixed=None, service_time: float | None = None,
+             unreachable_cost: float | None = None, method: str = "exact", swap: bool = True,
+             time_limit: float | None = 60.0, lp_bound: bool | None = None,
+             reference_objective: float | None = None) -> PlanResult:
+    """p-median: open up to ``p`` new sites minimising Σ_i N_i · d(i, nearest open site).
+
+    An unreachable pair (inf / absent from a sparse matrix) costs ``unreachable_cost`` minutes; it
+    must be given when some zone with need has no reachable fixed site and an unreachable
+    candidate. Only pairs cheaper than the zone's current cost (nearest fixed site, or
+    ``unreachable_cost``) enter the model, so a sparse matrix of pairs within reach keeps large
+    instances small. ``marginal_gains`` are person-minutes saved per added site (``inf`` for a
+    site that gives a first reachable site to some zone, possible only without fixed sites and
+    without ``unreachable_cost``); a site saving 0 person-minutes is not returned
+    (``stopped_reason = "no_gain"``). ``service_time`` (optional) only serves to report the people
+    within reach (``covered_*``, ``newly_covered``). ``objective`` equals spopt's ``PMedian``
+    objective with ``p + #fixed`` facilities. ``lp_bound`` None: LP bound only for models up to
+    300 000 nonzeros (greedy gap otherwise from ``reference_objective`` or None).
+    """
+    t0 = time.perf_counter()
+    c, w, f, s = _common(weights, cost, fixed, service_time, need_s=False)
+    _check_method(method)
+    opts = _SolveOptions(method, swap, _check_time_limit(time_limit), lp_bound, reference_objective)
+    free_idx = np.flatnonzero(~f)
+    p = _check_p(p, len(free_idx))
+    col, ub = _pm_start_costs(c, w, f, unreachable_cost)
+    n_reach = _pm_check_reachable(c, w, ub, free_idx, p, unreachable_cost)
+    pairs = _pm_pairs(c, w > 0, ub, free_idx)
+    picked, status, bound, bound_kind = _pm_solve(pairs, w, ub, free_idx, col, p, opts)
+
+    order, gains = _pm_order_by_gain(col, w, ub, picked)
+    order, gains = _drop_zero_gains(order, gains, _zero_gain_tol(w.sum()))
     objective = _pm_cost(col, w, ub, order)
     before = _pm_cost(col, w, ub, [])
-    newly = np.full(len(order), np.nan)
-    cov_before = cov_after = float("nan")
-    if s is not None:
-        covered = np.zeros(n, bool)
-        for j in np.flatnonzero(f):
-            rows, vals = col(int(j))
-            covered[rows[vals <= s]] = True
-        cov_before = float(w[covered].sum())
-        for k, j in enumerate(order):
-            rows, vals = col(j)
-            new = rows[(vals <= s) & ~covered[rows]]
-            newly[k] = float(w[new].sum())
-            covered[new] = True
-        cov_after = float(w[covered].sum())
-    if status == "optimal":
-        bound, bound_kind, gap = objective, "optimal", 0.0
-    else:
-        gap = _gap(objective, bound)
+    newly, cov_before, cov_after = _pm_coverage(col, w, f, s, order)
+    bound, bound_kind, gap = _status_bound_gap(status, objective, bound, bound_kind)
+    total = float(w.sum())
     return PlanResult(
-        model="pmedian", method=method, chosen=np.asarray(order, dtype=int),
-        marginal_gains=np.asarray(gains, float), newly_covered=newly, objective=objective,
-        covered_before=cov_before, covered_after=cov_after, total_need=float(w.sum()),
+        model="pmedian", method=method, chosen=order, marginal_gains=gains, newly_covered=newly,
+        objective=objective, covered_before=cov_before, covered_after=cov_after, total_need=total,
         status=status, seconds=time.perf_counter() - t0, bound=bound, bound_kind=bound_kind, gap=gap,
         fixed=np.flatnonzero(f), uncoverable_zones=np.flatnonzero(n_reach == 0),
         details={"service_time": s, "cost_before": before,
-                 "mean_cost_before": before / w.sum() if w.sum() > 0 else float("nan"),
-                 "mean_cost_after": objective / w.sum() if w.sum() > 0 else float("nan"),
-                 "unreachable_cost": unreachable_cost, "useful_pairs": int(len(pairs.zone))},
+                 "mean_cost_before": before / total if total > 0 else float("nan"),
+                 "mean_cost_after": objective / total if total > 0 else float("nan"),
+                 "unreachable_cost": unreachable_cost,
+                 "useful_pairs": int(len(pairs.zone))},
+        p_requested=p, stopped_reason=_stop_reason(len(order), p),
     )
 
 
@@ -1066,31 +1188,13 @@ def _mclp_cap_pulp(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray, fixed: 
     return prob, x
 
 
-def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed=None,
-                  method: str = "exact", time_limit: float | None = 60.0,
-                  lp_bound: bool | None = None,
-                  reference_objective: float | None = None) -> PlanResult:
-    """Capacity-aware MCLP: each open site serves at most ``capacity[j]`` people in need.
+def _cap_reduce(a: sparse.csr_matrix, w: np.ndarray, cap: np.ndarray):
+    """Zones with need reached by a site with capacity, merged when they reach the same sites
+    (their need is interchangeable; served need is shared back pro rata).
 
-    Need is assigned fractionally to open sites within ``service_time``. ``objective`` =
-    ``covered_after`` = people assigned; ``details`` give the load of every open site, the
-    unserved need split into ``out_of_reach_need`` (no open site within S) and
-    ``over_capacity_need`` (within reach, but the sites are full), and ``served`` per zone.
-    The greedy method adds the site with the largest min(C_j, reachable unserved need), then
-    re-solves the assignment (no swap step).
+    Returns (g, wg, gid, rows): grouped coverage rows, need per group, group of every kept zone,
+    kept zones.
     """
-    t0 = time.perf_counter()
-    c, w, f, s = _common(weights, cost, fixed, service_time)
-    _check_method(method)
-    time_limit = _check_time_limit(time_limit)
-    n, m = c.shape
-    cap = _check_capacity(capacity, m)
-    free_idx = np.flatnonzero(~f)
-    p = _check_p(p, len(free_idx))
-    a = coverage_matrix(c, s)
-    coverable = np.asarray(a.sum(axis=1)).ravel() > 0
-    # Zones with need reached by a site with capacity, merged when they reach the same sites
-    # (their need is interchangeable); served need is shared back pro rata.
     rows = np.flatnonzero(w > 0)
     b = (a[rows].astype(float) @ sparse.diags((cap > 0).astype(float))).tocsr()
     b.eliminate_zeros()
@@ -1102,63 +1206,93 @@ def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed
         g, wg, gid = _group_rows(b, w[rows], return_ids=True)
     else:
         g, wg, gid = b, np.zeros(0), np.zeros(0, dtype=np.int64)
+    return g, wg, gid, rows
+
+
+def _cap_value(g: sparse.csr_matrix, wg: np.ndarray, cap: np.ndarray, fixed: np.ndarray, cols) -> float:
+    """People assigned with the fixed sites and ``cols`` open (transportation LP of :func:`_assign`)."""
+    mask = fixed.copy()
+    mask[list(cols)] = True
+    return _assign(g, wg, cap, mask)[0]
+
+
+def _cap_greedy(g: sparse.csr_matrix, wg: np.ndarray, cap: np.ndarray, fixed: np.ndarray, p: int,
+                value: Callable, tol: float) -> list[int]:
+    """Greedy capacity MCLP: add the site with the largest min(C_j, unserved need within reach).
+
+    When no estimate exceeds ``tol`` (all need within reach of the closed sites is served), the
+    true gains value(S + j) − value(S) are computed, since opening j can free the capacity of an
+    open site for a zone only that site reaches. Stops when no site adds more than ``tol`` people.
+    """
     g_csc = g.tocsc()
-
-    def value(open_cols) -> float:
-        mask = f.copy()
-        mask[list(open_cols)] = True
-        return _assign(g, wg, cap, mask)[0]
-
-    status, bound, bound_kind = "optimal", None, None
-    if p == 0:
-        picked: list[int] = []
-    else:
-        # greedy (also the fallback of the exact method)
-        picked = []
-        mask = f.copy()
-        for _ in range(p):
-            _, served_g, _ = _assign(g, wg, cap, mask)
-            reach = g_csc.T @ (wg - served_g)
-            est = np.minimum(cap, reach)
-            est[mask] = -1.0
-            j = int(np.argmax(est))
-            if est[j] <= _TOL:
+    reaches = np.diff(g_csc.indptr) > 0
+    picked: list[int] = []
+    mask = fixed.copy()
+    for _ in range(p):
+        _, served_g, _ = _assign(g, wg, cap, mask)
+        est = np.minimum(cap, g_csc.T @ (wg - served_g))
+        est[mask] = -1.0
+        j = int(np.argmax(est))
+        if est[j] <= tol:
+            cands = np.flatnonzero(~mask & reaches)
+            cur = value(picked)
+            true = np.array([value([*picked, int(k)]) - cur for k in cands])
+            if not len(cands) or true.max() <= tol:
                 break
-            picked.append(j)
-            mask[j] = True
-        if method == "exact":
-            prob, x = _mclp_cap_pulp(g, wg, cap, f, p, relax=False)
-            st = _run(prob, time_limit)
-            if st == "no_solution":
-                status = "heuristic_time_limit"
-            else:
-                status = st
-                solved = [int(j) for j, v in x.items() if (v.varValue or 0) > 0.5]
-                # time limit hit: keep the better of CBC's incumbent and the greedy set
-                if st == "optimal" or value(solved) >= value(picked):
-                    picked = solved
-        else:
-            status = "heuristic"
-        if status != "optimal":
-            lp = None
-            if _want_lp(lp_bound, 2 * g.nnz + g.shape[0] + g.shape[1]):
-                lp = _lp_value(_mclp_cap_pulp(g, wg, cap, f, p, relax=True)[0], time_limit)
-            bound, bound_kind = _bound_for("max", lp, reference_objective)
-    chosen = _fill([int(j) for j in picked], p, free_idx)
+            j = int(cands[np.argmax(true)])
+        picked.append(j)
+        mask[j] = True
+    return picked
 
-    # Greedy order within the chosen set, lazily (Minoux 1978): the assigned need is submodular
-    # in the open set, so a gain computed earlier bounds the gain now; a site is re-evaluated
-    # only while its old gain could still beat the best fresh one.
+
+def _cap_solve(g: sparse.csr_matrix, wg: np.ndarray, cap: np.ndarray, fixed: np.ndarray, p: int,
+               value: Callable, opts: _SolveOptions, tol: float):
+    """Sites to open (at most ``p``), status, bound and bound kind of the capacity MCLP.
+
+    Greedy first (also the fallback of the exact method); CBC's incumbent is kept when optimal,
+    or when at least as good as the greedy set after a time limit.
+    """
+    if p == 0:
+        return [], "optimal", None, None
+    picked = _cap_greedy(g, wg, cap, fixed, p, value, tol)
+    status = "heuristic"
+    if opts.method == "exact":
+        prob, x = _mclp_cap_pulp(g, wg, cap, fixed, p, relax=False)
+        status = _run(prob, opts.time_limit)
+        if status == "no_solution":
+            status = "heuristic_time_limit"
+        else:
+            solved = [int(j) for j, v in x.items() if (v.varValue or 0) > 0.5]
+            # time limit hit: keep the better of CBC's incumbent and the greedy set
+            if status == "optimal" or value(solved) >= value(picked):
+                picked = solved
+    if status == "optimal":
+        return picked, status, None, None
+    lp = None
+    if _want_lp(opts.lp_bound, 2 * g.nnz + g.shape[0] + g.shape[1]):
+        lp = _lp_value(_mclp_cap_pulp(g, wg, cap, fixed, p, relax=True)[0], opts.time_limit)
+    bound, bound_kind = _bound_for("max", lp, opts.reference_objective)
+    return picked, status, bound, bound_kind
+
+
+def _cap_order(chosen, value: Callable, tol: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """(assigned before, order, gains): greedy order within ``chosen``, zero-gain tail dropped.
+
+    Lazy evaluation (Minoux 1978): the assigned need is submodular in the open set, so a gain
+    computed earlier bounds the gain now; a site is re-evaluated only while its old gain could
+    still beat the best fresh one. The LP values carry ~1e-9 noise: the reported gains are kept
+    monotone (running minimum).
+    """
     before = value([])
     cur_val, cur = before, []
-    upper = {j: np.inf for j in chosen}
+    upper = {int(j): np.inf for j in chosen}
     order, gains = [], []
     while upper:
         best_j, best_gain = None, -np.inf
         for j in sorted(upper, key=lambda q: (-upper[q], q)):
             if best_j is not None and upper[j] <= best_gain + 1e-9 * max(1.0, abs(best_gain)):
                 break
-            upper[j] = value(cur + [j]) - cur_val
+            upper[j] = value([*cur, j]) - cur_val
             if best_j is None or upper[j] > best_gain + 1e-9 * max(1.0, abs(best_gain)):
                 best_j, best_gain = j, upper[j]
         del upper[best_j]
@@ -1166,10 +1300,39 @@ def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed
         cur_val += best_gain
         cur.append(best_j)
         order.append(best_j)
-    gains_arr = np.asarray(gains, float)
-    # Submodular in theory; the LP values carry ~1e-9 noise, keep the reported gains monotone.
-    if len(gains_arr):
-        gains_arr = np.minimum.accumulate(gains_arr)
+    gains_arr = np.minimum.accumulate(np.asarray(gains, float)) if gains else np.zeros(0)
+    order_arr, gains_arr = _drop_zero_gains(np.asarray(order, int), gains_arr, tol)
+    return before, order_arr, gains_arr
+
+
+def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed=None,
+                  method: str = "exact", time_limit: float | None = 60.0,
+                  lp_bound: bool | None = None,
+                  reference_objective: float | None = None) -> PlanResult:
+    """Capacity-aware MCLP: each open site serves at most ``capacity[j]`` people in need.
+
+    Need is assigned fractionally to open sites within ``service_time``. ``objective`` =
+    ``covered_after`` = people assigned; ``details`` give the load of every open site, the
+    unserved need split into ``out_of_reach_need`` (no open site within S) and
+    ``over_capacity_need`` (within reach, but the sites are full), and ``served`` per zone.
+    The greedy method adds the site with the largest min(C_j, reachable unserved need), then
+    re-solves the assignment (no swap step). At most ``p`` sites: one that would assign nobody
+    more is not returned (``stopped_reason = "no_gain"``).
+    """
+    t0 = time.perf_counter()
+    c, w, f, s = _common(weights, cost, fixed, service_time)
+    _check_method(method)
+    opts = _SolveOptions(method, False, _check_time_limit(time_limit), lp_bound, reference_objective)
+    n, m = c.shape
+    cap = _check_capacity(capacity, m)
+    p = _check_p(p, int((~f).sum()))
+    a = coverage_matrix(c, s)
+    g, wg, gid, rows = _cap_reduce(a, w, cap)
+    value = partial(_cap_value, g, wg, cap, f)
+    tol = _zero_gain_tol(w.sum())
+    picked, status, bound, bound_kind = _cap_solve(g, wg, cap, f, p, value, opts, tol)
+    before, order, gains = _cap_order(picked, value, tol)
+
     mask = f.copy()
     mask[order] = True
     after, served_g, load = _assign(g, wg, cap, mask)
@@ -1178,20 +1341,18 @@ def mclp_capacity(weights, cost, service_time: float, capacity, p: int, *, fixed
         served[rows] = w[rows] * served_g[gid] / wg[gid]
     reach_open = np.asarray(a[:, mask].sum(axis=1)).ravel() > 0 if mask.any() else np.zeros(n, bool)
     out_of_reach = float(w[~reach_open].sum())
-    if status == "optimal":
-        bound, bound_kind, gap = after, "optimal", 0.0
-    else:
-        gap = _gap(after, bound)
+    bound, bound_kind, gap = _status_bound_gap(status, after, bound, bound_kind)
     return PlanResult(
-        model="mclp_capacity", method=method, chosen=np.asarray(order, int), marginal_gains=gains_arr,
-        newly_covered=gains_arr.copy(), objective=after, covered_before=before, covered_after=after,
+        model="mclp_capacity", method=method, chosen=order, marginal_gains=gains,
+        newly_covered=gains.copy(), objective=after, covered_before=before, covered_after=after,
         total_need=float(w.sum()), status=status, seconds=time.perf_counter() - t0, bound=bound,
         bound_kind=bound_kind, gap=gap, fixed=np.flatnonzero(f),
-        uncoverable_zones=np.flatnonzero(~coverable),
+        uncoverable_zones=np.flatnonzero(np.asarray(a.sum(axis=1)).ravel() == 0),
         details={"service_time": s, "served": served, "load": {int(j): float(load[j])
                  for j in np.flatnonzero(mask)}, "capacity": cap,
                  "out_of_reach_need": out_of_reach,
                  "over_capacity_need": float(w.sum() - after - out_of_reach)},
+        p_requested=p, stopped_reason=_stop_reason(len(order), p),
     )
 
 

@@ -257,6 +257,8 @@ _RESULTS = obj({
     "marginal_gains": array(num()), "newly_covered": array(num()),
     "unmet_need_before": num(), "unmet_need_after": num(),
     "access_before": num(), "access_after": num(),
+    "p_requested": num(0, integer=True), "n_sites": num(0, integer=True), "n_useful": num(0, integer=True),
+    "stopped_reason": text(("no_gain", "too_few_candidates")),
 })
 
 #: Allowed top-level keys of a scenario payload and their checks.

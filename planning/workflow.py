@@ -19,7 +19,9 @@ No Streamlit, no I/O: the page caches and displays.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -27,12 +29,15 @@ from scipy import sparse
 
 from indicators import Config, compute_all, load_rates
 from indicators.access import straight_line_pairs, zone_speeds
-from indicators.supply import capacity
+from indicators.levels import compute_level
+from indicators.supply import capacity, select_places
+from indicators.unmet import unmet_need
 from planning import candidates as cand
 from planning import models
 
 DEFAULT_NEW_SITE = {"weekly_hours": 24.0, "staff": 1.0}
 PMEDIAN_HORIZON = 120.0  # minutes: cost charged to a zone with no open site within this time
+STOP_FEW_CANDIDATES = "too_few_candidates"  # summary["stopped_reason"]: p > number of candidates
 
 
 @dataclass
@@ -117,6 +122,39 @@ def travel_minutes(zones: pd.DataFrame, sites_xy: np.ndarray, config: Config, se
     return sparse.csr_matrix((pairs.cost, (pairs.rows, pairs.cols)), shape=(len(zones), len(sites_xy)))
 
 
+def _zone_results(zones_level: pd.DataFrame, places: pd.DataFrame, *, config: Config,
+                  tables: Mapping[str, pd.DataFrame] | None, level: str | None) -> pd.DataFrame:
+    """Zone results of the level: one value per territory with the pack's tables, else on the
+    level's zones alone (synthetic tables of the tests)."""
+    if tables is not None and level is not None:
+        return compute_level(tables, level, places, config).zones.reset_index(drop=True)
+    return compute_all(zones_level, places, config).zones
+
+
+def _existing_places(places: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Existing places that :func:`plan` keeps open: the access indicator's supply places.
+
+    One rule for siting and access: ``indicators.supply.select_places`` with
+    ``config.digital_help_only`` (``offers_digital_help`` True; unknown is not kept), without the
+    service / time-slot filters, minus the places whose capacity S_j is 0 (closed every day: they
+    help nobody).
+    """
+    kept, _ = select_places(places, None, None, digital_help_only=config.digital_help_only)
+    cap = capacity(kept, config.capacity, load_rates())["capacity"].to_numpy(float)
+    return kept[~(cap == 0)]
+
+
+def _sites_summary(res: models.PlanResult, model: str, p: int, n_sites: int) -> dict:
+    """``p_requested`` (the user's p; None for the LSCP), ``n_sites`` and ``stopped_reason``:
+    the model's (``"no_gain"``: the next site adds nobody) or ``"too_few_candidates"``."""
+    if model == "lscp":
+        return {"p_requested": None, "n_sites": n_sites, "stopped_reason": res.stopped_reason}
+    reason = res.stopped_reason
+    if reason is None and n_sites < p:
+        reason = STOP_FEW_CANDIDATES
+    return {"p_requested": int(p), "n_sites": n_sites, "stopped_reason": reason}
+
+
 def plan(
     zones_level: pd.DataFrame,
     in_territory: np.ndarray,
@@ -134,28 +172,31 @@ def plan(
     new_site_staff: float = DEFAULT_NEW_SITE["staff"],
     site_capacity_people: float | None = None,
     time_limit: float = 60.0,
+    tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> PlanOutcome:
     """Solve a siting model for the zones of a territory (``in_territory`` mask over ``zones_level``).
 
     Demand = people in need of the territory's zones (NaN need counts as 0 and is reported).
-    Existing reception points within reach are fixed open; candidates default to the commune
-    centres and QPV points of the territory plus ``user_points`` ([(lon, lat), …]).
+    Existing reception points within reach are fixed open (the access indicator's supply places
+    with a capacity, see :func:`_existing_places`); candidates default to the commune centres and
+    QPV points of the territory plus ``user_points`` ([(lon, lat), …]).
     ``site_capacity_people``: people a new site can serve (capacity-aware MCLP only).
+    ``p`` is an upper bound: the models return no site that adds nobody, and ``summary`` gives
+    ``p_requested``, ``n_sites`` and ``stopped_reason`` ("no_gain", "too_few_candidates" or None).
+    ``tables`` (the pack's tables; ``zones_level`` is then one of them): need, access and unmet
+    need before and after come from :func:`indicators.levels.compute_level`, so that « avant »
+    shows the figures of the other pages; the target T of each zone is the one before the new
+    sites, so that U = N × max(0, 1 − A/T) before and after are comparable.
     """
     if model not in models.MODELS:
         raise ValueError(f"unknown model {model!r}; expected one of {models.MODELS}")
     zones_level = zones_level.reset_index(drop=True)
     in_territory = np.asarray(in_territory, bool)
     places = places.reset_index(drop=True)
-    first = compute_all(zones_level, places, config).zones
-    # one access target T for before and after (the territory's median before), so that unmet
-    # need U = N × max(0, 1 − A/T) is comparable
-    if config.target is None:
-        t0 = float(np.nanmedian(first.loc[in_territory, "target"]))
-        if np.isfinite(t0) and t0 > 0:
-            config = config.replace(target=t0)
+    level = str(zones_level["level"].iloc[0]) if "level" in zones_level.columns and len(zones_level) else None
+    results = partial(_zone_results, zones_level, config=config, tables=tables, level=level)
     zones = zones_level[in_territory].reset_index(drop=True)
-    before = compute_all(zones_level, places, config).zones[in_territory].reset_index(drop=True)
+    before = results(places)[in_territory].reset_index(drop=True)
     need = before["need"].to_numpy(float)
     need = np.where(np.isfinite(need), need, 0.0)
 
@@ -173,8 +214,9 @@ def plan(
     if candidates.empty:
         raise ValueError("no candidate site in this territory")
 
-    # existing reception points reachable from the territory (fixed open)
-    help_places = places[places["offers_digital_help"].fillna(True).astype(bool)]
+    # existing reception points reachable from the territory (fixed open): the supply places of
+    # the access indicator with a capacity
+    help_places = _existing_places(places, config)
     pxy = help_places[["x", "y"]].to_numpy(float)
     ok = np.isfinite(pxy).all(axis=1)
     help_places, pxy = help_places[ok], pxy[ok]
@@ -212,8 +254,11 @@ def plan(
     sites["newly_covered"] = np.asarray(res.newly_covered, float)
 
     after_places = pd.concat([places, site_places(sites, new_site_hours, new_site_staff)], ignore_index=True)
-    after = compute_all(zones_level, after_places, config).zones[in_territory].reset_index(drop=True)
+    after = results(after_places)[in_territory].reset_index(drop=True)
+    after["target"] = before["target"].to_numpy(float)
+    after["unmet"] = unmet_need(before["need"].to_numpy(float), after["access"].to_numpy(float), after["target"].to_numpy(float))
     summary = res.summary()
+    summary.update(_sites_summary(res, model, p, len(sites)))
     summary.update(
         {
             "unmet_need_before": float(np.nansum(before["unmet"])),

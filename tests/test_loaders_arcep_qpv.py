@@ -418,6 +418,350 @@ def test_arcep_synthetic_numbers(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# ARCEP « Ma connexion internet » 2019 (speed classes) and « Mon réseau mobile » 2019 T3 (4G area)
+
+AURA_DEPS = ("01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74")
+
+
+@pytest.fixture(scope="module")
+def thd():
+    _need(arcep.SOURCES["arcep_thd_2019"].raw_path)
+    return arcep.load_thd_2019(RAW)
+
+
+@pytest.fixture(scope="module")
+def thd_2024(targets, thd):
+    return arcep.thd_by_commune_2024(RAW, targets)
+
+
+@pytest.fixture(scope="module")
+def coverage():
+    _need(arcep.SOURCES["arcep_mobile_coverage_2019t3"].raw_path)
+    return arcep.load_mobile_coverage_2019(RAW)
+
+
+@pytest.fixture(scope="module")
+def coverage_2024(targets, coverage):
+    return arcep.mobile_coverage_by_commune_2024(RAW, targets)
+
+
+@raw
+def test_thd_2019(thd):
+    assert len(thd) == 35359
+    assert list(thd.columns) == [
+        "code_commune_2019",
+        "name",
+        "code_departement",
+        "code_region",
+        "premises_2019",
+        "thd_premises",
+        "no_hd_premises",
+        "date",
+        "inconsistent",
+    ]
+    t = thd.set_index("code_commune_2019")
+    assert (thd["code_region"] == "84").sum() == 4092 and (thd["code_departement"] == "38").sum() == 521
+    g = t.loc["38185"]
+    # Grenoble: 343 (30–100 Mbit/s) + 2 126 (100 Mbit/s–1 Gbit/s) + 106 471 (≥ 1 Gbit/s) = 108 940 of 117 620
+    assert (g["premises_2019"], g["thd_premises"], g["no_hd_premises"]) == (117620, 108940, 0)
+    assert g["thd_premises"] / g["premises_2019"] == pytest.approx(0.926, abs=0.0005)
+    assert (g["name"], g["code_departement"], g["date"]) == ("Grenoble", "38", "2019-09-30")
+    # Valjouffrey: 179 premises at 8–30 Mbit/s and 98 at 30–100 Mbit/s
+    assert (t.loc["38522", "premises_2019"], t.loc["38522", "thd_premises"]) == (277, 98)
+    # Saint-Martin: 31 261 of 33 420 premises without « bon haut débit »
+    assert (t.loc["97801", "no_hd_premises"], t.loc["97801", "code_departement"]) == (31261, "978")
+    assert t.loc["2A004", "thd_premises"] == 1455 + 36251 and t.loc["01001", "premises_2019"] == 379
+    # the speed classes add up to nbr on every row of the file: nothing inconsistent
+    assert thd.attrs["inconsistent"] == 0 and not thd["inconsistent"].any()
+    assert (thd["thd_premises"] <= thd["premises_2019"]).all() and (thd["no_hd_premises"] <= thd["premises_2019"]).all()
+    assert thd.attrs["zero_premises"] == 433 == (thd["premises_2019"] == 0).sum()  # gaps of the beta file
+
+
+@raw
+def test_thd_mapping_2019_to_2024(thd_2024, thd, targets):
+    assert thd_2024.attrs["mapping"] == {
+        "n_2019_in_scope": 4092,
+        "n_2019_same": 4027,
+        "n_2019_mapped": 65,
+        "n_2019_unmapped": 0,
+        "unmapped_2019": [],
+        "n_targets_mapped": 42,
+        "n_targets_not_covered": 0,
+    }
+    assert list(thd_2024.columns) == [
+        "code_commune",
+        "premises_2019",
+        "thd_premises",
+        "n_2019_communes",
+        "codes_2019",
+        "status",
+        "inconsistent",
+    ]
+    assert len(thd_2024) == 4027 and set(thd_2024["code_commune"]) == set(targets)
+    assert thd_2024["status"].value_counts().to_dict() == {"ok": 3985, "mapped": 42}
+    # every AURA commune of the 2019 file lands in exactly one 2024 commune, none dropped or repeated
+    aura19 = thd[thd["code_region"] == "84"]
+    landed = [c for cs in thd_2024["codes_2019"] for c in cs]
+    assert sorted(landed) == sorted(aura19["code_commune_2019"]) and thd_2024["n_2019_communes"].sum() == 4092
+    # counts are conserved
+    assert thd_2024["premises_2019"].sum() == aura19["premises_2019"].sum() == 5313005
+    assert thd_2024["thd_premises"].sum() == aura19["thd_premises"].sum() == 2812888
+    g = thd_2024.set_index("code_commune").loc["38185"]
+    assert (g["premises_2019"], g["thd_premises"], g["codes_2019"], g["status"]) == (117620, 108940, ["38185"], "ok")
+    # Valserhône 01033 = 01033 + 01091 + 01205: 10 085 + 361 + 66 premises
+    v = thd_2024.set_index("code_commune").loc["01033"]
+    assert v["codes_2019"] == ["01033", "01091", "01205"] and v["status"] == "mapped"
+    t = thd.set_index("code_commune_2019")
+    assert v["premises_2019"] == t.loc[["01033", "01091", "01205"], "premises_2019"].sum() == 10085 + 361 + 66
+    assert v["thd_premises"] == t.loc[["01033", "01091", "01205"], "thd_premises"].sum()
+    assert thd_2024.attrs["inconsistent"] == 0 and not thd_2024["inconsistent"].any()
+    assert thd_2024.attrs["zero_premises"] == 50  # 2024 communes with no premises in the 2019 beta: rate undefined
+
+
+@raw
+def test_mobile_coverage_2019(coverage):
+    c = coverage.set_index("code_commune_2020")
+    assert len(coverage) == 34832 and c.index.is_unique
+    assert list(coverage.columns) == [
+        "code_commune_2020",
+        "name",
+        "cov4g_best",
+        "cov4g_worst",
+        "best_operator",
+        "worst_operator",
+        "cov4g_capped",
+        "area_weight",
+        "pop2016",
+    ]
+    assert coverage["code_commune_2020"].str[:2].isin(AURA_DEPS).sum() == 4029
+    assert (c.loc["38185", "cov4g_best"], c.loc["38185", "cov4g_worst"]) == (1.0, 1.0)
+    v = c.loc["38522"]  # Valjouffrey (Écrins): the values of the file
+    assert (v["cov4g_best"], v["cov4g_worst"]) == (0.01634858442, 0.0001213884557)
+    assert (v["best_operator"], v["worst_operator"], v["name"]) == ("Orange", "Free Mobile", "Valjouffrey")
+    # overlapping polygons: 16 shares above 1, capped and flagged (Joucou 1.557 → 1; Vebret 15250 in AURA)
+    assert coverage.attrs["capped"] == int(coverage["cov4g_capped"].sum()) == 16
+    assert (c.loc["11177", "cov4g_best"], bool(c.loc["11177", "cov4g_capped"])) == (1.0, True)
+    assert c.loc["15250", "cov4g_capped"] and c.loc["15250", "cov4g_worst"] == 0.9143243612
+    assert not c.loc["38522", "cov4g_capped"]
+    for col in ("cov4g_best", "cov4g_worst"):
+        assert coverage[col].between(0, 1).all()
+    assert (coverage["cov4g_worst"] <= coverage["cov4g_best"]).all()
+    assert set(coverage["best_operator"]) == {"Orange", "SFR", "Bouygues Telecom", "Free Mobile"}
+    assert not {"75056", "69123", "13055"} & set(c.index)  # Paris, Lyon, Marseille are not in the file
+    assert c.loc["2A004", "area_weight"] == 0.00897102699 and c.loc["01001", "pop2016"] == 761.7278809
+
+
+@raw
+def test_mobile_coverage_mapping_to_2024(coverage_2024, coverage, targets):
+    assert coverage_2024.attrs["mapping"] == {
+        "n_old_in_scope": 4029,
+        "n_old_same": 4026,
+        "n_old_mapped": 3,
+        "n_old_unmapped": 0,
+        "unmapped_old": [],
+        "n_targets_mapped": 3,
+        "n_targets_not_covered": 1,
+    }
+    assert list(coverage_2024.columns) == [
+        "code_commune",
+        "cov4g_best",
+        "cov4g_worst",
+        "cov4g_capped",
+        "n_old_communes",
+        "old_codes",
+        "status",
+    ]
+    assert len(coverage_2024) == 4027 and set(coverage_2024["code_commune"]) == set(targets)
+    assert coverage_2024["status"].value_counts().to_dict() == {"ok": 4023, "mapped": 3, "not_covered": 1}
+    # the only AURA commune without coverage is Lyon: the file has no row for Lyon nor its arrondissements
+    lyon = coverage_2024.set_index("code_commune").loc["69123"]
+    assert lyon["status"] == "not_covered" and np.isnan(lyon["cov4g_best"]) and pd.isna(lyon["cov4g_capped"])
+    covered = coverage_2024[coverage_2024["status"] != "not_covered"]
+    for col in ("cov4g_best", "cov4g_worst"):
+        assert covered[col].between(0, 1).all()
+    assert int(coverage_2024["cov4g_capped"].sum()) == 1  # Vebret 15250
+    # Culoz 01138 absorbed Béon 01039: area-weighted mean, between the two parts
+    c = coverage.set_index("code_commune_2020")
+    m = coverage_2024.set_index("code_commune").loc["01138"]
+    assert m["old_codes"] == ["01039", "01138"] and m["status"] == "mapped"
+    a = c.loc[["01039", "01138"], "area_weight"]
+    for col in ("cov4g_best", "cov4g_worst"):
+        parts = c.loc[["01039", "01138"], col]
+        assert parts.min() < m[col] < parts.max()
+        assert m[col] == pytest.approx((parts * a).sum() / a.sum(), rel=1e-12)
+    assert m["cov4g_best"] == pytest.approx(0.910028, abs=1e-6)
+    g = coverage_2024.set_index("code_commune").loc["38185"]
+    assert (g["cov4g_best"], g["cov4g_worst"], g["old_codes"], g["status"]) == (1.0, 1.0, ["38185"], "ok")
+
+
+THD_HEADER = (
+    "Version beta : les données sont présentées en l’état et ne sont pas toutes fiables\n"
+    "code_insee;nom_com;code_dep;code_reg;nbr;type;inel_hd;elig_hd05;elig_hd3;elig_hd8;elig_thd30;elig_thd100;"
+    "elig_thd1g;date\n"
+)
+
+
+def test_thd_synthetic(tmp_path):
+    p = tmp_path / "thd.csv"
+    p.write_text(
+        THD_HEADER
+        + "1001;A;1;84;100;logloc;10;0;5;25;20;30;10;2019-09-30\n"  # classes 10+5+25+20+30+10 = 100 = nbr; THD 60
+        + "38185;B;38;84;50;logloc;0;0;0;10;0;0;40;2019-09-30\n"  # THD 0+0+40 = 40
+        + "2A004;C;2A;94;10;logloc;0;0;0;0;5;5;5;2019-09-30\n",  # classes 15 > nbr 10: kept and flagged
+        encoding="utf-8",
+    )
+    t = arcep.load_thd_2019(path=p)
+    assert t["code_commune_2019"].tolist() == ["01001", "2A004", "38185"]  # zero-padded, sorted
+    assert t["code_departement"].tolist() == ["01", "2A", "38"]
+    assert t["thd_premises"].tolist() == [60, 15, 40] and t["premises_2019"].tolist() == [100, 10, 50]
+    assert t["no_hd_premises"].tolist() == [10, 0, 0]
+    assert t["inconsistent"].tolist() == [False, True, False] and t.attrs["inconsistent"] == 1
+    p.write_text(THD_HEADER.split("\n", 1)[1] + "38185;B;38;84;50;logloc;0;0;0;10;0;0;40;2019-09-30\n")
+    assert arcep.load_thd_2019(path=p).loc[0, "thd_premises"] == 40  # without the disclaimer line too
+
+
+def test_thd_bad_input(tmp_path):
+    p = tmp_path / "thd_bad.csv"
+    good = "38185;B;38;84;50;logloc;0;0;0;10;0;0;40;2019-09-30\n"
+    p.write_text(THD_HEADER + good + "38186;C;38;84;50;logloc;0;0;0;60;0;0;-10;2019-09-30\n", encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"thd_bad.csv: column 'elig_thd1g': count '-10' at line 4 \(commune 38186\)"):
+        arcep.load_thd_2019(path=p)
+    p.write_text(THD_HEADER + good + "38186;C;38;84;50.5;logloc;0;0;0;10;0;0;40;2019-09-30\n", encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"column 'nbr': count '50.5' at line 4 \(commune 38186\)"):
+        arcep.load_thd_2019(path=p)
+    p.write_text(THD_HEADER + good + good, encoding="utf-8")
+    with pytest.raises(LoaderError, match="duplicated commune 38185"):
+        arcep.load_thd_2019(path=p)
+    p.write_text(THD_HEADER.replace(";", ",") + good.replace(";", ","), encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"no ';' separator.*code_insee, nom_com"):
+        arcep.load_thd_2019(path=p)
+    p.write_text(THD_HEADER.replace(";elig_thd100", "") + good.replace(";0;40;", ";40;"), encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"missing columns \['elig_thd100'\]"):
+        arcep.load_thd_2019(path=p)
+
+
+@raw
+def test_thd_truncated(tmp_path):
+    _need(arcep.SOURCES["arcep_thd_2019"].raw_path)
+    lines = _src(arcep, "arcep_thd_2019").read_text(encoding="utf-8").splitlines(keepends=True)
+    grenoble = next(line for line in lines if line.startswith("38185;"))
+    p = tmp_path / "thd_truncated.csv"
+    p.write_text(
+        "".join(lines[:30]) + grenoble[: len("38185;Grenoble;38;84;117620;logloc;0;0;0;8680")], encoding="utf-8"
+    )
+    with pytest.raises(LoaderError, match=r"thd_truncated.csv: empty 'elig_thd30' at line 31 .*truncated"):
+        arcep.load_thd_2019(path=p)
+
+
+COVERAGE_HEADER = "code,tx_4G_max,best_op_4G,tx_4G_min,worst_op_4G,area,lib_com,pop2016,combo_couvertures\n"
+
+
+def test_mobile_coverage_synthetic(tmp_path):
+    p = tmp_path / "cov.csv"
+    p.write_text(
+        COVERAGE_HEADER
+        + "1001,0.5,Orange,0.25,Free,0.002,A,100,\n"
+        + "11177,1.557,Orange,0,Bouygues,0.0007,Joucou,39,0.6\n"  # overlapping polygons: 1.557 → 1, flagged
+        + "38185,1,Bouygues,1,SFR,0.002,Grenoble,150000,1.8\n",
+        encoding="utf-8",
+    )
+    c = arcep.load_mobile_coverage_2019(path=p)
+    assert c["code_commune_2020"].tolist() == ["01001", "11177", "38185"]
+    assert c["cov4g_best"].tolist() == [0.5, 1.0, 1.0] and c["cov4g_worst"].tolist() == [0.25, 0.0, 1.0]
+    assert c["cov4g_capped"].tolist() == [False, True, False] and c.attrs["capped"] == 1
+    assert c["best_operator"].tolist() == ["Orange", "Orange", "Bouygues Telecom"]
+    assert c["worst_operator"].tolist() == ["Free Mobile", "Bouygues Telecom", "SFR"]
+    assert c["area_weight"].tolist() == [0.002, 0.0007, 0.002]
+
+
+def test_mobile_coverage_bad_input(tmp_path):
+    p = tmp_path / "cov_bad.csv"
+    good = "38185,1,Bouygues,1,SFR,0.002,Grenoble,150000,1.8\n"
+    p.write_text(COVERAGE_HEADER + good + "38522,,Orange,0.0001,Free,0.014,Valjouffrey,158,\n", encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"cov_bad.csv: column 'tx_4G_max': share '' at line 3 \(commune 38522\)"):
+        arcep.load_mobile_coverage_2019(path=p)
+    p.write_text(COVERAGE_HEADER + good + "38522,0.016,Orange,-0.1,Free,0.014,Valjouffrey,158,\n", encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"column 'tx_4G_min': share '-0.1' at line 3 \(commune 38522\)"):
+        arcep.load_mobile_coverage_2019(path=p)
+    p.write_text(COVERAGE_HEADER + good + "38522,NA,Orange,0.0001,Free,0.014,Valjouffrey,158,\n", encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"column 'tx_4G_max': 1 values are not numbers"):
+        arcep.load_mobile_coverage_2019(path=p)
+    p.write_text(COVERAGE_HEADER + good + "38522,0.01,Orange,0.02,Free,0.014,Valjouffrey,158,\n", encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"tx_4G_min above tx_4G_max: '0.02' at line 3"):
+        arcep.load_mobile_coverage_2019(path=p)
+    p.write_text(COVERAGE_HEADER + good.replace("SFR", "Sosh"), encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"column 'worst_op_4G': operator 'Sosh' at line 2 \(commune 38185\)"):
+        arcep.load_mobile_coverage_2019(path=p)
+    p.write_text(COVERAGE_HEADER + good.replace("0.002", "0"), encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"column 'area': '0' at line 2"):
+        arcep.load_mobile_coverage_2019(path=p)
+
+
+def _fake_successors(mapping: dict[str, str | None]):
+    """A stand-in for geography.commune_successor_map: old code → target code (None: unmapped)."""
+
+    def successors(raw_dir, targets, codes):
+        status = {c: "unmapped" if t is None else "same" if t == c else "successor" for c, t in mapping.items()}
+        rows = [(c, mapping.get(c), status.get(c, "unmapped")) for c in codes]
+        df = pd.DataFrame(rows, columns=["old_code", "code_commune", "status"]).astype("string")
+        df["n_merged"] = df["code_commune"].map(df["code_commune"].value_counts()).fillna(0).astype("int64")
+        return df
+
+    return successors
+
+
+def test_carry_to_2024_synthetic(monkeypatch):
+    """Merged communes: counts summed, shares averaged by area; an uncovered target; an unmapped old code."""
+    old = ["01001", "01002", "38185", "38999", "75056"]  # 75056: outside the targets' départements
+    monkeypatch.setattr(
+        geography,
+        "commune_successor_map",
+        _fake_successors({"01001": "01001", "01002": "01001", "38185": "38185", "38999": None}),
+    )
+    thd = pd.DataFrame(
+        {
+            "code_commune_2019": old,
+            "premises_2019": [100, 30, 50, 7, 9],
+            "thd_premises": [60, 0, 40, 7, 9],
+            "inconsistent": [False, True, False, False, False],
+        }
+    )
+    monkeypatch.setattr(arcep, "load_thd_2019", lambda raw_dir: thd)
+    targets = ["01001", "38185", "38186"]
+    with pytest.warns(UserWarning, match=r"1 ARCEP 2019 .* could not be mapped.*38999"):
+        t = arcep.thd_by_commune_2024(RAW, targets).set_index("code_commune")
+    # 01001 = 01001 + 01002: premises 100 + 30 = 130, THD 60 + 0 = 60 (rate 60/130, not the mean of 60 % and 0 %)
+    assert t.loc["01001", ["premises_2019", "thd_premises"]].tolist() == [130, 60]
+    assert t["status"].tolist() == ["mapped", "ok", "not_covered"] and t["n_2019_communes"].tolist() == [2, 1, 0]
+    assert t.loc["01001", "inconsistent"] and pd.isna(t.loc["38186", "inconsistent"]) and t.attrs["inconsistent"] == 1
+    assert np.isnan(t.loc["38186", "premises_2019"])
+    assert t.attrs["mapping"]["n_2019_in_scope"] == 4 and t.attrs["mapping"]["unmapped_2019"] == ["38999"]
+    cov = pd.DataFrame(
+        {
+            "code_commune_2020": old,
+            "cov4g_best": [1.0, 0.2, 1.0, 0.5, 0.5],
+            "cov4g_worst": [0.5, 0.0, 1.0, 0.5, 0.5],
+            "cov4g_capped": [True, False, False, False, False],
+            "area_weight": [3.0, 1.0, 1.0, 1.0, 1.0],
+        }
+    )
+    monkeypatch.setattr(arcep, "load_mobile_coverage_2019", lambda raw_dir: cov)
+    with pytest.warns(UserWarning, match="38999"):
+        m = arcep.mobile_coverage_by_commune_2024(RAW, targets).set_index("code_commune")
+    # 01001: best (1.0 × 3 + 0.2 × 1) / (3 + 1) = 0.8, worst (0.5 × 3 + 0 × 1) / 4 = 0.375
+    assert m.loc["01001", "cov4g_best"] == pytest.approx(0.8) and m.loc["01001", "cov4g_worst"] == pytest.approx(0.375)
+    assert (
+        m.loc["01001", "cov4g_capped"]
+        and not m.loc["38185", "cov4g_capped"]
+        and pd.isna(m.loc["38186", "cov4g_capped"])
+    )
+    assert m["old_codes"].tolist() == [["01001", "01002"], ["38185"], []]
+    assert m.attrs["mapping"]["n_targets_not_covered"] == 1
+    with pytest.raises(ValueError, match="target_codes is empty"):
+        arcep.mobile_coverage_by_commune_2024(RAW, ["not a code"])
+
+
+# ---------------------------------------------------------------------------------------------
 # downloads (no network) and sources
 
 
@@ -429,9 +773,29 @@ def test_downloads_without_url_raise(monkeypatch):
     monkeypatch.setattr("requests.Session.get", refuse)
     for mod in (arcep, qpv):
         for key, src in mod.SOURCES.items():
-            assert src.url is None and src.key == key and src.licence
-            assert "erivative" in src.notes or "original file name" in src.notes
-            with pytest.raises(LoaderError, match="no official download URL"):
-                mod.download(key)
+            assert src.key == key and src.licence
+            assert (src.url is None) == (key != "arcep_thd_2019")  # the only one with an official file
+            assert "erivative" in src.notes or "original file name" in src.notes or "Byte copy" in src.notes
+            if src.url is None:
+                with pytest.raises(LoaderError, match="no official download URL"):
+                    mod.download(key)
         with pytest.raises(LoaderError, match="unknown source key"):
             mod.download("nope")
+
+
+def test_download_thd_fetches_the_official_file(monkeypatch, tmp_path):
+    calls = []
+
+    def fake_fetch(url, name, refresh=True):
+        calls.append((url, name))
+        (tmp_path / name).write_text("code_insee;nom_com;nbr\n38185;Grenoble;1\n", encoding="utf-8")
+        return tmp_path / name
+
+    monkeypatch.setattr("loaders.download.fetch", fake_fetch)
+    path = arcep.download("arcep_thd_2019")
+    url = "https://data.arcep.fr/fixe/maconnexioninternet/statistiques/last/commune/commune_debit_filaire.csv"
+    assert calls == [(url, "arcep_commune_debit_filaire.csv")] and path == tmp_path / "arcep_commune_debit_filaire.csv"
+    (tmp_path / "empty.csv").write_text("")
+    monkeypatch.setattr("loaders.download.fetch", lambda url, name, refresh=True: tmp_path / "empty.csv")
+    with pytest.raises(LoaderError, match="empty.csv: file is empty"):
+        arcep.download("arcep_thd_2019")

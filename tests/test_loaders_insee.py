@@ -132,6 +132,133 @@ def test_filosofi_iris_disp2019_padding_quotes_and_out_of_range():
     assert d["poverty_rate_2019"].max() <= 100
 
 
+AURA_DEPS = ("01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74")
+
+
+@raw
+def test_filosofi_iris_disp2021_aura_and_grenoble():
+    _need(_raw("filosofi_iris_disp_2021"))
+    d = insee.load_filosofi_iris_disp2021(RAW)
+    assert len(d) == 16_026 and d["code_iris"].is_unique  # every row kept, all France
+    assert d["code_iris"].str.len().eq(9).all() and (d["code_commune"] == d["code_iris"].str[:5]).all()
+    assert d["code_iris"].dtype == "string" and d["poverty_status"].dtype == "string"
+    # SOURCES-geo-insee B5 checks: AURA 1 601 IRIS, 1 461 rates, 118 ns, 22 nd
+    aura = d[d["code_iris"].str[:2].isin(AURA_DEPS)]
+    assert len(aura) == 1_601 and aura["code_commune"].nunique() == 229
+    assert aura["poverty_rate_2021"].notna().sum() == 1_461
+    assert aura["poverty_status"].value_counts().to_dict() == {"ok": 1_461, "ns": 118, "nd": 22}
+    assert d["poverty_status"].value_counts().to_dict() == {"ok": 14_486, "ns": 1_209, "nd": 327, "s": 4}
+    # Grenoble: 70 IRIS, 65 rates, median 17 %, range 9-53 % (commune rate 21 %)
+    g = d.loc[d["code_commune"] == "38185", "poverty_rate_2021"]
+    assert len(g) == 70 and g.notna().sum() == 65
+    assert g.median() == 17.0 and g.min() == 9.0 and g.max() == 53.0
+    assert round(g.mean(), 1) == 20.2
+    jm = _row(d, "code_iris", "381850102")  # Jean Macé
+    assert jm["poverty_rate_2021"] == 22.0 and jm["median_income_2021"] == 21_670
+    assert jm["income_d1_2021"] == 10_270 and jm["income_d9_2021"] == 39_420
+    assert jm["poverty_uncertainty"] == "1" and jm["poverty_status"] == "ok"
+    ns = _row(d, "code_iris", "381850101")
+    assert np.isnan(ns["poverty_rate_2021"]) and ns["poverty_status"] == "ns" and pd.isna(ns["poverty_uncertainty"])
+    assert _row(d, "code_iris", "010040101")["poverty_uncertainty"] == "2"  # leading zero kept
+    # the uncertainty class is published exactly where a rate was computed (published or secret 's')
+    assert (d["poverty_uncertainty"].notna() == d["poverty_status"].isin(["ok", "s"])).all()
+    # Lyon is coded by arrondissement
+    assert (d["code_commune"] == "69123").sum() == 0 and d["code_commune"].str.startswith("6938").sum() == 185
+
+
+@pytest.fixture(scope="module")
+def rp2017():
+    _need(_raw("rp2017_rates_d4g"))
+    return insee.load_rp2017_rates(RAW)
+
+
+@raw
+def test_rp2017_rates_grenoble_and_counts(rp2017):
+    r = rp2017
+    assert list(r.columns) == ["code_commune", *insee.RP2017_SHARES]
+    assert len(r) == 35_003 and r["code_commune"].is_unique  # 36 114 rows, 1 111 empty duplicates dropped
+    assert r["code_commune"].dtype == "string" and r["code_commune"].str.len().eq(5).all()
+    g = _row(r, "code_commune", "38185")  # the row with values, not its empty duplicate
+    assert g["share_65p_15p"] == pytest.approx(18.5, abs=0.05)
+    assert g["share_low_diploma_15p"] == pytest.approx(29.1, abs=0.05)
+    assert g["share_15_24_15p"] == pytest.approx(24.18, abs=0.005)
+    assert _row(r, "code_commune", "01001")["share_low_diploma_15p"] == pytest.approx(52.154, abs=0.001)
+    filled = r[insee.RP2017_SHARES].notna().any(axis=1)
+    assert int((~filled).sum()) == 10  # codes without any value (e.g. 55039, a commune without inhabitants)
+    aura = r[r["code_commune"].str[:2].isin(AURA_DEPS)]
+    assert int(filled[aura.index].sum()) == 4_039
+    assert r[insee.RP2017_SHARES].min().min() >= 0 and r[insee.RP2017_SHARES].max().max() <= 100
+
+
+@raw
+def test_rp2017_rates_by_commune_2024_aura(rp2017):
+    _need("geo/communes_ara_cog2024_simplifiees.geojson", "geo/cog2025_communes_decoupage-administratif-5.3.0.json")
+    from loaders import geography
+
+    targets = geography.load_commune_polygons(RAW)["code_commune"]
+    assert len(targets) == 4_027
+    out = insee.rp2017_rates_by_commune_2024(RAW, targets)
+    assert len(out) == 4_027 and out["code_commune"].is_unique and set(out["code_commune"]) == set(targets)
+    assert (out["status"] != "not_covered").all() and out[insee.RP2017_SHARES[:3]].notna().all().all()
+    no_households = out.loc[out["share_one_person_households"].isna(), "code_commune"].tolist()
+    assert no_households == ["26030", "26274"]  # tiny communes whose household rates are empty in the file
+    m = out.attrs["mapping"]
+    # the 4 039 AURA codes with values: 4 027 same, 3 absorbed, 9 Lyon arrondissements, none lost
+    assert m["n_old_in_scope"] == 4_039 and m["n_old_same"] == 4_027 and m["n_old_unmapped"] == 0
+    assert m["mapped_old"] == {"01039": "01138", "26219": "26216", "69152": "69149"}
+    assert m["n_old_arrondissements_skipped"] == 9
+    assert m["n_targets_mapped"] == 3 and m["n_targets_equal_weighted"] == 3
+    assert m["n_targets_population_weighted"] == 0  # no weights given
+    old = rp2017.set_index("code_commune")
+    g = _row(out, "code_commune", "38185")  # unchanged
+    assert g["status"] == "ok" and g["old_codes"] == ["38185"] and pd.isna(g["weighting"])
+    assert all(g[c] == old.loc["38185", c] for c in insee.RP2017_SHARES)
+    lyon = _row(out, "code_commune", "69123")  # its own row, not averaged with its arrondissements
+    assert lyon["status"] == "ok" and lyon["share_65p_15p"] == old.loc["69123", "share_65p_15p"]
+    merged = _row(out, "code_commune", "01138")
+    assert merged["status"] == "mapped" and merged["weighting"] == "equal" and merged["n_old_communes"] == 2
+    assert merged["old_codes"] == ["01039", "01138"]
+    for c in insee.RP2017_SHARES:
+        a, b = old.loc["01039", c], old.loc["01138", c]
+        assert min(a, b) <= merged[c] <= max(a, b)
+        assert merged[c] == pytest.approx((a + b) / 2)
+    # population weights (made up): 01039 = 100, 01138 = 300 -> (100 a + 300 b) / 400
+    w = pd.Series({"01039": 100.0, "01138": 300.0, "26219": 50.0})  # 26216 has no weight -> equal
+    out_w = insee.rp2017_rates_by_commune_2024(RAW, targets, weights=w)
+    mw = _row(out_w, "code_commune", "01138")
+    a, b = old.loc["01039", "share_65p_15p"], old.loc["01138", "share_65p_15p"]
+    assert mw["weighting"] == "population" and mw["share_65p_15p"] == pytest.approx((100 * a + 300 * b) / 400)
+    assert _row(out_w, "code_commune", "26216")["weighting"] == "equal"
+    assert out_w.attrs["mapping"]["n_targets_population_weighted"] == 1
+
+
+def test_weighted_rates_by_hand():
+    """Two targets: A <- a1 (10 %, w 100) + a2 (40 %, w 300); B <- b1 alone (w unknown)."""
+    used = pd.DataFrame(
+        {
+            "old_code": ["38001", "38002", "38003"],
+            "code_commune": ["38001", "38001", "38003"],
+            **{c: [10.0, 40.0, 7.0] for c in insee.RP2017_SHARES},
+        }
+    )
+    used.loc[1, "share_single_parent_families"] = np.nan  # a2 without households: A = a1 alone
+    w = pd.Series({"38001": 100.0, "38002": 300.0})
+    res = insee._weighted_rates(used, w)
+    a = res.loc["38001"]
+    assert a["share_65p_15p"] == pytest.approx(32.5)  # (100*10 + 300*40) / 400
+    assert a["share_single_parent_families"] == 10.0  # weights renormalised over the parts with a value
+    assert a["weighting"] == "population" and a["n_old_communes"] == 2 and a["old_codes"] == ["38001", "38002"]
+    assert res.loc["38003", "share_65p_15p"] == 7.0 and pd.isna(res.loc["38003", "weighting"])
+    equal = insee._weighted_rates(used, None).loc["38001"]
+    assert equal["share_65p_15p"] == pytest.approx(25.0) and equal["weighting"] == "equal"  # (10 + 40) / 2
+    partial = insee._weighted_rates(used, w.drop("38002")).loc["38001"]  # a weight missing -> equal
+    assert partial["share_65p_15p"] == pytest.approx(25.0) and partial["weighting"] == "equal"
+    with pytest.raises(ValueError, match="weights must be finite and >= 0"):
+        insee._weighted_rates(used, pd.Series({"38001": -1.0}))
+    with pytest.raises(ValueError, match="target_codes is empty"):
+        insee.rp2017_rates_by_commune_2024(RAW, [])
+
+
 @raw
 def test_comparateur_communes_dedup_and_grenoble(comparateur):
     c = comparateur
@@ -243,6 +370,12 @@ def test_diplomas_grenoble_and_name_matching():
     d16 = insee.load_diplomas(RAW, year=2016)
     g16 = _row(d16, "code_commune", "38185")
     assert np.isnan(g16["nscol15p_diplmin"]) and g16["nscol15p_diplmin_or_bepc"] > 0
+    assert g16["nscol15p_at_most_cap_bep"] == g16["nscol15p_diplmin_or_bepc"] + g16["nscol15p_cap_bep"]
+    # "at most CAP-BEP" (the RP2017 TX_NSCOL15P numerator) = no diploma/CEP + BEPC + CAP-BEP
+    assert abs(g["nscol15p_bepc"] - 3_669) <= 1 and round(g["nscol15p_cap_bep"]) == 13_943
+    low = d["nscol15p_diplmin"] + d["nscol15p_bepc"] + d["nscol15p_cap_bep"]
+    assert np.allclose(d["nscol15p_at_most_cap_bep"], low) and (low < d["nscol15p"]).all()
+    assert round(g["nscol15p_at_most_cap_bep"]) == 35_324  # 34.5 % of the non-enrolled 15+
     # a name that is not in the reference table
     with pytest.raises(LoaderError, match="Bresson"):
         insee.load_diplomas(RAW, year=2022, name_to_code={n: c for n, c in mapping.items() if n != "BRESSON"})
@@ -368,6 +501,88 @@ DATASFUN_HEADER = (
     "insee_com,insee_reg,insee_dep,commune,commune_article,code_postal,commune_type,insee_parente,lat,lng,superficie_km2,"
     "population_2021,population_2015,menages_2021,naissances_2022,deces_2022,pop_15_64_totale_2021,pop_15_64_chomage_2021,pop_15_64_active_2021"
 )
+
+
+DISP_HEADER = "IRIS;DISP_TP6021;DISP_INCERT21;DISP_MED21;DISP_D121;DISP_D921;DISP_NOTE21"
+
+
+def test_synthetic_filosofi_iris_disp2021(tmp_path):
+    _write(
+        tmp_path,
+        "filosofi_iris_disp_2021",
+        DISP_HEADER + "\n"
+        "010040101;19,0;2;20350;11620;32060;0\n"
+        "381850101;ns;so;ns;ns;ns;so\n"
+        "381850103;nd;so;nd;nd;nd;5\n"
+        "441140105;s;2;31200;18000;60000;0\n"
+        "2A0040101;0,5;1;21000;10000;35000;0\n",
+    )
+    d = insee.load_filosofi_iris_disp2021(tmp_path)
+    assert d["code_iris"].tolist() == ["010040101", "381850101", "381850103", "441140105", "2A0040101"]
+    assert d["code_commune"].tolist() == ["01004", "38185", "38185", "44114", "2A004"]
+    assert d["poverty_status"].tolist() == ["ok", "ns", "nd", "s", "ok"]
+    assert d["poverty_uncertainty"].tolist() == ["2", pd.NA, pd.NA, "2", "1"]
+    assert d["poverty_rate_2021"].iloc[0] == 19.0 and d["poverty_rate_2021"].iloc[4] == 0.5  # decimal comma
+    assert d["poverty_rate_2021"].iloc[1:4].isna().all()
+    assert d["median_income_2021"].iloc[3] == 31_200  # income published where the rate is secret
+    assert d["income_d1_2021"].iloc[0] == 11_620 and d["income_d9_2021"].iloc[0] == 32_060
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("381850102;abc;1;21670;10270;39420;0", r"column 'DISP_TP6021'.*'abc'"),
+        ("381850102;22,0;1;21670;n/a;39420;0", r"column 'DISP_D121'.*'n/a'"),
+        ("381850102;122,0;1;21670;10270;39420;0", r"column 'DISP_TP6021', line 2 \(381850102\).*outside \[0, 100\]"),
+        ("381850102;22,0;7;21670;10270;39420;0", r"DISP_INCERT21', line 2: unknown uncertainty class '7'"),
+        ("3818501;22,0;1;21670;10270;39420;0", r"invalid IRIS codes \(first: .3818501.\)"),
+    ],
+)
+def test_synthetic_filosofi_iris_disp2021_bad_values(tmp_path, line, match):
+    path = _write(tmp_path, "filosofi_iris_disp_2021", DISP_HEADER + "\n" + line + "\n")
+    with pytest.raises(LoaderError, match=match) as info:
+        insee.load_filosofi_iris_disp2021(tmp_path)
+    assert info.value.path == str(path) and path.name in str(info.value)
+
+
+RP2017_HEADER = ",CODE_INSEE,TX_NSCOL15P,TX_MENSEUL,TX_FAMMONO,TX_65ETPLUS,TX_25ETMOINS,TX_DEMANDEUR_EMPLOIS"
+
+
+def test_synthetic_rp2017_duplicates_kept_once(tmp_path):
+    _write(
+        tmp_path,
+        "rp2017_rates_d4g",
+        RP2017_HEADER + "\n"
+        "0,1001,52.5,22.8,4.8,23.8,11.3,\n"
+        "1,38185,,,,,,\n"  # the empty duplicate comes first here: the row with values is still kept
+        "2,55039,,,,,,\n"  # no value at all: kept once, NaN
+        "3,38185,29.1,51.2,8.3,18.5,24.2,12.0\n"
+        "4,26030,40.0,,,30.0,0.0,\n",  # no households: two rates empty
+    )
+    r = insee.load_rp2017_rates(tmp_path)
+    assert r["code_commune"].tolist() == ["01001", "26030", "38185", "55039"]
+    assert list(r.columns) == ["code_commune", *insee.RP2017_SHARES]  # TX_DEMANDEUR_EMPLOIS not loaded
+    g = r.iloc[2]
+    assert [g[c] for c in insee.RP2017_SHARES] == [18.5, 24.2, 29.1, 51.2, 8.3]
+    assert r.iloc[3][insee.RP2017_SHARES].isna().all()
+    assert np.isnan(r.iloc[1]["share_one_person_households"]) and r.iloc[1]["share_65p_15p"] == 30.0
+
+
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        ("0,38185,29.1,51.2,8.3,18.5,24.2,\n1,38185,29.0,51.2,8.3,18.5,24.2,\n", r"38185 has several rows.*\[2, 3\]"),
+        ("0,38185,29.1,51.2,8.3,101.5,24.2,\n", r"'TX_65ETPLUS', line 2 \(commune 38185\).*outside \[0, 100\]"),
+        ("0,38185,29.1,-0.5,8.3,18.5,24.2,\n", r"'TX_MENSEUL', line 2 .*'-0.5' outside"),
+        ("0,38185,29.1,abc,8.3,18.5,24.2,\n", r"column 'TX_MENSEUL'.*'abc'"),
+        ("0,38185,29.1,51.2,8.3,18.5,24.2,\n1,38001,29.1,5", r"last line has 4 fields, the header 8"),
+    ],
+)
+def test_synthetic_rp2017_bad_rows(tmp_path, rows, match):
+    path = _write(tmp_path, "rp2017_rates_d4g", RP2017_HEADER + "\n" + rows)
+    with pytest.raises(LoaderError, match=match) as info:
+        insee.load_rp2017_rates(tmp_path)
+    assert info.value.path == str(path)
 
 
 def test_synthetic_disp2019_cut_inside_quotes(tmp_path):
@@ -518,6 +733,8 @@ CASES = {
     "filosofi_communes": (insee.load_filosofi_communes, "filosofi_com_2021", [], "NBMENFISC21", ";"),
     "filosofi_iris_dec": (insee.load_filosofi_iris_dec, "filosofi_iris_dec_2021", [], "DEC_MED21", ";"),
     "filosofi_iris_disp2019": (insee.load_filosofi_iris_disp2019, "filosofi_iris_disp_2019", [], "DISP_TP6019", ","),
+    "filosofi_iris_disp2021": (insee.load_filosofi_iris_disp2021, "filosofi_iris_disp_2021", [], "DISP_TP6021", ";"),
+    "rp2017_rates": (insee.load_rp2017_rates, "rp2017_rates_d4g", [], "CODE_INSEE", ","),
     "comparateur_communes": (insee.load_comparateur_communes, "comparateur_communes_2021", [], "population_2021", ","),
     "comparateur_rp2022": (insee.load_comparateur_rp2022, "comparateur_rp2022_gam", [], "Population", ";"),
     "population_by_age": (insee.load_population_by_age, "pop_age_5metropoles", [], "ageq_rec01s1rpop2016", ","),
@@ -542,6 +759,8 @@ MISSING = {
     "filosofi_communes": "MED21",
     "filosofi_iris_dec": "DEC_MED21",
     "filosofi_iris_disp2019": "DISP_TP6019",
+    "filosofi_iris_disp2021": "DISP_MED21",
+    "rp2017_rates": "TX_NSCOL15P",
     "comparateur_communes": "menages_2021",
     "comparateur_rp2022": "Taux de pauvreté en 2021, en %",
     "population_by_age": "ageq_rec16s2rpop2016",
@@ -667,10 +886,13 @@ def test_sources_declared():
         "pop_age_5metropoles",
         "household_types_5metropoles",
         "rp2016_iris_population",
+        "rp2017_rates_d4g",
     ):
         assert "DERIVATIVE" in insee.SOURCES[key].notes
     assert insee.SOURCES["filosofi_com_2021"].url.endswith("base-cc-filosofi-2021-geo2025_csv.zip")
     assert insee.SOURCES["filosofi_iris_dec_2021"].url.endswith("BASE_TD_FILO_IRIS_2021_DEC_CSV.zip")
+    assert insee.SOURCES["filosofi_iris_disp_2021"].url.endswith("8229323/BASE_TD_FILO_IRIS_2021_DISP_CSV.zip")
+    assert insee.SOURCES["rp2017_rates_d4g"].url is None and "TX_NSCOL15P" in insee.SOURCES["rp2017_rates_d4g"].notes
     if (RAW / "insee").is_dir():
         for src in insee.SOURCES.values():
             assert (RAW / src.raw_path).exists(), src.raw_path

@@ -285,7 +285,9 @@ def test_places_schema(places):
     assert places["code_commune"].str.fullmatch(r"\d{5}").all()
     assert np.allclose(places.geometry.x, places["x"]) and np.allclose(places.geometry.y, places["y"])
     assert places["lon"].between(2.0, 7.3).all() and places["lat"].between(44.1, 46.9).all()
-    assert places["offers_digital_help"].all()
+    # reception points offer digital help; the libraries matched to none of them do not
+    assert places["offers_digital_help"].eq(places["type"] != "bibliotheque").all()
+    assert places["mobile"].dtype == bool
     cats = places["services"].dropna().str.split(";").explode()
     assert set(cats) <= set(P.SERVICE_CATEGORIES)
     assert places["sources"].str.split(";").map(lambda ks: set(ks) <= set(P.SOURCES)).all()
@@ -295,9 +297,9 @@ def test_places_schema(places):
 
 @needs_raw
 def test_hours_json_round_trips(places):
-    for text, hours in zip(places["hours_json"], places["weekly_hours"], strict=True):
-        if pd.isna(text):
-            assert np.isnan(hours)
+    for text, hours, sources in zip(places["hours_json"], places["weekly_hours"], places["sources"], strict=True):
+        if pd.isna(text):  # no detailed hours: only a library's published weekly hours
+            assert np.isnan(hours) or P.LIBRARY_KEY in sources
             continue
         week = oh.from_json(text)
         assert oh.to_json(week) == text
@@ -310,7 +312,7 @@ def test_no_person_names(places, build):
     forbidden = re.compile(r"referent|référent|prenom|prénom|nom_contact|contact_name|first_?name|last_?name|conseiller_nom", re.I)
     assert not [c for c in places.columns if forbidden.search(c)]
     assert not [c for c in build.unlocated.columns if forbidden.search(c)]
-    for key in ("france_services", "hinaura", "data_inclusion", "cnfs_places", "cnfs_structures", "aidants_connect"):
+    for key in ("france_services", "hinaura", "data_inclusion", "cnfs_places", "cnfs_structures", "aidants_connect", P.LIBRARY_KEY):
         assert not [c for c in P.LOADERS[key](RAW_DIR).columns if forbidden.search(c)]
     emails = places["email"].dropna()
     assert not emails.str.endswith("@conseiller-numerique.fr").any()
@@ -393,6 +395,243 @@ def test_unify_places_without_communes():
     assert gdf["code_commune"].isna().any()
     assert (gdf["postcode"].str[:2] == "38").all()
     assert gdf.attrs["counts"]["sources"]["france_services"]["in_region"] == 28
+
+
+# --------------------------------------------------------------------------------------------
+# public libraries (Ministère de la Culture, 2020) and mobile France Services
+
+LIBRARIES_FILE = PLACES_DIR / "culture_bibliotheques_publiques_2020.csv"
+
+
+@pytest.fixture(scope="module")
+def libraries() -> pd.DataFrame:
+    return P.load_libraries(RAW_DIR)
+
+
+@needs_raw
+def test_libraries_file_as_published():
+    raw = pd.read_csv(LIBRARIES_FILE, sep=";", dtype=str, keep_default_na=False)
+    assert len(raw) == 15779 and LIBRARIES_FILE.read_bytes().count(b"\r\n") == 15780  # CRLF, + header
+    # « AURA 2 663 » counts the DEPT column: the Métropole de Lyon is published as "69M" (57 rows)
+    assert raw["DEPT"].isin(P.AURA_DEPARTEMENTS).sum() == 2663
+    assert (raw["DEPT"] == "69M").sum() == 57 and raw.loc[raw["DEPT"] == "69M", "INSEE"].str.startswith("69").all()
+    aura = raw[raw["INSEE"].str[:2].isin(P.AURA_DEPARTEMENTS)]
+    assert len(aura) == 2663 + 57 == 2720
+    assert (aura["type_adresse"] == "Adresse administrative").sum() == 46
+    grenoble = raw[raw["INSEE"] == "38185"]
+    assert len(grenoble) == 14
+    assert grenoble.loc[grenoble["type_adresse"] == "Adresse administrative", "Libelle1"].tolist() == ["Bibliothèque municipale de Grenoble"]
+
+
+@needs_raw
+def test_libraries_loader(libraries):
+    lib = libraries
+    assert len(lib) == 15779 - 298 and lib.attrs["dropped_administrative"] == 298
+    assert sum(n for d, n in lib.attrs["dropped_administrative_by_departement"].items() if d in P.AURA_DEPARTEMENTS) == 46
+    assert lib.attrs["unparsed_coordinates"] == 0
+    assert lib.attrs["weekly_hours_set_unknown"] == 35  # 35 rows publish 0 h/week
+    assert lib["source_id"].is_unique and lib["source_id"].str.fullmatch(r"\d+").all()
+    assert set(lib["type"]) == {"bibliotheque"} and set(lib["services"]) == {"equipement"}
+    assert lib["hours_json"].isna().all() and not lib["offers_digital_help"].any()
+    aura = lib[lib["code_commune"].str[:2].isin(P.AURA_DEPARTEMENTS)]
+    assert len(aura) == 2720 - 46 == 2674
+    assert aura["geocoding"].value_counts(dropna=False).to_dict() == {"address": 2583, "commune_centroid": 89, pd.NA: 2}
+    assert aura["lon"].isna().sum() == 2
+    assert aura["weekly_hours"].notna().sum() == 2002
+    grenoble = lib[lib["code_commune"] == "38185"].set_index("source_id")
+    assert len(grenoble) == 13  # 14 rows, less the library service's office
+    relais = grenoble.loc["5628"]
+    assert (relais["name"], relais["address"], relais["postcode"]) == ("Bibliothèque des relais lecture", "130 AVENUE D'INNSBRUCK", "38100")
+    assert (relais["lat"], relais["lon"], relais["weekly_hours"]) == (45.156352, 5.733619, 45.5)
+    assert relais["type_raw"] == "Bibliothèque municipale classée" and relais["updated"] == "2020"
+    # "45.1821215167,5.72133051752" is coordonnees_insee: the commune's centre, not the building
+    assert grenoble.loc["5622", "geocoding"] == "commune_centroid" and grenoble.loc["5624", "geocoding"] == "address"
+
+
+LIBRARY_HEADER = (
+    "Libelle1;Libelle2;Localisation;voie;CP;CEDEXB;Ville;DEPT;INSEE;coordonnees_ban;coordonnees_insee;"
+    "coordonnees_finales;code_bib;code_ua;Code region;Statut;surface;type_adresse;amplitude_horaire;pop_com"
+)
+
+
+def _library_csv(tmp_path, *rows, header=LIBRARY_HEADER, name="bib.csv"):
+    path = tmp_path / name
+    path.write_bytes(("\r\n".join([header, *rows]) + "\r\n").encode("utf-8"))
+    return path
+
+
+def test_load_libraries_small_file(tmp_path):
+    path = _library_csv(
+        tmp_path,
+        "Médiathèque A;;;1 rue X;38000;;Grenoble;38;38185;45.19, 5.72;45.18, 5.73;45.19,5.72;1.0;1.0;84;Bibliothèque municipale;300.0;Bibliothèque ouverte au public;20.5;1000.0",
+        "Direction;;;2 rue Y;38000;;Grenoble;38;38185;45.2, 5.7;45.18, 5.73;45.2,5.7;2.0;2.0;84;Bibliothèque municipale;;Adresse administrative;;1000.0",
+        "Point lecture;;;;38113;;Veurey;38;38524;45.0, 5.0;45.1, 5.1;;3.0;3.0;84;;;Bibliothèque ouverte au public;0.0;100.0",
+        "Bibliothèque B;;;;73000;;Chambéry;73;73065;;45.5, 5.9;45.5,5.9;4.0;4.0;84;;;Bibliothèque ouverte au public;;100.0",
+    )
+    lib = P.load_libraries(path=path)
+    assert lib["source_id"].tolist() == ["1", "3", "4"]  # the administrative address is not a place
+    assert lib.attrs["dropped_administrative"] == 1 and lib.attrs["dropped_administrative_by_departement"] == {"38": 1}
+    assert (lib.loc[0, "lat"], lib.loc[0, "lon"], lib.loc[0, "weekly_hours"]) == (45.19, 5.72, 20.5)
+    assert (lib.loc[1, "lat"], lib.loc[1, "lon"]) == (45.0, 5.0)  # coordonnees_finales empty: the BAN point
+    assert np.isnan(lib.loc[1, "weekly_hours"]) and lib.attrs["weekly_hours_set_unknown"] == 1  # 0 h/week: unknown
+    assert lib["geocoding"].tolist() == ["address", "address", "commune_centroid"]
+    assert pd.isna(lib.loc[1, "address"]) and pd.isna(lib.loc[1, "type_raw"])
+
+
+def test_load_libraries_bad_input(tmp_path):
+    ok_row = "A;;;1 rue X;38000;;Grenoble;38;38185;45.19, 5.72;45.18, 5.73;45.19,5.72;1.0;1.0;84;BM;;Bibliothèque ouverte au public;{hours};1.0"
+    comma = _library_csv(tmp_path, ok_row.format(hours="2").replace(";", ","), header=LIBRARY_HEADER.replace(";", ","), name="comma.csv")
+    with pytest.raises(LoaderError, match=r"comma\.csv.*no ';' separator"):
+        P.load_libraries(path=comma)
+    old = _library_csv(tmp_path, ok_row.format(hours="2"), header=LIBRARY_HEADER.replace("type_adresse", "type"), name="old.csv")
+    with pytest.raises(LoaderError, match=r"missing columns \['type_adresse'\]"):
+        P.load_libraries(path=old)
+    words = _library_csv(tmp_path, ok_row.format(hours="le matin"), name="words.csv")
+    with pytest.raises(LoaderError, match=r"amplitude_horaire.*'le matin'"):
+        P.load_libraries(path=words)
+    no_comma = _library_csv(tmp_path, ok_row.format(hours="2").replace("45.19, 5.72", "45.19 5.72").replace("45.19,5.72", "45.19 5.72"), name="xy.csv")
+    with pytest.raises(LoaderError, match=r"xy\.csv.*lat, lon"):
+        P.load_libraries(path=no_comma)
+
+
+def _places_and_libraries(places, libraries):
+    cols = ["name", "type", "code_commune", "x", "y"]
+    p = pd.DataFrame(places, columns=cols).assign(siret=None, address=None)
+    lib = pd.DataFrame(libraries, columns=cols).assign(siret=None, address=None, commune_name=None)
+    return p, lib
+
+
+def test_match_libraries_by_commune_and_name():
+    places, libs = _places_and_libraries(
+        [
+            ("Médiathèque Jean-Jaurès", "mediatheque", "38001", 0.0, 0.0),
+            ("Centre social Victor Hugo", "centre_social", "38001", 5000.0, 0.0),
+            ("Médiathèque municipale", "mediatheque", "38002", 20000.0, 0.0),
+            ("Mairie de Vif", "mairie", "38003", 40000.0, 0.0),
+        ],
+        [
+            ("Bibliothèque Jean Jaurès", "bibliotheque", "38001", 600.0, 0.0),  # 600 m, same distinctive name → place 0
+            ("Médiathèque Victor Hugo", "bibliotheque", "38001", 5000.0, 10.0),  # 10 m, but a centre social, similarity 2/3
+            ("Bibliothèque municipale de Beta", "bibliotheque", "38002", 21500.0, 0.0),  # generic, the only pair left → place 2
+            ("Bibliothèque Jean Jaurès", "bibliotheque", "38004", 0.0, 10.0),  # 10 m from place 0, another commune
+            ("Bibliothèque", "bibliotheque", "38003", 40000.0, 20.0),  # 20 m from a mairie: not a library
+        ],
+    )
+    libs.loc[2, "commune_name"] = "Beta"
+    assert P.match_libraries(places, libs).tolist() == [0, pd.NA, 2, pd.NA, pd.NA]
+
+
+def test_match_libraries_one_to_one_strongest_first():
+    places, libs = _places_and_libraries(
+        [("Médiathèque municipale", "mediatheque", "38001", 0.0, 0.0)],
+        [
+            ("Espace lecture", "bibliotheque", "38001", 30.0, 0.0),  # rule 7: same type (mediatheque) within 50 m
+            ("Bibliothèque municipale", "bibliotheque", "38001", 200.0, 0.0),  # rule 2: same name once folded, 200 m ≤ 300 m
+        ],
+    )
+    # the stronger rule wins and the place takes one library only
+    assert P.match_libraries(places, libs).tolist() == [pd.NA, 0]
+    assert P.library_name("Médiathèque Jean-Jaurès") == "bibliotheque jean jaures"
+
+
+def test_mobile_flags():
+    df = pd.DataFrame(
+        {
+            "source": ["france_services"] * 5 + ["hinaura", "culture_bibliotheques_2020", "culture_bibliotheques_2020", "cnfs_places"],
+            "name": [
+                "France services A", "Bus France services B", "France services itinérante C", "France services D",
+                "France services Ebreuil - Antenne itinérante", "Bus E-Media", "Mairie Dépôt Bibliobus", "Bouquinbus", "Médiathèque Busséol",
+            ],
+            "fs_format": ["Fixe", "Bus_équivalent", "Itinérante", "Multisites", "Fixe_antenne(s)", None, None, None, None],
+        }
+    )
+    mobile, format_raw = P.mobile_flags(df)
+    # France Services: the ANCT format decides, whatever the name; others: the name (a deposit point is fixed)
+    assert mobile.tolist() == [False, True, True, False, False, True, False, True, False]
+    assert format_raw.tolist()[:5] == ["Fixe", "Bus_équivalent", "Itinérante", "Multisites", "Fixe_antenne(s)"]
+    assert format_raw.iloc[5:].isna().all()
+
+
+@needs_raw
+def test_libraries_in_places(build, places):
+    c = build.counts
+    # before: 1 706 reception points; after: + 2 435 libraries that are not one of them = 4 141 places
+    assert c["reception_places"] == 1706 and len(places) == 4141 == 1706 + 2435
+    assert c["sources"][P.LIBRARY_KEY]["in_region"] == 2674 and c["sources"][P.LIBRARY_KEY]["located_in_region"] == 2672
+    assert c["libraries"] == {
+        "located_in_region": 2672,
+        "merged": 237,
+        "places_merged_with": 236,  # "Médiathèque Loire Forez (à) Montbrison" is listed twice at one point
+        "added": 2435,
+        "added_at_commune_centroid": 73,
+        "hours_taken_by_reception_places": 34,
+        "dropped_administrative_in_region": 46,
+    }
+    assert c["libraries"]["merged"] + c["libraries"]["added"] == c["libraries"]["located_in_region"]
+    assert c["rows_in_places"] == c["rows_before_dedup"] == 5356
+    unl = build.unlocated[build.unlocated["source"] == P.LIBRARY_KEY]
+    assert sorted(unl["source_id"]) == ["2974", "5933"] and set(unl["reason"]) == {"no coordinates"}
+    lib = places[places["type"] == "bibliotheque"]
+    assert len(lib) == 2435 and lib["place_id"].str.startswith(P.LIBRARY_KEY + ":").all()
+    assert set(lib["services"]) == {"equipement"} and set(lib["sources"]) == {P.LIBRARY_KEY}
+    assert lib["hours_json"].isna().all() and lib["open_evening"].isna().all() and lib["open_saturday"].isna().all()
+    merged = places[places["sources"].str.contains(P.LIBRARY_KEY) & (places["type"] != "bibliotheque")]
+    assert len(merged) == 236 and merged["offers_digital_help"].all()
+    # a library outside the région whose point fell in the Drôme (05019) stays out
+    assert "culture_bibliotheques_2020:10986" not in set(places["place_id"])
+
+
+@needs_raw
+def test_grenoble_libraries(places):
+    by_id = places.set_index("place_id")
+    grenoble = places[places["code_commune"] == "38185"]
+    with_library = grenoble[grenoble["sources"].str.contains(P.LIBRARY_KEY)]
+    # 14 rows in the file: 1 administrative address dropped, 11 merged with Hinaura records, 2 added
+    merged = with_library[with_library["type"] != "bibliotheque"]
+    assert sorted(merged["place_id"]) == sorted(f"hinaura:{i}" for i in (497, 498, 500, 501, 502, 503, 504, 520, 553, 556, 559))
+    assert set(merged["sources"]) == {"hinaura;" + P.LIBRARY_KEY} and set(merged["type"]) == {"mediatheque"}
+    added = with_library[with_library["type"] == "bibliotheque"]
+    assert sorted(added["name"]) == ["Bibliothèque des relais lecture", "Musée Stendhal"]
+    # « Bibliothèque Kateb Yacine » (library 5624) is the hub's « Bibliothèque Kateb Yacine - Grenoble »
+    kateb = by_id.loc["hinaura:497"]
+    assert kateb["name"] == "Bibliothèque Kateb Yacine - Grenoble" and kateb["offers_digital_help"]
+    assert "culture_bibliotheques_2020:5624" not in by_id.index and not places["name"].eq("Bibliothèque Kateb Yacine").any()
+    # « Bibliothèque Arlequin »: same address, the two points 421 m apart
+    assert by_id.loc["hinaura:504", "address"] == "97 galerie de l'Arlequin"
+    assert by_id.loc["culture_bibliotheques_2020:5628", "weekly_hours"] == 45.5
+
+
+@needs_raw
+def test_library_hours_only_where_none(places):
+    by_id = places.set_index("place_id")
+    # Hinaura « Bibliothèque Gilly sur Isère » has no hours: the library list's 9.5 h/week
+    gilly = by_id.loc["hinaura:113"]
+    assert pd.isna(gilly["hours_json"]) and gilly["weekly_hours"] == 9.5 and pd.isna(gilly["open_evening"])
+    # CnFS « Médiathèque Bregnier-Cordon » publishes its own hours (2.5 h): the library's 12 h are not used
+    bregnier = by_id.loc["cnfs_places:62ab16898255a806e299c870"]
+    assert P.LIBRARY_KEY in bregnier["sources"] and bregnier["weekly_hours"] == 2.5
+
+
+@needs_raw
+def test_mobile_places(places, fs):
+    assert fs.loc[fs["departement"].isin(P.AURA_DEPARTEMENTS), "fs_format"].value_counts().to_dict() == {
+        "Fixe": 278, "Multisites": 21, "Bus_équivalent": 18, "Fixe_antenne(s)": 6, "Itinérante": 2,
+    }
+    by_id = places.set_index("place_id")
+    # Grenoble: the fixed site and the two buses at the carrier structure's address
+    assert by_id.loc["france_services:234", ["mobile", "format_raw"]].tolist() == [False, "Fixe"]
+    for bus in ("france_services:1917", "france_services:2057"):
+        assert by_id.loc[bus, "name"].startswith("Bus France services Pimms Médiation Grenoble")
+        assert by_id.loc[bus, ["mobile", "format_raw"]].tolist() == [True, "Bus_équivalent"]
+    fs_places = places[places["type"] == "france_services"]
+    assert fs_places["mobile"].sum() == 20 == 18 + 2
+    assert fs_places["format_raw"].notna().all() and places.loc[places["type"] != "france_services", "format_raw"].isna().all()
+    # « Antenne itinérante » published as Fixe_antenne(s): the ANCT format decides
+    assert not places.loc[places["name"] == "France services Ebreuil - Antenne itinérante", "mobile"].any()
+    # other sources: only names that say so (38 places: MDF itinérante stops, B-bus, bibliobus…)
+    assert places["mobile"].sum() == 58
+    assert by_id.loc["culture_bibliotheques_2020:5618", ["name", "mobile"]].tolist() == ["Bouquinbus", True]
+    assert not by_id.loc["culture_bibliotheques_2020:11990", "mobile"]  # « Mairie Dépôt Bibliobus »
 
 
 # --------------------------------------------------------------------------------------------

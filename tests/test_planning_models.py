@@ -226,8 +226,10 @@ def test_mclp_hand_case():
     assert r.covered_before == 6.0
     # B covers zones 2 and 3 (+10); C (at 10) covers 0, 1, 2 (+7 only): B wins
     assert list(r.chosen) == [1] and r.objective == 16.0 and list(r.marginal_gains) == [10.0]
+    # p = 2: after A and B every zone is covered, C would add 0 → not proposed
     r2 = mclp(w, cost, 10.0, 2, fixed=fixed)
-    assert list(r2.chosen) == [1, 2] and list(r2.marginal_gains) == [10.0, 0.0]
+    assert list(r2.chosen) == [1] and list(r2.marginal_gains) == [10.0]
+    assert r2.p_requested == 2 and r2.stopped_reason == "no_gain" and r2.objective == 16.0
 
 
 def test_capacity_variant_hand_case():
@@ -261,6 +263,101 @@ def test_capacity_variant_hand_case():
     assert g.objective == pytest.approx(45.0) and g.gap == pytest.approx(0.0, abs=1e-6)
 
 
+# ----------------------------------------------------------------------------------------------
+# p is an upper bound: no site that adds nobody
+# ----------------------------------------------------------------------------------------------
+
+INF = np.inf
+
+
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+def test_mclp_stops_when_the_next_site_covers_nobody(method):
+    """Zones A, B, C need 5, 3, 2; S = 10 min. s0 and s2 cover A, s1 and s4 cover B, s3 covers
+    nothing, nothing covers C. p = 3: s0 (+5), s1 (+3), then every site adds 0 → 2 sites,
+    objective 5 + 3 = 8, the same as spopt's MCLP with 3 facilities; C's 2 people stay uncovered."""
+    cost = np.array([[5, INF, 8, 20, INF],
+                     [INF, 5, INF, 20, 7],
+                     [INF, INF, INF, INF, INF]])
+    w = np.array([5.0, 3.0, 2.0])
+    r = mclp(w, cost, 10.0, 3, method=method)
+    assert list(r.chosen) == [0, 1] and list(r.marginal_gains) == [5.0, 3.0]
+    assert list(r.newly_covered) == [5.0, 3.0]
+    assert r.objective == 8.0 == r.covered_after and r.uncovered_need == 2.0
+    assert r.objective == pytest.approx(spopt_mclp(w, np.where(np.isinf(cost), 1e6, cost), 10.0, 3, None))
+    assert r.p_requested == 3 and r.n_new == r.n_useful == 2 and r.stopped_reason == "no_gain"
+    sm = r.summary()
+    assert (sm["p_requested"], sm["n_sites"], sm["n_useful"], sm["stopped_reason"]) == (3, 2, 2, "no_gain")
+    json.dumps(sm, allow_nan=False)
+
+
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+def test_pmedian_stops_when_the_next_site_saves_no_minute(method):
+    """Zones A, B, C need 1, 2, 3; f0 is open. Costs (min):
+
+         f0  s1  s2  s3
+    A     0   5   9   9
+    B    10   2  10  12
+    C    10  10   1  12
+
+    Before: 1·0 + 2·10 + 3·10 = 50. s2 saves 3·(10 − 1) = 27, s1 saves 2·(10 − 2) = 16, s3 saves 0
+    whatever is open. p = 3 → [s2, s1], objective 50 − 43 = 7 (= spopt with 4 facilities: s3
+    opened changes nothing). CBC must open 3 (Σ x = p): its useless third site is dropped."""
+    cost = np.array([[0, 5, 9, 9], [10, 2, 10, 12], [10, 10, 1, 12]], dtype=float)
+    w = np.array([1.0, 2.0, 3.0])
+    fixed = np.array([True, False, False, False])
+    r = p_median(w, cost, 3, fixed=fixed, service_time=5.0, method=method)
+    assert list(r.chosen) == [2, 1] and list(r.marginal_gains) == [27.0, 16.0]
+    assert r.objective == 7.0 == pytest.approx(spopt_pmedian(w, cost, 3, fixed))
+    # within 5 min: A (f0) before; s2 brings C (3 people), s1 brings B (2)
+    assert r.covered_before == 1.0 and list(r.newly_covered) == [3.0, 2.0] and r.covered_after == 6.0
+    assert r.p_requested == 3 and r.n_new == 2 and r.stopped_reason == "no_gain"
+
+
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+def test_capacity_variant_stops_when_the_next_site_assigns_nobody(method):
+    """The hand case of test_capacity_variant_hand_case plus s3 (capacity 10, reaches C only).
+    p = 3: s2 (+30), s1 (+15) serve A, B, C entirely (60 = 65 − D's 5 out of reach), so s3 adds
+    0 → 2 sites."""
+    cost = np.array([[5, INF, INF, INF], [5, 5, INF, INF], [INF, 5, 5, 5], [INF, INF, INF, INF]])
+    w = np.array([10.0, 20.0, 30.0, 5.0])
+    cap = np.array([15.0, 25.0, 40.0, 10.0])
+    fixed = np.array([True, False, False, False])
+    r = mclp_capacity(w, cost, 10.0, cap, 3, fixed=fixed, method=method)
+    assert list(r.chosen) == [2, 1]
+    np.testing.assert_allclose(r.marginal_gains, [30.0, 15.0])
+    assert r.objective == pytest.approx(60.0) and r.details["out_of_reach_need"] == pytest.approx(5.0)
+    assert r.p_requested == 3 and r.n_new == 2 and r.stopped_reason == "no_gain"
+    assert set(r.details["load"]) == {0, 1, 2}  # s3 is not opened
+
+
+def test_capacity_greedy_counts_capacity_freed_elsewhere():
+    """A (10 people) reaches only s0, B (10) reaches s0 and s1; s0 is open with capacity 10.
+    Opening s1 (capacity 10) serves B and frees s0 for A: +10, even when the assignment before
+    had s0 serving B (then no unserved need is within s1's reach and the estimate is 0)."""
+    cost = np.array([[1.0, INF], [1.0, 1.0]])
+    w = np.array([10.0, 10.0])
+    for method in ("greedy", "exact"):
+        r = mclp_capacity(w, cost, 5.0, np.array([10.0, 10.0]), 1, fixed=[True, False], method=method)
+        assert list(r.chosen) == [1] and r.objective == pytest.approx(20.0)
+        np.testing.assert_allclose(r.marginal_gains, [10.0])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_large_p_keeps_the_optimum_and_only_useful_sites(seed):
+    """p = 20 of 25 candidates: far more than needed. The objective still equals spopt's (with
+    p + fixed facilities), fewer than p sites come back, each adds need (p-median: saves minutes)."""
+    w, cost = instance(seed)
+    for method in ("exact", "greedy"):
+        r = mclp(w, cost, 8.0, 20, fixed=FIXED, method=method)
+        assert r.objective == pytest.approx(spopt_mclp(w, cost, 8.0, 20, FIXED), rel=1e-9)
+        assert r.n_new < 20 and r.stopped_reason == "no_gain" and np.all(r.marginal_gains > 0)
+        assert r.covered_after == pytest.approx(w[(cost <= 8.0).any(axis=1)].sum())  # all coverable
+    pm = p_median(w, cost, 20, fixed=FIXED)
+    assert pm.objective == pytest.approx(spopt_pmedian(w, cost, 20, FIXED), rel=1e-7)
+    assert np.all(pm.marginal_gains > 0) and pm.n_new <= 20
+    assert (pm.stopped_reason == "no_gain") == (pm.n_new < 20)
+
+
 def test_capacity_variant_with_large_capacities_is_the_mclp():
     w, cost = instance(10)
     big = np.full(25, 1e9)
@@ -290,6 +387,10 @@ def test_dispatch_and_summary_is_json():
     r = solve_model("mclp", weights=w, cost=cost, service_time=8.0, p=2, time_limit=5)
     assert r.status == "optimal" and r.seconds > 0
     json.dumps(r.summary(), allow_nan=False)
+    # every site adds someone here: p sites, no stop
+    assert {k: r.summary()[k] for k in ("p_requested", "n_sites", "n_useful", "stopped_reason")} == {
+        "p_requested": 2, "n_sites": 2, "n_useful": 2, "stopped_reason": None}
+    assert lscp(w, cost, 8.0).summary()["p_requested"] is None
     with pytest.raises(ValueError, match="unknown model"):
         solve_model("pcenter", weights=w, cost=cost, p=1)
 

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from indicators import CATALOGUE, Config, compute_all
-from indicators.definitions import indicator_table
+from indicators import CATALOGUE, Config
+from indicators.definitions import estimated_fraction, indicator_table
+from indicators.levels import compute_level
 from ui import data, session_places
 from ui.state import ViewState
 
@@ -39,7 +40,11 @@ STATUS_LABELS = {
     "rescaled": "structure RP2016 remise à l'échelle",
     "mapped": "commune 2018 rattachée à la commune 2024",
     "derived": "calculé à partir des taux publiés",
-    "partial": "somme partielle (communes sous secret)",
+    "partial": "somme partielle (données absentes pour une partie des communes)",
+    "estimated": "estimation (donnée non publiée : voir Données & méthode)",
+    "no_residents": "zone sans habitants recensés (zone d'activités, équipement…)",
+    "capped": "source incohérente (plus de locaux éligibles que de locaux), ramenée à 100 %",
+    "derived_rp2017": "taux publié du RP2017 × population de 15 ans ou plus estimée",
 }
 #: class c = 3 × (need tercile − 1) + access tercile: rows need low→high, columns access low→high
 #: (Stevens palette: red = high need, blue = good access; c = 7 "high need, low access" is red)
@@ -92,20 +97,38 @@ def layers(config: Config) -> dict[str, Layer]:
     return out
 
 
+#: a zone is drawn as estimated when at least this share of its value rests on estimated inputs
+ESTIMATED_THRESHOLD = 0.10
+#: layer key → column of the estimated share (0–1) in the results
+ESTIMATED_COLUMNS = {"fragility": "est_fragility", "need": "need_estimated", "access": "access_estimated",
+                     "unmet": "est_unmet", "bivariate": "est_bivariate"}
+
+
+def _estimated_columns(out: pd.DataFrame, zones: pd.DataFrame) -> None:
+    """Per layer, the share (0–1) of each zone's value that rests on estimated inputs."""
+    out["est_fragility"] = 1.0 - pd.to_numeric(out["measured_share"], errors="coerce").fillna(1.0)
+    out["est_unmet"] = np.maximum(out["need_estimated"].fillna(0.0), out["access_estimated"].fillna(0.0))
+    out["est_bivariate"] = np.maximum(out["est_fragility"], out["access_estimated"].fillna(0.0))
+    for key, ind in CATALOGUE.items():
+        if key != "places_per_10k":
+            out[f"est_ind_{key}"] = estimated_fraction(zones, ind)
+
+
 @st.cache_data(show_spinner="Calcul des indicateurs…", max_entries=32)
 def _compute(level: str, config_json: str, user_places: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Results of every zone of ``level`` (:func:`indicators.levels.compute_level`: need, access
+    and unmet need computed once on the IRIS and summed, so every level shows the same totals)."""
     p = data.pack()
-    zones = p[level]
-    places = p["places"]
+    places = p["places"].drop(columns="geometry")
     if user_places is not None and len(user_places):
-        places = pd.concat([places.drop(columns="geometry"), user_places], ignore_index=True)
-    else:
-        places = places.drop(columns="geometry")
+        places = pd.concat([places, user_places], ignore_index=True)
     config = Config.from_json(config_json)
-    res = compute_all(zones.drop(columns=["geometry", "geometry_display"]), places.reset_index(drop=True), config)
+    res = compute_level(data.pack_tables(), level, places.reset_index(drop=True), config)
+    zones = p[level]
     table = indicator_table(zones, [k for k in CATALOGUE if k != "places_per_10k"])
     table.columns = [f"ind_{c}" for c in table.columns]
     out = pd.concat([res.zones, table], axis=1)
+    _estimated_columns(out, zones)
     out["access"] = out["access"] * 1000.0  # hours per week per 1 000 people in need (readable)
     out["target"] = out["target"] * 1000.0
     nt, at = out["need_tercile"].to_numpy(float), out["access_tercile"].to_numpy(float)

@@ -28,6 +28,16 @@ def pack() -> dict:
     return geodata.load_pack()
 
 
+@st.cache_resource(show_spinner=False)
+def pack_tables() -> Mapping[str, pd.DataFrame]:
+    """The pack's zone tables without geometry, plus the national reference (for the core's
+    computations; read-only, shared by every session)."""
+    p = pack()
+    tables = {lv: pd.DataFrame(p[lv].drop(columns=["geometry", "geometry_display"])) for lv in geodata.LEVELS}
+    tables["reference_france"] = p["reference_france"]
+    return MappingProxyType(tables)
+
+
 #: above this many zones a map uses the overview geometry (coarser, shared borders kept)
 OVERVIEW_MIN_ZONES = 1000
 OVERVIEW_TOLERANCE_M = 900.0
@@ -42,8 +52,16 @@ def overview_geometry(level: str):
     ``geometry_display`` stays the detailed one for local maps.
     """
     z = pack()[level]
-    simplified = shapely.coverage_simplify(z.geometry.values, OVERVIEW_TOLERANCE_M)
-    return gpd.GeoSeries(simplified, index=z.index, crs=z.crs).to_crs("EPSG:4326").set_precision(1e-4)
+    return gpd.GeoSeries(never_empty_simplify(z.geometry.values, OVERVIEW_TOLERANCE_M), index=z.index, crs=z.crs).to_crs("EPSG:4326").set_precision(1e-4)
+
+
+def never_empty_simplify(geoms, tolerance_m: float):
+    """Coverage simplification where a zone that would vanish (a small IRIS such as Parilly Sud,
+    Bron, at the overview tolerance) keeps its own geometry: a simplified geometry is never empty."""
+    simplified = shapely.coverage_simplify(geoms, tolerance_m)
+    lost = shapely.is_empty(simplified) | shapely.is_missing(simplified) | (shapely.area(simplified) <= 0)
+    simplified[lost] = geoms[lost]
+    return simplified
 
 
 def display_geometry(zones: pd.DataFrame) -> pd.Series:

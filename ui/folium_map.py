@@ -44,6 +44,11 @@ TooltipField = tuple[str, str, Callable[[Any], str] | None]
 COORD_DECIMALS = 5
 HATCH_ID = "inc-hatch"
 HATCH_FILL = f"url(#{HATCH_ID}) #d0d0d0"  # SVG fill with a plain grey fallback
+#: zones whose value rests on estimates: the class colour, paler, with a dashed outline
+ESTIMATED_OPACITY = 0.4
+ESTIMATED_DASH = "3 3"
+#: zones without residents (not scored): plain light fill, no class
+UNINHABITED_FILL = "#f4f4f4"
 MAP_BACKGROUND = "#f4f4f1"
 NOT_AVAILABLE = "n.d."
 ZONE_CLASS, POINT_CLASS, BOUNDARY_CLASS = "inc-zone", "inc-point", "inc-boundary"
@@ -142,6 +147,8 @@ def legend_html(
     *,
     missing_label: str | None = None,
     point_legend: Sequence[tuple[str, str]] = (),
+    estimated_label: str | None = None,
+    uninhabited_label: str | None = None,
 ) -> str:
     """The legend block: escaped title, one coloured swatch per class, hatched 'missing' row,
     one dot per point layer (``point_legend`` = ``[(label, colour), …]``).
@@ -150,6 +157,11 @@ def legend_html(
     on the title folds the legend away from the zones it covers (no script needed)."""
     _check_colors([*colors, *(c for _, c in point_legend)])
     rows = [f"<div>{_swatch('background:' + c)}{esc(lab)}</div>" for c, lab in zip(colors, labels, strict=True)]
+    if estimated_label:
+        mid = colors[len(colors) // 2]
+        rows.append(f"<div>{_swatch(f'background:{mid};opacity:{ESTIMATED_OPACITY};border:1.5px dashed #333')}{esc(estimated_label)}</div>")
+    if uninhabited_label:
+        rows.append(f"<div>{_swatch(f'background:{UNINHABITED_FILL}')}{esc(uninhabited_label)}</div>")
     if missing_label:
         hatch = "background:repeating-linear-gradient(45deg,#8a8a8a 0 2px,#e6e6e6 2px 5px)"
         rows.append(f"<div>{_swatch(hatch)}{esc(missing_label)}</div>")
@@ -505,6 +517,8 @@ def _zone_tooltips(
     tooltip_fields: Sequence[TooltipField],
     missing_label: str,
     missing_reason_col: str | None,
+    estimated: np.ndarray | None = None,
+    estimate_notes: np.ndarray | None = None,
 ) -> list[str]:
     labels = gdf[label_col].to_numpy(dtype=object)
     columns = [(_html_text(lab), fmt, gdf[col].to_numpy(dtype=object)) for col, lab, fmt in tooltip_fields]
@@ -525,6 +539,10 @@ def _zone_tooltips(
             if not is_missing(reason) and str(reason).strip():
                 line += f" : {_html_text(reason)}"
             lines.append(line + "</i>")
+        elif estimated is not None and estimated[i]:
+            note = estimate_notes[i] if estimate_notes is not None else None
+            note = "" if is_missing(note) or not str(note).strip() else f" : {_html_text(note)}"
+            lines.append(f"<i>Valeur estimée{note}</i>")
         tips.append("<br>".join(lines))
     return tips
 
@@ -654,6 +672,11 @@ def build_choropleth(
     tiles: str | None = None,
     asset_mode: str | None = "auto",
     zone_outlines: PreparedFeatures | None = None,
+    estimated_col: str | None = None,
+    estimate_note_col: str | None = None,
+    uninhabited_col: str | None = None,
+    estimated_label: str = "Valeur estimée (pâle, contour pointillé)",
+    uninhabited_label: str = "Sans habitants (non noté)",
 ) -> folium.Map:
     """A folium map: zones coloured by class of ``value_col``, tooltips, legend, fitted bounds.
 
@@ -670,9 +693,13 @@ def build_choropleth(
     background, no network), ``"osm"`` or ``"ign"``.  ``asset_mode``: passed to
     :func:`ui.offline_assets.make_offline` (``"inline"``/``"static"``; ``"auto"``:
     :func:`ui.offline_assets.preferred_mode`); None keeps folium's CDN links (only for tests that
-    do not open a browser).
+    do not open a browser).  ``estimated_col`` (bool): zones whose value rests on estimated
+    inputs, drawn in their class colour but paler with a dashed outline, with a legend row and
+    ``estimate_note_col`` (text) in their tooltip; ``uninhabited_col`` (bool): zones without
+    residents, drawn in a plain light fill with a legend row, whatever their value.
     """
-    columns = [value_col, label_col, code_col] + [c for c, _, _ in tooltip_fields] + ([missing_reason_col] if missing_reason_col else [])
+    extra = [c for c in (missing_reason_col, estimated_col, estimate_note_col, uninhabited_col) if c]
+    columns = [value_col, label_col, code_col] + [c for c, _, _ in tooltip_fields] + extra
     if zone_outlines is not None and not isinstance(gdf_wgs84, gpd.GeoDataFrame):
         _check_columns(gdf_wgs84, "gdf_wgs84", columns)  # attributes only: the geometry is in the outlines
     else:
@@ -700,14 +727,21 @@ def build_choropleth(
         raise ValueError(f"{value_col} must be numeric (NaN for missing)") from None
 
     klass = class_index(values, bins)
-    missing = klass < 0
-    k_prop = np.where(missing, len(colors), klass).tolist()  # missing → last style
-    tips = _zone_tooltips(gdf_wgs84, label_col, missing, tooltip_fields, missing_label, missing_reason_col)
+    k = len(colors)
+    uninhabited = gdf_wgs84[uninhabited_col].fillna(False).to_numpy(bool) if uninhabited_col else np.zeros(len(codes), bool)
+    missing = (klass < 0) & ~uninhabited
+    estimated = gdf_wgs84[estimated_col].fillna(False).to_numpy(bool) & ~missing & ~uninhabited if estimated_col else np.zeros(len(codes), bool)
+    # styles: k classes, k estimated classes, uninhabited, missing (last)
+    k_prop = np.where(uninhabited, 2 * k, np.where(missing, 2 * k + 1, np.where(estimated, klass + k, klass))).tolist()
+    notes = gdf_wgs84[estimate_note_col].to_numpy(dtype=object) if estimate_note_col else None
+    tips = _zone_tooltips(gdf_wgs84, label_col, missing, tooltip_fields, missing_label, missing_reason_col, estimated, notes)
     pops = _popups(gdf_wgs84, popup_html_fn) if popup_html_fn is not None else [None] * len(codes)
     per_zone = {c: [k, t, p or None] for c, k, t, p in zip(codes, k_prop, tips, pops, strict=True)}
 
     base = {"color": "#ffffff", "weight": 0.6, "opacity": 1.0, "fillOpacity": 0.85}
     styles = [dict(base, fillColor=c) for c in colors]
+    styles += [dict(base, fillColor=c, fillOpacity=ESTIMATED_OPACITY, color="#333333", weight=1.0, dashArray=ESTIMATED_DASH) for c in colors]
+    styles.append(dict(base, fillColor=UNINHABITED_FILL, color="#bdbdbd", fillOpacity=1.0))
     styles.append(dict(base, fillColor=HATCH_FILL, color="#9e9e9e", fillOpacity=1.0))
 
     bounds = zone_outlines.bounds if zone_outlines is not None else gdf_wgs84.total_bounds
@@ -760,6 +794,8 @@ def build_choropleth(
         colors,
         missing_label=missing_label if missing.any() else None,
         point_legend=[(layer.label, layer.color) for layer in point_layers],
+        estimated_label=estimated_label if estimated.any() else None,
+        uninhabited_label=uninhabited_label if uninhabited.any() else None,
     )
     ZoneStyle(styles, per_zone, legend).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])

@@ -3,6 +3,7 @@
 PLACE_TYPE_LABELS = {
     "france_services": "France Services",
     "mediatheque": "Médiathèque",
+    "bibliotheque": "Bibliothèque",
     "ccas": "CCAS / CIAS",
     "centre_social": "Centre social",
     "epn_tiers_lieu": "EPN / tiers-lieu",

@@ -52,7 +52,7 @@ def run_plan(
     return plan(
         zl, m, pl, Config.from_json(config_json), model=model, p=p, service_time=service_time, method=method,
         qpv=data.pack()["qpv"] if use_qpv else None, user_points=list(points) or None,
-        new_site_hours=hours, new_site_staff=staff, site_capacity_people=cap_people,
+        new_site_hours=hours, new_site_staff=staff, site_capacity_people=cap_people, tables=data.pack_tables(),
     )
 
 
