@@ -132,15 +132,31 @@ def aggregate_results(base: pd.DataFrame, iris: pd.DataFrame, zones: pd.DataFram
     return out
 
 
+def _iris_cover(tables: Mapping[str, pd.DataFrame], level: str) -> bool:
+    """True when the IRIS table holds every zone of `level` (always so in the pack; a table built
+    by hand may have no IRIS, and is then computed on its own zones)."""
+    iris = tables.get("iris")
+    key = LEVEL_PARENT[level]
+    if iris is None or iris.empty or key not in iris.columns:
+        return False
+    return set(tables[level]["code"].astype(str)) <= set(iris[key].astype(str))
+
+
 def compute_level(tables: Mapping[str, pd.DataFrame], level: str, places: pd.DataFrame,
                   config: Config = DEFAULT_CONFIG, *, rates: dict | None = None) -> Results:
     """Results for every zone of ``tables[level]`` with one value per territory (module doc).
 
     ``tables``: the pack (``iris``, ``commune`` and the level's table; ``reference_france`` if the
-    reference is « France »). Returns :class:`indicators.Results` indexed like ``tables[level]``.
+    reference is « France »). Returns :class:`indicators.Results` indexed like ``tables[level]``,
+    ``report["computed_on"]`` saying which zones access was computed on ("iris", or the level
+    itself when the IRIS table does not cover it).
     """
     rates = rates or load_rates()
     national = tables.get("reference_france")
+    if level != "iris" and not _iris_cover(tables, level):
+        res = compute_all(tables[level], places, config, rates=rates, national=national)
+        res.report["computed_on"] = level
+        return res
     iris = tables["iris"]
     need = base_need(tables["commune"], iris, config, rates)
     base = compute_all(iris, places, config, rates=rates, need=need, national=national)

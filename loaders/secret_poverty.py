@@ -78,13 +78,37 @@ def fit_model(filosofi: pd.DataFrame, max_fiscal_persons: float = MODEL_MAX_FISC
     return PovertyModel(model.beta, model.n, round(mae, 3))
 
 
-def _epci_residual(members: pd.DataFrame, rate_published: float) -> tuple[float, float]:
-    """(R_E, Σ model poor of the secret members) for one EPCI; ``members`` has one row per commune."""
-    fiscal = members["fiscal_persons_used"].sum()
-    published = members["poverty_rate"].notna()
-    poor_pub = float((members.loc[published, "poverty_rate"] / 100.0 * members.loc[published, "fiscal_persons"]).sum())
-    residual = rate_published / 100.0 * float(fiscal) - poor_pub
-    return residual, float(members.loc[~published, "model_poor"].sum())
+def _prepare(filosofi: pd.DataFrame, population: pd.Series, model: PovertyModel) -> tuple[pd.DataFrame, pd.Series]:
+    """Per commune: fiscal persons used (published, else population × the département's ratio),
+    the model's poor people ``model_poor`` for the secret communes with a published median, and
+    the département code."""
+    f = filosofi.set_index("code_commune")[["fiscal_households", "fiscal_persons", "median_income", "poverty_rate"]].copy()
+    dep = pd.Series([c[:3] if c.startswith("97") else c[:2] for c in f.index], index=f.index)
+    pop = population.reindex(f.index).astype(float)
+    both = f["fiscal_persons"].notna() & pop.gt(0)
+    ratio = f.loc[both, "fiscal_persons"].groupby(dep[both]).sum() / pop[both].groupby(dep[both]).sum()
+    f["fiscal_persons_used"] = f["fiscal_persons"].fillna(pop * dep.map(ratio))
+    hh = f["fiscal_persons"] / f["fiscal_households"]
+    f["modelled"] = f["poverty_rate"].isna() & f["median_income"].gt(0) & hh.gt(0)
+    rate = model.rate(f["median_income"].where(f["modelled"]), hh.where(f["modelled"]))
+    f["model_poor"] = np.where(f["modelled"], rate * f["fiscal_persons_used"], np.nan)
+    return f, dep
+
+
+def _kappa(f: pd.DataFrame, published_epci_rates: Mapping[str, float]) -> tuple[float, dict]:
+    """κ = Σ_E max(R_E, 0) / Σ_E Σ model poor of E's secret communes (module doc), and the EPCIs used."""
+    used, residuals, model_sums = {}, 0.0, 0.0
+    for siren, rate in published_epci_rates.items():
+        m = f[f["code_epci"] == siren]
+        if m.empty or not np.isfinite(rate) or m["fiscal_persons_used"].isna().any():
+            continue
+        published = m["poverty_rate"].notna()
+        poor_pub = float((m.loc[published, "poverty_rate"] / 100.0 * m.loc[published, "fiscal_persons"]).sum())
+        residual = float(rate) / 100.0 * float(m["fiscal_persons_used"].sum()) - poor_pub
+        model_sum = float(m.loc[~published, "model_poor"].sum())
+        used[siren] = {"published_rate": float(rate), "residual_poor": residual, "model_poor": model_sum}
+        residuals, model_sums = residuals + max(residual, 0.0), model_sums + model_sum
+    return (residuals / model_sums if model_sums > 0 else 1.0), used
 
 
 def estimate(filosofi: pd.DataFrame, population: pd.Series, epci_members: pd.DataFrame,
@@ -97,47 +121,29 @@ def estimate(filosofi: pd.DataFrame, population: pd.Series, epci_members: pd.Dat
     and ``attrs["calibration"]`` (κ, the EPCIs used with R_E and the model sum, the model's fit).
     """
     model = model or fit_model(filosofi)
-    f = filosofi.set_index("code_commune")[["fiscal_households", "fiscal_persons", "median_income", "poverty_rate"]].copy()
-    dep = pd.Series([c[:3] if c.startswith("97") else c[:2] for c in f.index], index=f.index)
-    pop = population.reindex(f.index).astype(float)
-    both = f["fiscal_persons"].notna() & pop.gt(0)
-    ratio = f.loc[both, "fiscal_persons"].groupby(dep[both]).sum() / pop[both].groupby(dep[both]).sum()
-    f["fiscal_persons_used"] = f["fiscal_persons"].fillna(pop * dep.map(ratio))
-    method = pd.Series(np.where(f["poverty_rate"].notna(), "published", "model_kappa"), index=f.index, dtype=object)
-    method[f["poverty_rate"].isna() & f["fiscal_persons"].isna() & f["fiscal_persons_used"].notna()] += "+fiscal_from_population"
-    hh = f["fiscal_persons"] / f["fiscal_households"]
-    modelled = f["poverty_rate"].isna() & f["median_income"].gt(0) & hh.gt(0)
-    f["model_poor"] = np.where(modelled, model.rate(f["median_income"].where(modelled), hh.where(modelled)) * f["fiscal_persons_used"], np.nan)
-
-    members = epci_members.drop_duplicates("code_commune").set_index("code_commune")["code_epci"]
-    f["code_epci"] = members.reindex(f.index)
-    used, residuals, model_sums = {}, 0.0, 0.0
-    for siren, rate in published_epci_rates.items():
-        m = f[f["code_epci"] == siren]
-        if m.empty or not np.isfinite(rate) or m["fiscal_persons_used"].isna().any():
-            continue
-        residual, model_sum = _epci_residual(m, float(rate))
-        used[siren] = {"published_rate": float(rate), "residual_poor": round(residual, 1), "model_poor": round(model_sum, 1)}
-        residuals, model_sums = residuals + max(residual, 0.0), model_sums + model_sum
-    kappa = residuals / model_sums if model_sums > 0 else 1.0
-
-    poor = f["poverty_rate"] / 100.0 * f["fiscal_persons"]
-    est = f["model_poor"] * kappa
-    for siren, info in used.items():
-        inside = (f["code_epci"] == siren) & modelled
-        if info["model_poor"] > 0:
-            est[inside] = f.loc[inside, "model_poor"] * max(info["residual_poor"], 0.0) / info["model_poor"]
-            method[inside] = method[inside].str.replace("model_kappa", "model_epci", regex=False)
-    poor = poor.where(f["poverty_rate"].notna(), est)
+    f, dep = _prepare(filosofi, population, model)
+    f["code_epci"] = epci_members.drop_duplicates("code_commune").set_index("code_commune")["code_epci"].reindex(f.index)
+    kappa, used = _kappa(f, published_epci_rates)
+    secret = f["poverty_rate"].isna() & f["fiscal_persons_used"].notna()
+    method = pd.Series(np.where(f["poverty_rate"].notna(), "published", "missing"), index=f.index, dtype=object)
+    poor = (f["poverty_rate"] / 100.0 * f["fiscal_persons"]).where(f["poverty_rate"].notna(), f["model_poor"] * kappa)
+    method[f["modelled"]] = "model_kappa"
     # secret communes without a published median: the département's mean estimated rate
-    sec = f["poverty_rate"].isna() & poor.notna()
-    dep_rate = poor[sec].groupby(dep[sec]).sum() / f.loc[sec, "fiscal_persons_used"].groupby(dep[sec]).sum()
-    rest = f["poverty_rate"].isna() & poor.isna() & f["fiscal_persons_used"].notna()
+    dep_rate = poor[f["modelled"]].groupby(dep[f["modelled"]]).sum() / f.loc[f["modelled"], "fiscal_persons_used"].groupby(dep[f["modelled"]]).sum()
+    rest = secret & ~f["modelled"]
     poor[rest] = f.loc[rest, "fiscal_persons_used"] * dep[rest].map(dep_rate)
-    method[rest] = method[rest].str.replace("model_kappa", "departement_mean", regex=False)
-    method[poor.isna()] = "missing"
+    method[rest & poor.notna()] = "departement_mean"
+    method[secret & f["fiscal_persons"].isna() & poor.notna()] += "+fiscal_from_population"
+    # EPCIs that publish their own rate: their modelled secret communes share what is left
+    for siren, info in used.items():
+        inside = (f["code_epci"] == siren) & f["modelled"]
+        left = max(info["residual_poor"] - float(poor[(f["code_epci"] == siren) & rest].sum()), 0.0)
+        if info["model_poor"] > 0:
+            poor[inside] = f.loc[inside, "model_poor"] * left / info["model_poor"]
+            method[inside] = method[inside].str.replace("model_kappa", "model_epci", regex=False)
     out = pd.DataFrame({"fiscal_persons": f["fiscal_persons_used"], "poor_persons": poor, "poverty_method": method})
-    out.attrs["calibration"] = {"kappa": round(kappa, 4), "epcis": used, "model_beta": list(model.beta),
+    epcis = {k: {n: round(v, 1) for n, v in info.items()} for k, info in used.items()}
+    out.attrs["calibration"] = {"kappa": round(kappa, 4), "epcis": epcis, "model_beta": list(model.beta),
                                 "model_n": model.n, "model_mae_points": model.mae_points}
     return out
 

@@ -55,6 +55,9 @@ view = zones[["code", "name"] + [c for c in ("commune_name", "population", f"{la
 view = view.join(res[[c for c in res.columns if c not in view.columns]], how="left")
 view["value"] = pd.to_numeric(view[layer.column], errors="coerce")
 view["reason"] = compute.missing_reason(view, layer)
+# estimates drawn as estimates, zones without residents as such (ui.compute.estimate_view)
+view["estimated"], view["estimate_note"], estimate_counts = compute.estimate_view(view, zones, layer, config)
+view["uninhabited"] = pd.to_numeric(view["population"], errors="coerce").eq(0) if "population" in view else False
 
 # classes and legend ------------------------------------------------------------------------------
 if layer.key == "bivariate":
@@ -112,6 +115,9 @@ try:
         boundaries=boundaries,
         tiles="osm" if tiles else None,
         zone_outlines=map_layers.zone_outlines(kind, code, state.level),
+        estimated_col="estimated",
+        estimate_note_col="estimate_note",
+        uninhabited_col="uninhabited",
     )
 except MissingAssetError as exc:
     st.error(f"Les fichiers de la carte sont absents : {exc}")
@@ -121,9 +127,15 @@ except MissingAssetError as exc:
 left, right = st.columns([3, 2])
 with left:
     clicked = show_map(fmap, key=f"map_{state.territory}_{state.level}", height=620)
-    n_missing = int(view["value"].isna().sum())
+    n_empty = int(view["uninhabited"].sum())
+    n_missing = int((view["value"].isna() & ~view["uninhabited"]).sum())
+    n_est = int(view["estimated"].sum())
     st.caption(
-        f"{len(view)} zones · {n_missing} sans valeur (hachurées) · source : {compute.vintage_note(layer.group)} · "
+        f"{compute.format_count(len(view))} zones · {compute.format_count(n_missing)} sans valeur (hachurées) · "
+        f"{compute.format_count(n_est)} dont la valeur repose en partie sur des estimations (pâles, contour pointillé)"
+        + (f" · {compute.format_count(n_empty)} sans habitants (non notées)" if n_empty else "")
+        + (f" — {' ; '.join(estimate_counts)}" if estimate_counts else "")
+        + f" · source : {compute.vintage_note(layer.group)} · "
         f"lieux : {len(near)} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)"
         + (f" ; au-delà de {map_layers.MAX_POPUPS} lieux, choisissez un territoire plus petit pour voir leurs fiches." if many_places else ".")
     )

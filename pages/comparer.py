@@ -18,7 +18,7 @@ use_app_navigation()
 DEFAULT_COMPARE = ("epci:200040715", "dep:38", "reg:84")  # Grenoble-Alpes-Métropole, Isère, AURA
 MAX_TERRITORIES = 4
 #: figures compared, in this order
-COMPARED = ("population", "need", "poverty", "unemployment", "age65", "low_diploma", "ftth", "places", "hours_per_1000", "pop_beyond_30")
+COMPARED = ("population", "need", "poverty", "unemployment", "age65", "low_diploma", "thd", "ftth", "places", "hours_per_1000", "pop_beyond_30")
 
 state = sidebar()
 config = compute.config_or_stop(state)

@@ -17,7 +17,7 @@ from ui.picker import LEVEL_LABELS, sidebar
 
 use_app_navigation()
 
-RATE_KEYS = ("poverty", "unemployment", "age65", "low_diploma", "ftth")
+RATE_KEYS = ("poverty", "unemployment", "age65", "low_diploma", "thd", "ftth")
 #: key figures shown as metrics, with a short label
 METRICS = {
     "population": "Population",
@@ -70,18 +70,20 @@ for k, f in figs.iterrows():
         r = ref_figs.loc[k] if k in ref_figs.index else None
         row[f"Référence : {ref_label}"] = exports.figure_text(r["value"], r["unit"], r["decimals"]) if r is not None else "—"
     row["Unité"] = f["unit"]
+    share = f["estimated_share"]
+    row["Part estimée"] = exports.figure_text(100.0 * share, "%", 0) if np.isfinite(share) and share >= 0.0005 else "—"
     row["Source et millésime"] = f["source"]
     row["Remarque"] = f["note"]
     rows.append(row)
 st.subheader("Chiffres clés")
 st.table(pd.DataFrame(rows).set_index("Indicateur"), border="horizontal")
-pov_pub = figs.loc["poverty_published"] if "poverty_published" in figs.index else None
-if pov_pub is not None and np.isfinite(pov_pub["value"]):
-    st.info(
-        f"Taux de pauvreté : **{exports.figure_text(figs.loc['poverty', 'value'], '%', 1)}** par somme des communes qui publient "
-        f"le taux, **{exports.figure_text(pov_pub['value'], '%', 1)}** publié par l'INSEE pour l'EPCI. L'écart vient des communes "
-        "sous secret statistique (Filosofi ne publie pas le taux des petites communes) : elles manquent dans la somme, "
-        "mais sont comptées dans le chiffre publié de l'EPCI."
+estimated = figs[(figs["estimated_share"] >= 0.0005).fillna(False)]
+if len(estimated):
+    st.caption(
+        "« Part estimée » : part du chiffre qui repose sur des données estimées plutôt que publiées — "
+        + " ; ".join(f"{f['label'].lower()} : {exports.figure_text(100 * f['estimated_share'], '%', 0)}" for _, f in estimated.iterrows())
+        + ". Les communes sous secret statistique ont un taux de pauvreté estimé à partir de ce qui est publié sur elles "
+        "(revenu médian ; taux publié de l'EPCI quand il existe) : voir Données & méthode."
     )
 
 # -- charts ---------------------------------------------------------------------------------------

@@ -121,6 +121,9 @@ with right:
         c2.metric("Besoin non couvert", format_fr(sm["unmet_need_after"], 0), delta=format_fr(sm["unmet_need_after"] - sm["unmet_need_before"], 0), delta_color="inverse")
         table = pd.DataFrame({"Rang": outcome.sites["rank"], "Emplacement": outcome.sites["name"], "Type": outcome.sites["kind"], "Personnes nouvellement à portée": outcome.sites["newly_covered"].round(0), "Gain marginal": outcome.sites["marginal_gain"].round(0)})
         st.dataframe(table, hide_index=True)
+        stop_note = plan_runs.stopped_note(sm)
+        if stop_note:
+            st.info(stop_note)
         st.caption(f"{outcome.n_candidates} emplacements candidats, {outcome.n_existing} lieux existants gardés ouverts. Gain marginal : ce que chaque lieu ajoute, dans l'ordre (personnes, ou personnes × minutes pour la p-médiane).")
         st.download_button("Sites proposés (CSV)", outcome.sites.drop(columns=[c for c in ("geometry",) if c in outcome.sites]).to_csv(index=False).encode("utf-8-sig"), "sites_proposes.csv", "text/csv")
         gj = gpd.GeoDataFrame(outcome.sites, geometry=gpd.points_from_xy(outcome.sites["lon"], outcome.sites["lat"]), crs="EPSG:4326").to_json()

@@ -13,7 +13,7 @@ METRO = "200040715"  # Grenoble-Alpes-Métropole, the app's default view
 
 @pytest.fixture(scope="module")
 def iris() -> pd.DataFrame:
-    return pd.read_parquet(PACK / "zones_iris.parquet", columns=["code", "name", "code_commune", "code_epci"])
+    return pd.read_parquet(PACK / "zones_iris.parquet", columns=["code", "name", "code_commune", "code_epci", "population"])
 
 
 @pytest.fixture(scope="module")

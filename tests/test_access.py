@@ -247,12 +247,13 @@ def test_compute_all_time_slot_nearest_and_places_without_coordinates():
     cfg = Config(decay="step30", travel_mode="car", car_kmh=60, detour=1.0)
     res = compute_all(zones, places, cfg)
     assert res.report["places_without_coordinates"] == 1
-    # capacities: p1 6 h × 2, p2 5 h × default staff 1, p3 default hours of "autre" (10) × 1
-    assert res.places.set_index("place_id")["capacity"].to_dict() == {"p1": 12.0, "p2": 5.0, "p3": 10.0}
+    # capacities: p1 (France services) 6 h × (2 agents of the charter + 2 conseiller posts),
+    # p2 5 h × default staff 1, p3 default hours of "autre" (10) × 1
+    assert res.places.set_index("place_id")["capacity"].to_dict() == {"p1": 24.0, "p2": 5.0, "p3": 10.0}
     z = res.zones.set_index("code")
     # 60 km/h, detour 1: 1 km = 1 min; A and B reach p1, p2 (≤ 30 min), C reaches p3 only
     nA, nB, nC = 40.0, 20.0, 8.0
-    assert z.loc["A", "access"] == pytest.approx(12 / (nA + nB) + 5 / (nA + nB))
+    assert z.loc["A", "access"] == pytest.approx(24 / (nA + nB) + 5 / (nA + nB))
     assert z.loc["C", "access"] == pytest.approx(10 / nC)
     assert z.loc["A", "nearest_place_id"] == "p1" and z.loc["A", "nearest_time_min"] == pytest.approx(0.5)
     assert z.loc["A", "nearest_time_min_competences_base"] == pytest.approx(2.5)
@@ -261,7 +262,7 @@ def test_compute_all_time_slot_nearest_and_places_without_coordinates():
     sat = compute_all(zones, places, cfg.replace(time_slot="saturday"))
     assert sat.report["removed_slot_closed"] == 1 and sat.report["removed_slot_unknown_hours"] == 1
     zs = sat.zones.set_index("code")
-    assert zs.loc["A", "access"] == pytest.approx(12 / (nA + nB))
+    assert zs.loc["A", "access"] == pytest.approx(24 / (nA + nB))
     assert zs.loc["C", "access"] == 0.0 and bool(zs.loc["C", "no_place"])
     # evening: only p2 (open until 20:00 on Tuesday)
     eve = compute_all(zones, places, cfg.replace(time_slot="evening")).zones.set_index("code")

@@ -86,10 +86,15 @@ def test_default_view_one_zone_feature_per_metropole_iris(captured, metro_iris):
     style = zone_style(args)
     assert style["zones"] == {c: [z["k"], z["tip"], z["pop"]] for c, z in zone_properties(captured.maps[0]).items()}
     assert set(style["zones"]) == set(metro_iris["code"])
-    # quantiles, 5 classes (+ hatched class 5 for missing values)
+    # quantiles, 5 classes; the same 5 paler with a dashed outline for estimated values (5–9),
+    # 10 for zones without residents, 11 (hatched) for missing values
     ks = pd.Series([z[0] for z in style["zones"].values()])
-    assert set(ks) <= set(range(6)) and ks.nunique() >= 5
-    assert len(style["styles"]) == 6
+    assert set(ks) <= set(range(12)) and ks.nunique() >= 5
+    assert len(style["styles"]) == 12 and style["styles"][5]["dashArray"] and style["styles"][5]["fillColor"] == style["styles"][0]["fillColor"]
+    # the 17 IRIS without residents of the Métropole are drawn as such, not scored
+    empty = metro_iris.loc[metro_iris["population"] == 0, "code"]
+    assert len(empty) == 17 and all(style["zones"][c][0] == 10 for c in empty)
+    assert "Sans habitants" in style["legend"] and "Valeur estimée" in style["legend"]
     assert style["zones"][ABBAYE][1].startswith("<b>Abbaye</b><br>Commune : Grenoble<br>Indice de fragilité numérique")
     assert style["legend"].startswith('<div class="inc-legend"')
     assert "Indice de fragilité numérique (note /10)" in style["legend"]
@@ -208,12 +213,12 @@ def test_explanation_remarks_are_in_french():
     at.selectbox(key="zone_pick").set_value(ABBAYE).run()
     table = next(d.value for d in at.dataframe if "Contribution" in d.value.columns)
     remarks = dict(zip(table["Indicateur"], table["Remarque"], strict=True))
-    # Abbaye: FttH and diploma are its commune's rates given to the IRIS; 60+ from RP2016 rescaled
-    assert remarks["Locaux non raccordables à la fibre (FttH)"] == "valeur de la commune (imputée, signalée)"
-    assert remarks["Part des 65 ans ou plus"] == (
-        "60 ans ou plus à la place des 65 ans ou plus, structure RP2016 remise à l'échelle"
-    )
-    assert not any(code in " ".join(remarks.values()) for code in ("from_commune", "rescaled", "not_covered"))
+    # Abbaye (Grenoble): THD and diploma are its commune's rates given to the IRIS; 65+ among
+    # people 15+ spreads the commune's RP2022 count with the RP2016 structure of the IRIS
+    assert remarks["Locaux sans très haut débit fixe (≥ 30 Mbit/s)"] == "valeur de la commune (imputée, signalée)"
+    assert remarks["Part des 65 ans ou plus parmi les 15 ans ou plus"] == "structure RP2016 remise à l'échelle, RP2022"
+    assert remarks["Taux de pauvreté (seuil à 60 %)"] == "Filosofi 2021 (IRIS)"
+    assert not any(code in " ".join(remarks.values()) for code in ("from_commune", "rescaled", "not_covered", "model_"))
 
 
 def test_finer_settings_appear_on_request_and_are_kept_when_hidden(metro_iris):
@@ -235,13 +240,13 @@ def test_finer_settings_appear_on_request_and_are_kept_when_hidden(metro_iris):
     assert not at.exception, at.exception
     assert at.query_params.get("cls") == "equal_interval" and at.query_params.get("k") == "4"
     assert at.query_params.get("preset") == "apl"
-    assert len(zone_style(map_args(at))["styles"]) == 4 + 1  # 4 classes + missing
+    assert len(zone_style(map_args(at))["styles"]) == 2 * 4 + 2  # 4 classes, 4 estimated, no residents, missing
 
     at.toggle(key="map_more").set_value(False).run()
     assert not at.exception, at.exception
     assert "map_scheme" not in {w.key for w in at.selectbox}
     args = map_args(at)
-    assert len(zone_style(args)["styles"]) == 4 + 1  # still applied
+    assert len(zone_style(args)["styles"]) == 2 * 4 + 2  # still applied
     summary = " ".join(c.value for c in at.sidebar.caption)
     assert "Intervalles égaux, 4 classes" in summary and "lieux filtrés : 1 type(s)" in summary
     assert at.query_params.get("preset") == "apl"

@@ -38,7 +38,7 @@ def test_default_three_territories(at):
     assert at.multiselect(key="cmp_territories").value == ["epci:200040715", "dep:38", "reg:84"]
     table = at.dataframe[0].value
     assert list(table.columns) == ["Indicateur", "Unité", "Grenoble-Alpes-Métropole", "Isère", "Auvergne-Rhône-Alpes"]
-    assert len(table) == 10
+    assert len(table) == 11
 
 
 def test_isere_population_is_the_packs_sum(at, pack):
@@ -58,15 +58,15 @@ def test_isere_population_is_the_packs_sum(at, pack):
 
 def test_summed_rates_and_missing_values(at, pack):
     table = at.dataframe[0].value.set_index("Indicateur")
-    # poverty of Isère: Σ poor / Σ fiscal persons of the communes that publish it (not a mean of rates)
-    c = pack["commune"][pack["commune"]["code_departement"] == "38"][["poor_persons", "fiscal_persons"]].dropna()
+    # poverty of Isère: Σ poor / Σ fiscal persons of its communes (published or estimated), not a mean of rates
+    c = pack["commune"][pack["commune"]["code_departement"] == "38"][["poor_persons", "fiscal_persons"]]
     rate = 100 * c["poor_persons"].sum() / c["fiscal_persons"].sum()
     assert table.at["Taux de pauvreté (seuil 60 %)", "Isère"] == f"{rate:.1f} %".replace(".", ",")
-    # 65+ exists for the Métropole only: n.d. for Isère and the région, with the reason in a caption
-    assert table.at["Part des 65 ans ou plus", "Isère"] == "n.d."
-    assert table.at["Part des 65 ans ou plus", "Auvergne-Rhône-Alpes"] == "n.d."
-    reasons = [c.value for c in at.caption if c.value.startswith("n.d. pour Isère")]
-    assert reasons and "35 %" in reasons[0]
+    # 65+ among people 15+ for every commune (RP2022 / RP2017): shown for Isère and the région
+    c65 = pack["commune"][pack["commune"]["code_departement"] == "38"]
+    rate65 = 100 * c65["pop15p_65p"].sum() / c65["pop15p"].sum()
+    assert table.at["Part des 65 ans ou plus parmi les 15 ans ou plus", "Isère"] == f"{rate65:.1f} %".replace(".", ",")
+    assert table.at["Part des 65 ans ou plus parmi les 15 ans ou plus", "Auvergne-Rhône-Alpes"] != "n.d."
     # places of the région = every place of the pack
     assert digits(table.at["Lieux d'accueil et structures", "Auvergne-Rhône-Alpes"]) == str(len(pack["places"]))
     labels = [b.label for b in at.get("download_button")]

@@ -66,13 +66,15 @@ def test_key_figures_table_against_isere(at):
     assert "Référence : Isère (Département 38)" in table.columns
     ref = table["Référence : Isère (Département 38)"]
     assert digits(ref["Population"]) == "1284969"
-    # 65+ counts exist for the Métropole only: shown for it, n.d. with its reason for Isère
-    assert table.iloc[:, 0]["Part des 65 ans ou plus"] == "18,5 %"
-    assert ref["Part des 65 ans ou plus"] == "n.d."
-    # poverty: summed counts (16,4 %) beside the EPCI's published rate (15,0 %), gap explained
-    assert table.iloc[:, 0]["Taux de pauvreté (seuil 60 %)"] == "16,4 %"
+    # 65+ among people 15+: RP2022 for the Métropole, RP2017 rates with RP2022 for Isère
+    label65 = "Part des 65 ans ou plus parmi les 15 ans ou plus"
+    assert table.iloc[:, 0][label65] == "22,1 %" and ref[label65] != "n.d."
+    # poverty: the sum of the 49 communes (secret ones estimated, calibrated on the published
+    # rate) is the EPCI's published 15,0 %; the estimated part is said
+    assert table.iloc[:, 0]["Taux de pauvreté (seuil 60 %)"] == "15,0 %"
     assert table.iloc[:, 0]["Taux de pauvreté publié pour l'EPCI"] == "15,0 %"
-    assert any("secret statistique" in i.value for i in at.info)
+    assert table.at["Taux de pauvreté (seuil 60 %)", "Part estimée"] == "2 %"
+    assert any("secret statistique" in c.value for c in at.caption)
     # every figure names a source
     assert (table["Source et millésime"].str.len() > 0).all()
 
@@ -86,7 +88,7 @@ def test_priority_table_and_downloads(at):
 
 
 def test_commune_outside_the_metropole():
-    """A commune of Ain picked in the sidebar: 65+ is n.d. with a reason, the reference is its
+    """A commune of Ain picked in the sidebar: 65+ from the RP2017 rates, the reference is its
     département, no error."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page("pages/diagnostic.py")
@@ -96,8 +98,9 @@ def test_commune_outside_the_metropole():
     assert at.title[0].value.startswith("Diagnostic — Bourg-en-Bresse")
     table = at.table[0].value
     assert "Référence : Ain (Département 01)" in table.columns
-    assert table.iloc[:, 0]["Part des 65 ans ou plus"] == "n.d."
-    assert "non disponible" in table.at["Part des 65 ans ou plus", "Remarque"]
+    # RP2017 rates exist for every commune: 65+ shown, with its vintage
+    label65 = "Part des 65 ans ou plus parmi les 15 ans ou plus"
+    assert table.iloc[:, 0][label65] != "n.d." and "RP2017" in table.at[label65, "Remarque"]
 
 
 def test_the_region_has_no_reference_and_no_error(pack):

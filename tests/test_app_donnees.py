@@ -69,7 +69,7 @@ def test_sources_table_lists_the_manifest_sources(manifest):
     tabs = [t.label for t in at.tabs]
     assert tabs == ["Sources", "Couverture", "Méthode", "Importer vos lieux"]
     sources = at.dataframe[0].value
-    assert len(sources) == len(manifest["sources"]) == 31
+    assert len(sources) == len(manifest["sources"]) == 36
     assert sources.columns.tolist() == [
         "Source",
         "Producteur",
@@ -86,8 +86,8 @@ def test_sources_table_lists_the_manifest_sources(manifest):
     assert dict(zip(tables["Table"], tables["Lignes"], strict=True)) == {
         k: v["rows"] for k, v in manifest["tables"].items()
     }
-    assert tables.set_index("Table").at["iris", "Lignes"] == 5223
-    assert any("4027 communes, 5223 IRIS" in m.value for m in at.markdown)
+    assert tables.set_index("Table").at["iris", "Lignes"] == 5224  # 5 223 IRIS + Lyon as a whole commune
+    assert any("4027 communes, 5224 IRIS" in m.value for m in at.markdown)
 
 
 def test_upload_reports_the_bad_row_and_adds_two_places():

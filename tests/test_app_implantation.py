@@ -32,7 +32,9 @@ def test_run_save_and_reopen_a_scenario(workspace, monkeypatch):
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     sites = app.dataframe[0].value
-    assert len(sites) == 3  # p = 3 by default
+    # p = 3 by default, but at 15 min the third site would add nobody: 2 sites, and the page says why
+    assert len(sites) == 2
+    assert any("Au-delà de 2 sites, aucun site n'ajoute de personnes à portée" in i.value for i in app.info)
     gains = sites["Gain marginal"].tolist()
     assert gains == sorted(gains, reverse=True)
     covered = {m.label: m.value for m in app.metric}

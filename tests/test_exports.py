@@ -13,8 +13,9 @@ import pytest
 from shapely.geometry import box
 
 import geodata
-from indicators import CATALOGUE, Config, compute_all
+from indicators import CATALOGUE, Config
 from indicators.definitions import indicator_table
+from indicators.levels import compute_level
 from ui import exports
 
 GAM = "200040715"  # Grenoble-Alpes-Métropole
@@ -27,10 +28,11 @@ def pack():
 
 @pytest.fixture(scope="module")
 def commune_results(pack):
-    """compute_all on every AURA commune (what ui.compute.results('commune', …) caches)."""
+    """compute_level on every AURA commune (what ui.compute.results('commune', …) caches)."""
     z = pack["commune"]
     places = pack["places"].drop(columns="geometry").reset_index(drop=True)
-    res = compute_all(z.drop(columns=["geometry", "geometry_display"]), places, Config(need_model="precarity", decay="step30"))
+    tables = {lv: pd.DataFrame(pack[lv].drop(columns=["geometry", "geometry_display"])) for lv in geodata.LEVELS}
+    res = compute_level(tables, "commune", places, Config(need_model="precarity", decay="step30"))
     table = indicator_table(z, [k for k in CATALOGUE if k != "places_per_10k"]).add_prefix("ind_")
     return pd.concat([res.zones, table], axis=1), res.places
 
@@ -54,57 +56,60 @@ def test_metropole_figures_from_summed_counts(pack, commune_results):
     # population: RP2022 of the 49 communes (INSEE comparator: 449 509)
     assert figs.at["population", "value"] == 449509 == communes["population"].sum()
     assert "RP2022" in figs.at["population", "note"]
-    # poverty: Σ poor / Σ fiscal persons over the communes that publish it, not a mean of rates
-    both = communes[["poor_persons", "fiscal_persons"]].dropna()
-    assert len(both) == 20  # 29 of the 49 communes are under statistical secrecy
-    expected = 100 * both["poor_persons"].sum() / both["fiscal_persons"].sum()
-    assert figs.at["poverty", "value"] == pytest.approx(expected)
-    assert figs.at["poverty", "value"] == pytest.approx(16.4455, abs=1e-3)
+    # poverty: Σ poor / Σ fiscal persons over all 49 communes, not a mean of rates; the 29 secret
+    # communes are estimated (calibrated on the EPCI's published 15,0 %) and their share is said
+    assert communes[["poor_persons", "fiscal_persons"]].notna().all().all()
+    expected = 100 * communes["poor_persons"].sum() / communes["fiscal_persons"].sum()
+    assert figs.at["poverty", "value"] == pytest.approx(expected) == pytest.approx(15.0, abs=1e-3)
     assert figs.at["poverty", "value"] != pytest.approx(communes["poverty_rate"].mean(), abs=0.1)
-    assert "90 %" in figs.at["poverty", "note"] and "secret statistique" in figs.at["poverty", "note"]
-    # the EPCI's published rate beside the sum, with the explanation of the gap
+    secret = communes["poverty_status"] == "estimated"
+    assert figs.at["poverty", "estimated_share"] == pytest.approx(communes.loc[secret, "poor_persons"].sum() / communes["poor_persons"].sum())
+    assert "2,2 % estimé" in figs.at["poverty", "note"] and "secret statistique" in figs.at["poverty", "note"]
+    # the EPCI's published rate beside the sum, with the explanation of their agreement
     assert figs.at["poverty_published", "value"] == 15.0
     assert "secret statistique" in figs.at["poverty_published", "note"]
-    # 65+, low diploma, FttH, unemployment: RP2022 counts of the Métropole, ARCEP T1 2018
-    assert figs.at["age65", "value"] == pytest.approx(100 * 83085 / 449615)
-    assert figs.at["low_diploma", "value"] == pytest.approx(100 * 55474.18041 / 311559.61824)
+    # 65+ and low diploma among people 15+ (RP2022 counts of the Métropole), THD 2019, FttH 2018
+    assert figs.at["age65", "value"] == pytest.approx(100 * communes["pop15p_65p"].sum() / communes["pop15p"].sum())
+    assert 20 < figs.at["age65", "value"] < 24 and "RP2022" in figs.at["age65", "note"]
+    assert figs.at["low_diploma", "value"] == pytest.approx(100 * communes["pop15p_lowdip"].sum() / communes["pop15p_dipl"].sum())
     assert figs.at["ftth", "value"] == pytest.approx(100 * 130361 / 240122)
+    assert figs.at["thd", "value"] == pytest.approx(100 * communes["thd_premises"].sum() / communes["premises_2019"].sum())
     assert figs.at["unemployment", "value"] == pytest.approx(11.18, abs=0.01)  # INSEE publishes 11.2 %
     # places: the 6 France services sites of the Métropole (ANCT list, Aug. 2024)
     pl = pack["places"]
     here = pl[pl["code_commune"].isin(set(communes["code"]))]
-    assert figs.at["places", "value"] == len(here) == 141
+    assert figs.at["places", "value"] == len(here) == 175  # 141 reception points + 34 public libraries
     assert figs.at["france_services", "value"] == (here["type"] == "france_services").sum() == 6
     # hours per 1 000 people in need = 1000 × Σ capacity of the territory's places ÷ Σ need
     need = res.loc[communes.index, "need"].sum()
     assert figs.at["need", "value"] == pytest.approx(need)
     cap = caps.set_index("place_id")["capacity"].reindex(here["place_id"]).sum()
     assert figs.at["hours_per_1000", "value"] == pytest.approx(1000 * cap / need)
-    # every commune of the Métropole is within 15 minutes of a place: a real 0, not a missing value
-    assert res.loc[communes.index, "nearest_time_min"].max() < 15
-    assert figs.at["pop_beyond_30", "value"] == 0.0
+    # residents beyond 15 / 30 min: summed over the IRIS (each at its own demand point)
+    assert figs.at["pop_beyond_30", "value"] == pytest.approx(res.loc[communes.index, "pop_beyond_30"].sum())
+    assert 0 < figs.at["pop_beyond_30", "value"] < figs.at["pop_beyond_15", "value"] < 0.1 * 449509
     # sources and vintages come from the manifest
     assert pack["manifest"]["indicators"]["ftth"]["vintage"] in figs.at["ftth", "source"]
     assert pack["manifest"]["sources"]["france_services"]["vintage"] in figs.at["france_services", "source"]
 
 
-def test_isere_missing_age_is_nd_with_reason(pack, commune_results):
+def test_isere_figures_cover_every_commune(pack, commune_results):
     figs, communes, _res, _caps = _figures(pack, commune_results, "dep", "38", "departement", "code_departement")
     # 49 Métropole communes in RP2022 + 463 others in RP2021 (not INSEE's 1 291 380 of RP2022)
     assert figs.at["population", "value"] == communes["population"].sum() == 1284969
-    # 65+ counts exist for the Métropole only: 35 % of the population → not shown, never 0
-    assert np.isnan(figs.at["age65", "value"])
-    assert "35 %" in figs.at["age65", "note"] and "Grenoble-Alpes-Métropole" in figs.at["age65", "note"]
-    assert exports.figure_text(figs.at["age65", "value"], "%", 1) == "n.d."
-    # poverty: the communes that publish it hold 65 % of the population → shown with its coverage
-    assert figs.at["poverty", "value"] == pytest.approx(15.0068, abs=1e-3)
-    assert "65 %" in figs.at["poverty", "note"]
+    # 65+ among people 15+ for every commune: RP2022 (metropolises) and RP2017 rates elsewhere
+    assert figs.at["age65", "value"] == pytest.approx(100 * communes["pop15p_65p"].sum() / communes["pop15p"].sum())
+    assert "RP2017" in figs.at["age65", "note"] and "RP2022" in figs.at["age65", "note"]
+    # poverty over the 512 communes: 85 publish, 427 estimated (13 % of the poor people)
+    assert figs.at["poverty", "value"] == pytest.approx(100 * communes["poor_persons"].sum() / communes["fiscal_persons"].sum())
+    assert 0.10 < figs.at["poverty", "estimated_share"] < 0.16
     assert "poverty_published" not in figs.index  # only EPCI rows carry a published rate
 
 
 def test_commune_under_secrecy(pack, commune_results):
     figs, _c, _r, _p = _figures(pack, commune_results, "com", "01001", "commune", "code")
-    assert np.isnan(figs.at["poverty", "value"])
+    # an estimate, said so: never missing-as-zero, never the rate of the publishing communes
+    assert 0 < figs.at["poverty", "value"] < 10 and figs.at["poverty", "estimated_share"] == 1.0
     assert "secret statistique" in figs.at["poverty", "note"]
     assert figs.at["places", "value"] == 0  # no place in L'Abergement-Clémenciat: a true zero
 

@@ -38,8 +38,11 @@ def test_catalogue_rates_and_directions():
     # NaN when num or den is missing or den == 0, never 0
     out = ratio([1.0, np.nan, 3.0, 4.0], [2.0, 5.0, 0.0, np.nan])
     assert out[0] == 50.0 and np.isnan(out[1:]).all()
-    no_thd = indicator_values(pd.DataFrame({"ftth_premises": [30.0], "premises_total": [120.0]}), CATALOGUE["no_thd"])[0]
-    assert no_thd[0] == 75.0
+    no_ftth = indicator_values(pd.DataFrame({"ftth_premises": [30.0], "premises_total": [120.0]}), CATALOGUE["no_ftth"])[0]
+    assert no_ftth[0] == 75.0
+    # « sans THD » = premises without ≥ 30 Mbit/s (all technologies, ARCEP 2019): 1 − 90 / 120
+    no_thd = indicator_values(pd.DataFrame({"thd_premises": [90.0], "premises_2019": [120.0]}), CATALOGUE["no_thd"])[0]
+    assert no_thd[0] == 25.0
     t = indicator_table(z, ["poverty", "unemployment"])
     assert list(t.columns) == ["poverty", "unemployment"] and t.loc[4, "unemployment"] == 50.0
 
@@ -120,14 +123,15 @@ def test_missing_policies_flags():
 
 
 def test_reference_groups_and_age_fallback():
+    """65+ among people 15+ (one definition for every zone: no 60+ stand-in is ranked with it)."""
     z = pd.DataFrame({
         "code_departement": ["01", "01", "01", "38", "38"],
-        "pop_age_total": [100.0] * 5, "pop_65p": [10, 20, 30, np.nan, 5], "pop_60p": [15, 25, 35, 40, 9],
+        "pop15p": [100.0] * 5, "pop15p_65p": [10, 20, 30, 40, 5],
     })
     r = fragility(z, Config(indicators=("age65",)))
-    # deciles within each département: 01 → 10, 20, 30 % ; 38 → 40 % (60+ fallback), 5 %
+    # deciles within each département: 01 → 10, 20, 30 % ; 38 → 40 %, 5 %
     np.testing.assert_array_equal(r["score_age65"], [4, 7, 10, 10, 5])
-    assert r["fallback_age65"].tolist() == [False, False, False, True, False]
+    assert "fallback_age65" not in r.columns and CATALOGUE["age65"].fallback_num is None
     assert r["reference_code"].tolist() == ["01", "01", "01", "38", "38"]
     r_all = fragility(z, Config(indicators=("age65",), reference="all"))
     np.testing.assert_array_equal(r_all["score_age65"], [4, 6, 8, 10, 2])
@@ -183,3 +187,51 @@ def test_real_isere_poverty_ratio_and_decile_for_grenoble():
     inc = fragility(zones, Config(indicators=("median_income",), normalisation="ratio")).set_index(zones["code"])
     # MED21 published for 485 Isère communes; reference = their median (24 730 €), reversed
     assert inc.loc["38185", "score_median_income"] == pytest.approx(100 * 24730 / 22140)
+
+
+def test_zones_without_residents_are_not_scored_nor_ranked():
+    # zone 2 has no residents (an activity IRIS): not scored, and its value does not enter the deciles
+    z = pd.DataFrame({"level": "iris", "code_departement": "38", "population": [100.0, 100.0, 0.0, 100.0],
+                      "pop15p": [100.0] * 4, "pop15p_65p": [10.0, 20.0, 90.0, 30.0]})
+    r = fragility(z, Config(indicators=("age65",)))
+    assert r["uninhabited"].tolist() == [False, False, True, False]
+    assert np.isnan(r.loc[2, "score"]) and np.isnan(r.loc[2, "score_age65"])
+    # deciles over the 3 inhabited zones: ranks 1, 2, 3 of 3 → ceil(10 r / 3) = 4, 7, 10
+    np.testing.assert_array_equal(r["score_age65"].to_numpy()[[0, 1, 3]], [4, 7, 10])
+
+
+def test_reference_moves_up_when_it_is_the_level_itself():
+    deps = pd.DataFrame({"code": ["01", "38"], "level": "departement", "code_region": "84",
+                         "code_departement": ["01", "38"], "pop15p": [100.0, 100.0], "pop15p_65p": [10.0, 30.0]})
+    r = fragility(deps, Config(indicators=("age65",)))  # default reference: département
+    # each département alone would score 10; ranked within the région: 5 (rank 1 of 2) and 10
+    assert r["reference"].iloc[0] == "region" and r["score_age65"].tolist() == [5, 10]
+    region = deps.iloc[:1].assign(level="region")
+    assert fragility(region, Config(indicators=("age65",)))["reference"].iloc[0] == "all"
+
+
+def test_france_reference_ranks_communes_against_the_national_distribution():
+    national = pd.DataFrame({"indicator": "age65", "code": [f"{i:05d}" for i in range(10)],
+                             "num": np.arange(10.0, 110.0, 10.0), "den": 100.0, "value": np.arange(10.0, 110.0, 10.0),
+                             "estimated": False})
+    z = pd.DataFrame({"level": "commune", "code_departement": "38", "code_region": "84", "pop15p": [100.0, 100.0],
+                      "pop15p_65p": [15.0, 95.0], "thd_premises": [1.0, 2.0], "premises_2019": [2.0, 2.0]})
+    r = fragility(z, Config(indicators=("age65", "no_thd"), reference="france"), national=national)
+    # 15 % is above 1 of the 10 national values → rank 1 + 1/2 → ceil(10 × 1.5 / 10) = 2; 95 % → 10
+    assert r["score_age65"].tolist() == [2, 10] and r["national_keys"].iloc[0] == "age65"
+    # « sans THD » has no national rows here: ranked within the zones, and reported as such
+    assert r["score_no_thd"].tolist() == [10, 5]
+    iris = z.assign(level="iris")
+    assert fragility(iris, Config(indicators=("age65",), reference="france"), national=national)["reference"].iloc[0] == "region"
+
+
+def test_measured_share_counts_the_estimated_inputs():
+    # poverty estimated (secret commune) in zone 1: with two equally weighted indicators,
+    # the measured share of its score is the share of the score coming from age65
+    z = pd.DataFrame({"code_departement": "38", "pop15p": [100.0, 100.0], "pop15p_65p": [10.0, 20.0],
+                      "poor_persons": [5.0, 30.0], "fiscal_persons": [100.0, 100.0],
+                      "poverty_status": ["ok", "estimated"], "age15p_status": ["ok", "ok"]})
+    r = fragility(z, Config(indicators=("age65", "poverty")))
+    assert r.loc[0, "measured_share"] == 1.0
+    # zone 1: scores 10 (age) and 10 (poverty) → total 10, of which 5 measured
+    assert r.loc[1, "estimated_poverty"] == 1.0 and r.loc[1, "measured_share"] == pytest.approx(0.5)

@@ -67,48 +67,82 @@ def test_metropole_unemployment_matches_published_rate(pack):
     assert abs(rate - 11.2) < 0.05
 
 
-def test_metropole_poverty_gap_is_statistical_secrecy(pack):
-    """Sum over communes with a published TP60 = 16.4 %; INSEE publishes 15 % for the whole EPCI.
-
-    The communes under secrecy (about 10 % of the population) are small, richer suburbs: the rate
-    they must have for the totals to agree, (15 % × all fiscal persons − poor persons counted) /
-    their fiscal persons, must be a plausible rate between 0 and 15 %.
-    """
+def test_metropole_poverty_is_its_published_rate(pack):
+    """INSEE publishes 15,0 % for the EPCI; its 20 publishing communes sum to 16,4 %. The 29 secret
+    communes share what the published communes leave (15 % × all fiscal persons − their poor
+    people), spread by the income model: the EPCI's sum of communes is its published rate."""
     from loaders import insee
 
     epci = pack["epci"].set_index("code").loc[METROPOLE]
     assert epci["poverty_rate_published"] == 15.0
-    assert round(epci["poverty_rate"], 1) == 16.4
-    assert 0.85 < epci["poverty_coverage"] < 0.95
+    assert round(epci["poverty_rate"], 1) == 15.0 and epci["poverty_coverage"] == 1.0
+    com = pack["commune"][pack["commune"]["code_epci"] == METROPOLE]
+    published = com[com["poverty_status"] == "ok"]
+    assert len(published) == 20 and round(100 * published["poor_persons"].sum() / published["fiscal_persons"].sum(), 1) == 16.4
+    secret = com[com["poverty_status"] == "estimated"]
+    # 28 from the income model calibrated on the EPCI; one (no published median nor fiscal
+    # persons) at the département's mean estimated rate
+    assert len(secret) == 29 and (secret["poverty_method"] == "model_epci").sum() == 28
     filo = insee.load_filosofi_communes(RAW_DIR).set_index("code_commune")
-    members = pack["commune"].loc[pack["commune"]["code_epci"] == METROPOLE, "code"]
-    all_fiscal = filo.loc[members, "fiscal_persons"].sum()
-    secret_fiscal = all_fiscal - epci["fiscal_persons"]
-    implied = (0.15 * all_fiscal - epci["poor_persons"]) / secret_fiscal
-    assert 0 <= implied < 0.15
+    assert filo.loc[com["code"], "fiscal_persons"].sum() == pytest.approx(epci["fiscal_persons"], rel=0.01)
+    implied = (0.15 * epci["fiscal_persons"] - published["poor_persons"].sum()) / secret["fiscal_persons"].sum()
+    # ≈ 3 % in the secret communes (the rate of the publishing communes would give 16 %)
+    assert secret["poor_persons"].sum() / secret["fiscal_persons"].sum() == pytest.approx(implied, rel=1e-6)
+    assert 0.02 < implied < 0.04
+    # the estimated share of the EPCI's poor people is said beside the figure
+    assert epci["poverty_estimated_share"] == pytest.approx(secret["poor_persons"].sum() / com["poor_persons"].sum())
 
 
-def test_missing_is_nan_with_reason(pack):
+def test_secret_communes_are_estimated_and_flagged(pack):
     com = pack["commune"]
     isere = com[com["code_departement"] == "38"]
     assert isere["poverty_rate"].notna().sum() == 85  # TP60 published for 85 of 512 Isère communes
-    secret = isere[isere["poverty_status"] == "secret"]
-    assert len(secret) > 400 and secret["poverty_rate"].isna().all() and secret["poor_persons"].isna().all()
+    secret = isere[isere["poverty_status"] == "estimated"]
+    # the published rate stays missing; the counts are an estimate, said so and how
+    assert len(secret) == 427 and secret["poverty_rate"].isna().all() and secret["poor_persons"].notna().all()
+    assert set(secret["poverty_method"]) <= {"model_kappa", "model_epci", "departement_mean+fiscal_from_population", "departement_mean"}
+    # estimated rates are lower than the publishing communes' (small, richer communes)
+    rate_secret = secret["poor_persons"].sum() / secret["fiscal_persons"].sum()
+    pub = isere[isere["poverty_status"] == "ok"]
+    assert rate_secret < 0.5 * pub["poor_persons"].sum() / pub["fiscal_persons"].sum()
     outside = com[com["code_epci"] != METROPOLE]
     assert outside["nscol15p"].isna().all() and (outside["diploma_status"] == "not_covered").all()
 
 
 def test_iris_counts_and_flags(pack):
     iris = pack["iris"]
-    assert len(iris) == 5223
+    assert len(iris) == 5224  # 5 223 IRIS 2023 + Lyon as one whole-commune row (its IRIS are absent)
     assert iris["code"].str.len().eq(9).all()
+    lyon = iris[iris["code_commune"] == "69123"]
+    assert lyon["code"].tolist() == ["691230000"] and "commune entière" in lyon["name"].iloc[0]
     gre = iris[iris["code_commune"] == "38185"]
     assert len(gre) == 70
     # RP2016 structure rescaled to the RP2022 commune total: IRIS sum back to the commune
     assert gre["population"].sum() == pytest.approx(156389, abs=1)
-    assert set(gre["population_status"].dropna()) <= {"rescaled", "not_covered"}
+    assert set(gre["population_status"].dropna()) <= {"rescaled", "no_residents", "estimated"}
+    # IRIS poor people: Filosofi 2021 IRIS rates × fiscal persons, summing to Grenoble's published
+    # 21 % × 136 138 (not rate × population: fiscal persons are fewer than inhabitants)
+    commune = pack["commune"].set_index("code").loc["38185"]
+    assert gre["poor_persons"].sum() == pytest.approx(commune["poor_persons"], rel=1e-9)
+    assert gre["fiscal_persons"].sum() == pytest.approx(commune["fiscal_persons"], rel=1e-9)
+    assert commune["fiscal_persons"] < 0.9 * 156389
+    vintages = gre.loc[gre["poverty_status"] == "ok", "poverty_vintage"].value_counts()
+    assert vintages.to_dict() == {"Filosofi 2021 (IRIS)": 65, "Filosofi 2019 (IRIS)": 2}  # 2019 where 2021 is « ns »
     # commune-only data given to IRIS is flagged, never silently 'ok'
-    assert (gre.loc[gre["nscol15p"].notna(), "diploma_status"] == "from_commune").all()
+    assert (gre.loc[gre["nscol15p"].notna() & (gre["population"] > 0), "diploma_status"] == "from_commune").all()
+
+
+def test_uninhabited_iris_have_no_residents(pack):
+    """The 17 activity / miscellaneous IRIS of the Métropole (no RP2016 habitat data, no Filosofi
+    rate: zones d'activités, plateforme chimique…) have 0 residents and say so."""
+    iris = pack["iris"]
+    met = iris[iris["code_epci"] == METROPOLE]
+    empty = met[met["population_status"] == "no_residents"]
+    assert len(empty) == 17 and (empty["population"] == 0).all()
+    assert {"Plateforme Chimique", "Comboire", "Polygone"} <= set(empty["name"])
+    # an IRIS absent from RP2016 but with a Filosofi 2021 rate is inhabited: estimated, not empty
+    lacour = iris[iris["code"] == "692661801"]  # La Soie, Villeurbanne
+    assert lacour["population_status"].iloc[0] == "estimated" and lacour["population"].iloc[0] > 500
 
 
 def test_geometries_are_lambert93_and_display_wgs84(pack):
@@ -149,6 +183,14 @@ def test_manifest_provenance_and_quality(pack):
     assert m["tables"]["commune"]["rows"] == 4027
     rows = quality_rows(m)
     pov = next(r for r in rows if r["group"] == "poverty" and r["level"] == "commune")
-    assert pov["with_value_pct"] == pytest.approx(100 * pack["commune"]["poverty_rate"].notna().mean(), abs=0.05)
+    assert pov["with_value_pct"] == 100.0  # published or estimated: every commune has a value
+    # … of which the secret communes' share of the population is estimated, and said
+    est = pack["commune"]["poverty_status"].eq("estimated").mean()
+    assert pov["imputed_pct"] == pytest.approx(100 * est, abs=0.05)
     assert "Filosofi 2021" in pov["vintage"]
+    thd = next(r for r in rows if r["group"] == "thd" and r["level"] == "commune")
+    assert thd["with_value_pct"] == 100.0 and "2019" in thd["vintage"]
+    assert m["coverage"]["ftth"]["commune"]["capped_zones"] == 144  # more FttH premises than premises in 2018
+    cal = m["estimates"]["poverty_secret_communes"]
+    assert 0.3 < cal["kappa"] < 0.7 and set(cal["epcis"]) == {METROPOLE, "243500139"}
     assert "| indicator |" in render(rows, markdown=True)

@@ -49,14 +49,16 @@ def test_capacity_defaults_and_flags():
         "staff": [3.0, 2.0, np.nan, np.nan],
     })
     c = capacity(p)
-    assert c["capacity"].tolist() == [90.0, 40.0, 12.0, 10.0]  # médiathèque default 20 h; unknown type → autre 10 h
-    assert c["capacity_source"].tolist() == ["hours×staff", "default_hours", "default_staff", "default_hours+staff"]
+    # France services: 30 h × (2 agents of the charter + 3 conseiller posts) — the posts are not the
+    # whole staff; médiathèque default 20 h × 2; association 12 h × default 1; unknown type → autre 10 h
+    assert c["capacity"].tolist() == [150.0, 40.0, 12.0, 10.0]
+    assert c["capacity_source"].tolist() == ["hours×charter_staff", "default_hours+staff", "hours×default_staff", "default_hours+default_staff"]
     fs = capacity(pd.DataFrame({"type": ["france_services"], "weekly_hours": [np.nan], "staff": [np.nan]}))
     assert fs.loc[0, "capacity"] == 24.0 * 2  # France services defaults: 24 h/week, 2 agents (rates.toml)
     assert capacity(p, mode="count")["capacity"].tolist() == [1.0] * 4
     # hours from hours_json when weekly_hours is absent; a malformed value counts as unknown
     hj = capacity(pd.DataFrame({"type": ["ccas", "ccas"], "hours_json": [json.dumps(H), '{"mo": [[9, 1]]}'], "staff": [1.0, 1.0]}))
-    assert hj["capacity"].tolist() == [19.5, 20.0] and hj["capacity_source"].tolist() == ["hours×staff", "default_hours"]
+    assert hj["capacity"].tolist() == [19.5, 20.0] and hj["capacity_source"].tolist() == ["hours×staff", "default_hours+staff"]
     with pytest.raises(ValueError, match="negative"):
         capacity(pd.DataFrame({"type": ["ccas"], "weekly_hours": [-1.0], "staff": [1.0]}))
     with pytest.raises(ValueError, match="capacity mode"):

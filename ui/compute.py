@@ -205,3 +205,77 @@ def missing_reason(zones: pd.DataFrame, layer: Layer) -> pd.Series:
 
 def config_json(config: Config) -> str:
     return json.dumps(config.to_dict(), sort_keys=True)
+
+
+#: why an input is estimated, per zone status (short, for tooltips and captions)
+ESTIMATE_REASONS = {
+    "estimated": "estimé (donnée non publiée)",
+    "from_commune": "valeur de la commune",
+    "rescaled": "structure RP2016 remise à l'échelle",
+}
+LEVEL_NOUNS = {"iris": "IRIS", "commune": "communes", "epci": "EPCI", "departement": "départements", "region": "régions"}
+
+
+def _input_estimates(zones: pd.DataFrame, config: Config) -> dict[str, pd.Series]:
+    """{indicator key: per-zone reason its value is estimated ('' when measured)} for the index."""
+    out = {}
+    for key in config.indicator_keys:
+        if config.weight_map.get(key, 1) == 0 or key == "places_per_10k":
+            continue
+        ind = CATALOGUE[key]
+        reason = pd.Series("", index=zones.index, dtype=object)
+        share = estimated_fraction(zones, ind)
+        status = zones.get(f"{ind.group}_status")
+        if status is not None and f"{ind.group}_estimated_share" not in zones:
+            reason = status.astype("object").map(ESTIMATE_REASONS).fillna("")
+        else:
+            reason = pd.Series(np.where(share >= ESTIMATED_THRESHOLD, [f"estimé pour {format_pct(v)}" for v in share], ""), index=zones.index)
+        imputed = zones.get(f"imputed_{key}")
+        if imputed is not None:
+            reason = reason.where(~imputed.fillna(False).astype(bool), "manquant, remplacé par la médiane de la référence")
+        out[key] = reason
+    return out
+
+
+def format_pct(share: float) -> str:
+    return f"{100.0 * share:.0f} %".replace(".", ",")
+
+
+def estimate_view(view: pd.DataFrame, zones: pd.DataFrame, layer: Layer, config: Config) -> tuple[pd.Series, pd.Series, list[str]]:
+    """(estimated flag, tooltip note, caption counts) of the zones of ``view`` for ``layer``.
+
+    A zone is estimated when at least :data:`ESTIMATED_THRESHOLD` of its value rests on
+    estimated inputs; the note names them (« taux de pauvreté : estimé (donnée non publiée) »);
+    the counts say how many zones have each input estimated (« 3 504 communes : taux de
+    pauvreté estimé »)."""
+    col = ESTIMATED_COLUMNS.get(layer.key, f"est_{layer.column}" if layer.column.startswith("ind_") else None)
+    share = pd.to_numeric(view[col], errors="coerce").fillna(0.0) if col and col in view else pd.Series(0.0, index=view.index)
+    flag = (share >= ESTIMATED_THRESHOLD) & view["value"].notna()
+    z = zones.join(view[[c for c in view.columns if c.startswith("imputed_")]], how="left") if layer.key in ("fragility", "bivariate") else zones
+    keys = config.indicator_keys if layer.key in ("fragility", "bivariate") else ()
+    if layer.key in ("need", "unmet"):
+        keys = ("poverty",) if config.need_model == "precarity" else ("age65_all",)
+    if layer.column.startswith("ind_"):
+        keys = (layer.column[4:],)
+    reasons = _input_estimates(z, config.replace(indicators=tuple(keys), weights=())) if keys else {}
+    notes = pd.Series("", index=view.index, dtype=object)
+    counts = []
+    noun = LEVEL_NOUNS.get(str(zones["level"].iloc[0]) if "level" in zones and len(zones) else "", "zones")
+    for key, reason in reasons.items():
+        reason = reason.reindex(view.index).fillna("")
+        label = CATALOGUE[key].label
+        notes = notes.where(reason.eq(""), notes.where(notes.eq(""), notes + " ; ") + label + " : " + reason)
+        n = int(reason.ne("").sum())
+        if n:
+            counts.append(f"{format_count(n)} {noun} : {label[0].lower() + label[1:]} estimé(e)")
+    if layer.key in ("access", "unmet", "bivariate"):
+        acc = pd.to_numeric(view.get("access_estimated"), errors="coerce").fillna(0.0) >= ESTIMATED_THRESHOLD
+        notes = notes.where(~acc, notes.where(notes.eq(""), notes + " ; ") + "accessibilité : horaires d'ouverture inconnus (valeur par défaut) ou besoin estimé")
+        if acc.any() and layer.key != "need":
+            counts.append(f"{format_count(int(acc.sum()))} {noun} : accessibilité reposant sur des horaires par défaut ou un besoin estimé")
+    return flag, notes.where(flag, ""), counts
+
+
+def format_count(n: int) -> str:
+    """'3 504' with a narrow no-break space."""
+    return f"{n:,}".replace(",", "\u202f")

@@ -11,10 +11,18 @@ from markupsafe import Markup
 from scipy.spatial import cKDTree
 
 from indicators import CATALOGUE, Config, load_rates
+from indicators.definitions import REFERENCE_LABELS
+from indicators.supply import capacity, select_places
 from ui import data
 from ui.compute import STATUS_LABELS
 from ui.folium_map import format_fr
 
+#: how the poverty of a commune under statistical secrecy was estimated (loaders.secret_poverty)
+POVERTY_METHODS = {
+    "model_epci": "estimé : modèle du revenu médian calé sur le taux publié de l'EPCI",
+    "model_kappa": "estimé : modèle du revenu médian, corrigé sur les EPCI qui publient leur taux",
+    "departement_mean": "estimé : taux moyen estimé des communes sous secret du département",
+}
 DAYS = {"mo": "lun.", "tu": "mar.", "we": "mer.", "th": "jeu.", "fr": "ven.", "sa": "sam.", "su": "dim."}
 
 
@@ -56,6 +64,13 @@ def place_popup(row: pd.Series, type_labels: dict, service_labels: dict) -> Mark
     )
 
 
+def open_reception_points(places: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The places the access indicator counts (supply rule: reception points, not itinerant) and
+    that open at least one hour a week: a place closed every day is never « the nearest »."""
+    kept, _ = select_places(places, config.service, config.time_slot, config.digital_help_only)
+    return kept[capacity(kept, config.capacity, load_rates())["capacity"].to_numpy(float) > 0]
+
+
 def nearest_places(zone: pd.Series, places: pd.DataFrame, k: int = 5, speed_kmh: float = 50.0, detour: float = 1.3) -> pd.DataFrame:
     """The k places nearest to the zone's demand point: straight-line distance and travel time."""
     xy = places[["x", "y"]].to_numpy(float)
@@ -78,6 +93,45 @@ def nearest_places(zone: pd.Series, places: pd.DataFrame, k: int = 5, speed_kmh:
     )
 
 
+def _indicator_remark(key: str, z: pd.Series, r: pd.Series) -> str:
+    """Why a value is what it is, in French: median-filled, estimated (how), vintage."""
+    ind = CATALOGUE[key]
+    flags = []
+    if bool(r.get(f"imputed_{key}", False)):
+        flags.append("valeur manquante remplacée par la médiane de la référence")
+    status = z.get(f"{ind.group}_status")
+    if isinstance(status, str) and status not in ("ok",):
+        flags.append(STATUS_LABELS.get(status, status))
+    share = z.get(f"{ind.group}_estimated_share")
+    if isinstance(share, float) and share >= 0.0005:
+        flags.append(f"{format_fr(100 * share, 0)} % de la valeur estimée")
+    method = z.get("poverty_method") if key == "poverty" else None
+    if isinstance(method, str) and method.startswith(("model", "departement")):
+        flags.append(POVERTY_METHODS.get(method.split("+")[0], method))
+    vintage = z.get({"age65": "age15p_vintage", "low_diploma": "diploma15p_vintage", "poverty": "poverty_vintage"}.get(key, ""))
+    if isinstance(vintage, str) and vintage:
+        flags.append(vintage)
+    return ", ".join(dict.fromkeys(flags))
+
+
+def _indicator_rows(z: pd.Series, r: pd.Series, columns, config: Config) -> list[dict]:
+    rows = []
+    for key in config.indicator_keys:
+        if f"contrib_{key}" not in columns:
+            continue
+        ind = CATALOGUE[key]
+        rows.append(
+            {
+                "Indicateur": ind.label,
+                "Valeur": format_fr(r.get(f"value_{key}"), 1) + f" {ind.unit}",
+                "Note (1–10)": r.get(f"score_{key}"),
+                "Contribution": r.get(f"contrib_{key}"),
+                "Remarque": _indicator_remark(key, z, r),
+            }
+        )
+    return rows
+
+
 def zone_panel(code: str, level: str, res: pd.DataFrame, config: Config, places: pd.DataFrame) -> None:
     """Draw the explanation of zone ``code``."""
     zones = data.pack()[level]
@@ -89,37 +143,27 @@ def zone_panel(code: str, level: str, res: pd.DataFrame, config: Config, places:
     z, r = zones.loc[i], res.loc[i]
     title = z["name"] + (f" — {z['commune_name']}" if isinstance(z.get("commune_name"), str) and z["commune_name"] != z["name"] else "")
     st.subheader(title)
+    if bool(r.get("uninhabited", False)):
+        st.info("Zone sans habitants recensés (zone d'activités, équipement, espace naturel…) : elle n'est pas notée "
+                "et ne compte aucune personne en besoin.")
     c1, c2, c3 = st.columns(3)
     c1.metric("Indice /10", format_fr(r["score"], 1), help="Indice de fragilité numérique (1 = peu fragile, 10 = très fragile)")
     c2.metric("En besoin", format_fr(r["need"], 0), help="Personnes en besoin d'accompagnement (modèle choisi)")
     c3.metric("Non couverts", format_fr(r["unmet"], 0), help="Besoin non couvert : personnes au-delà de ce que l'offre accessible permet d'accompagner")
-    rows = []
-    for key in config.indicator_keys:
-        if f"contrib_{key}" not in res.columns:
-            continue
-        ind = CATALOGUE[key]
-        flags = []
-        if bool(r.get(f"imputed_{key}", False)):
-            flags.append("valeur imputée (médiane de la référence)")
-        if bool(r.get(f"fallback_{key}", False)):
-            flags.append("60 ans ou plus à la place des 65 ans ou plus")
-        status = z.get(f"{ind.group}_status")
-        if isinstance(status, str) and status not in ("ok",):
-            flags.append(STATUS_LABELS.get(status, status))
-        rows.append(
-            {
-                "Indicateur": ind.label,
-                "Valeur": format_fr(r.get(f"value_{key}"), 1) + f" {ind.unit}",
-                "Note (1–10)": r.get(f"score_{key}"),
-                "Contribution": r.get(f"contrib_{key}"),
-                "Remarque": ", ".join(flags),
-            }
-        )
+    rows = _indicator_rows(z, r, res.columns, config)
     if rows:
         table = pd.DataFrame(rows)
         st.markdown("**Pourquoi cette note** (les contributions s'additionnent à l'indice)")
         st.bar_chart(table.set_index("Indicateur")["Contribution"], horizontal=True, height=180)
         st.dataframe(table, hide_index=True)
+        measured = r.get("measured_share")
+        if isinstance(measured, float) and np.isfinite(measured) and measured < 0.9995:
+            st.caption(f"{format_fr(100 * measured, 0)} % de cette note vient de données mesurées ; le reste repose sur "
+                       "les estimations indiquées en remarque.")
+        ref = r.get("reference")
+        if isinstance(ref, str) and ref != config.reference:
+            st.caption(f"Référence de l'indice : {REFERENCE_LABELS.get(ref, ref)} (à cette maille, une zone ne peut pas "
+                       "être classée dans sa propre référence : la référence monte d'un niveau).")
     st.markdown(
         f"**Accessibilité** : {format_fr(r['access'], 2)} h d'accompagnement par semaine pour 1 000 personnes en besoin "
         f"(cible {format_fr(r['target'], 2)}) · lieu le plus proche à {format_fr(r.get('nearest_time_min'), 0)} min "
@@ -129,7 +173,7 @@ def zone_panel(code: str, level: str, res: pd.DataFrame, config: Config, places:
         st.caption("Besoin non estimé : population ou taux de pauvreté absents pour cette zone (voir Données & méthode).")
     rates = load_rates()
     speed = float(rates["travel"]["walk_kmh"] if r.get("travel_mode") == "walk" else rates["travel"]["car_kmh"])
-    near = nearest_places(z, places, speed_kmh=speed, detour=float(rates["travel"]["detour"]))
+    near = nearest_places(z, open_reception_points(places, config), speed_kmh=speed, detour=float(rates["travel"]["detour"]))
     if len(near):
         st.markdown("**Lieux les plus proches**")
         st.dataframe(near, hide_index=True)

@@ -38,6 +38,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import CATALOGUE, Config
+from indicators.definitions import ESTIMATED_STATUSES
 from ui import data, session_places
 from ui.compute import NEED_LABELS, STATUS_LABELS, results
 from ui.folium_map import NOT_AVAILABLE, format_fr
@@ -54,8 +55,9 @@ VEGA_FR_LOCALE = {"number": {"decimal": ",", "thousands": "\u202f", "grouping": 
 RATE_FIGURES = {
     "poverty": ("Taux de pauvreté (seuil 60 %)", "poor_persons", "fiscal_persons", "poverty", False),
     "unemployment": ("Taux de chômage des 15–64 ans", "unemployed_1564", "active_1564", "unemployment", False),
-    "age65": ("Part des 65 ans ou plus", "pop_65p", "pop_age_total", "age", False),
-    "low_diploma": ("Non-scolarisés de 15 ans ou plus sans diplôme ou CEP", "nscol15p_diplmin", "nscol15p", "diploma", False),
+    "age65": ("Part des 65 ans ou plus parmi les 15 ans ou plus", "pop15p_65p", "pop15p", "age15p", False),
+    "low_diploma": ("Peu ou pas diplômés (au plus CAP-BEP) parmi les 15 ans ou plus", "pop15p_lowdip", "pop15p_dipl", "diploma15p", False),
+    "thd": ("Locaux éligibles au très haut débit (≥ 30 Mbit/s)", "thd_premises", "premises_2019", "thd", False),
     "ftth": ("Locaux raccordables à la fibre (FttH)", "ftth_premises", "premises_total", "ftth", False),
 }
 #: order and labels of every key figure (the Comparer shows the same list)
@@ -70,7 +72,15 @@ FIGURE_LABELS = {
     "pop_beyond_15": "Population à plus de 15 min du lieu le plus proche",
     "pop_beyond_30": "Population à plus de 30 min du lieu le plus proche",
 }
-FIGURE_COLUMNS = ["key", "label", "value", "unit", "decimals", "source", "note"]
+FIGURE_COLUMNS = ["key", "label", "value", "unit", "decimals", "source", "note", "estimated_share"]
+#: how the estimated part of a figure was made, per status group (shown in the figure's note)
+ESTIMATE_NOTES = {
+    "poverty": "communes sous secret statistique : taux estimé par un modèle du revenu médian, calé sur le taux publié de l'EPCI quand il existe",
+    "age15p": "IRIS : structure RP2016",
+    "diploma15p": "IRIS : taux de la commune",
+    "thd": "IRIS : taux de la commune",
+    "ftth": "IRIS : taux de la commune",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,38 +177,151 @@ def _scope(all_communes: pd.DataFrame | None, column: str) -> str:
     return ", ".join(names)
 
 
+def _estimated_share(row: pd.Series | None, communes: pd.DataFrame, group: str, num: str) -> float:
+    """Share (0–1) of a figure's numerator that rests on estimates: the aggregated row's
+    ``<group>_estimated_share``, else the communes' statuses weighted by their numerator."""
+    share = _value(row, f"{group}_estimated_share")
+    if np.isfinite(share):
+        return share
+    status = f"{group}_status"
+    if status not in communes or num not in communes:
+        return 0.0
+    v = np.nan_to_num(_num(communes, num))
+    est = communes[status].astype("object").isin(ESTIMATED_STATUSES).to_numpy()
+    return float(v[est].sum() / v.sum()) if v.sum() > 0 else 0.0
+
+
 def _rate_figure(key: str, row: pd.Series | None, communes: pd.DataFrame, manifest: Mapping,
                  all_communes: pd.DataFrame | None) -> dict:
     label, num, den, group, _ = RATE_FIGURES[key]
     n, d = _value(row, num), _value(row, den)
     source = source_line(manifest, group)
-    vintage = ""
-    if key == "unemployment" and "unemployment_vintage" in communes:
-        vint = sorted(communes["unemployment_vintage"].dropna().astype(str).unique())
-        vintage = f"millésime ici : {', '.join(vint)}" if vint else ""
+    notes = []
+    vint_col = {"unemployment": "unemployment_vintage", "age65": "age15p_vintage", "low_diploma": "diploma15p_vintage"}.get(key)
+    if vint_col and vint_col in communes:
+        vint = sorted({v for s in communes[vint_col].dropna().astype(str) for v in s.split(";") if v})
+        if vint:
+            notes.append(f"millésime ici : {', '.join(vint)}")
     missing = _missing_communes(communes, group, (num, den))
     cov = _value(row, f"{group}_coverage")
     if not np.isfinite(cov):  # commune rows have no coverage column: all or nothing
         cov = 1.0 if np.isfinite(n) and np.isfinite(d) else 0.0
-    note = ""
-    value = np.nan
+    value, est = np.nan, np.nan
     if np.isfinite(n) and np.isfinite(d) and d > 0 and cov >= MIN_COVERAGE:
         value = 100.0 * n / d
+        est = _estimated_share(row, communes, group, num)
+        if est > 0.0005:
+            notes.append(f"dont {_pct(est)} estimé ({ESTIMATE_NOTES.get(group, 'voir Données & méthode')})")
         if cov < 0.9995 or missing:
-            note = f"calculé sur les communes qui publient la donnée ({_pct(cov)} de la population) ; {missing}"
-        if vintage:
-            note = f"{vintage} ; {note}" if note else vintage
+            notes.append(f"calculé sur les communes qui ont la donnée ({_pct(cov)} de la population) ; {missing}")
     else:
-        if np.isfinite(n) and np.isfinite(d) and d > 0:
-            note = f"non disponible : les communes qui publient la donnée ne font que {_pct(cov)} de la population"
-        else:
-            note = "non disponible"
-        note += f" ; {missing}" if missing else ""
+        reason = (f"non disponible : les communes qui ont la donnée ne font que {_pct(cov)} de la population"
+                  if np.isfinite(n) and np.isfinite(d) and d > 0 else "non disponible")
+        notes.append(reason + (f" ; {missing}" if missing else ""))
         if group in ("age", "diploma"):
             scope = _scope(all_communes, num)
             if scope:
-                note += f" ; le jeu de données n'a ces comptes que pour : {scope}"
-    return {"key": key, "label": label, "value": value, "unit": "%", "decimals": 1, "source": source, "note": note}
+                notes.append(f"le jeu de données n'a ces comptes que pour : {scope}")
+    return {"key": key, "label": label, "value": value, "unit": "%", "decimals": 1, "source": source,
+            "note": " ; ".join(notes), "estimated_share": est}
+
+
+def _population_figure(row, communes: pd.DataFrame, manifest: Mapping) -> dict:
+    vintages = sorted(communes.get("population_vintage", pd.Series(dtype=object)).dropna().astype(str).unique())
+    miss = _missing_communes(communes, "population", ("population",))
+    note = f"recensement {', '.join(vintages)} selon les communes (somme des populations communales)" if vintages else ""
+    if miss:
+        note = (note + " ; " if note else "") + miss
+    return {"key": "population", "label": FIGURE_LABELS["population"], "value": _value(row, "population"), "unit": "habitants",
+            "decimals": 0, "source": source_line(manifest, "population"), "note": note, "estimated_share": 0.0}
+
+
+def _need_figure(res: pd.DataFrame, need_source: str) -> dict:
+    """Σ people in need of the territory's communes (each the sum of its IRIS: one value per
+    territory), with the share resting on estimates."""
+    need = _num(res, "need")
+    ok = np.isfinite(need)
+    need_sum = float(need[ok].sum()) if ok.any() else np.nan
+    notes, share = [], 0.0
+    if (~ok).any():
+        notes.append(f"{int((~ok).sum())} commune(s) sans estimation (population absente), non comptée(s)")
+    if "need_estimated" in res.columns and ok.any() and need_sum > 0:
+        share = float((need[ok] * np.nan_to_num(_num(res, "need_estimated")[ok])).sum() / need_sum)
+        if share > 0.0005:
+            notes.append(f"dont {_pct(share)} repose sur des données estimées (communes sous secret statistique, "
+                         "valeurs de la commune données à ses IRIS)")
+    return {"key": "need", "label": FIGURE_LABELS["need"], "value": need_sum, "unit": "personnes", "decimals": 0,
+            "source": need_source, "note": " ; ".join(notes), "estimated_share": share}
+
+
+def _published_poverty_figure(row, summed: float, manifest: Mapping) -> dict:
+    """The EPCI's own published rate beside the sum of its communes, and what the gap means."""
+    pub = _value(row, "poverty_rate_published")
+    src = manifest.get("sources", {}).get("comparateur_rp2022_gam", {})
+    if np.isfinite(pub):
+        note = (f"somme des communes : {format_fr(summed, 1)} % ; les communes sous secret statistique y sont estimées en "
+                "se calant sur ce taux publié (ce qu'il laisse une fois comptées les communes qui publient le leur), "
+                "d'où l'accord des deux chiffres")
+    else:
+        note = "non publié pour cet EPCI dans le jeu de données"
+    return {"key": "poverty_published", "label": FIGURE_LABELS["poverty_published"], "value": pub, "unit": "%", "decimals": 1,
+            "source": f"{src.get('producer', '')} — {src.get('vintage', '')}".strip(" —") if src else source_line(manifest, "poverty"),
+            "note": note, "estimated_share": 0.0}
+
+
+def _places_figures(communes: pd.DataFrame, places: pd.DataFrame, capacities: pd.DataFrame, manifest: Mapping,
+                    need_sum: float) -> list[dict]:
+    codes = set(communes["code"].astype(str))
+    here = places[places["code_commune"].astype("object").isin(codes)] if "code_commune" in places else places.iloc[:0]
+    psrc = places_source(manifest, here)
+    figs = [{"key": "places", "label": FIGURE_LABELS["places"], "value": float(len(here)), "unit": "lieux", "decimals": 0,
+             "source": psrc, "note": "lieux dont l'adresse est dans le territoire (tous types, bibliothèques comprises, après dédoublonnage)",
+             "estimated_share": 0.0}]
+    fs = here[here["type"].astype("object") == "france_services"]
+    figs.append({"key": "france_services", "label": FIGURE_LABELS["france_services"], "value": float(len(fs)), "unit": "sites",
+                 "decimals": 0, "source": places_source(manifest, fs), "estimated_share": 0.0,
+                 "note": "y compris les bus France services (adresse du porteur : non comptés dans l'accessibilité)"})
+    caps = capacities.drop_duplicates("place_id").set_index("place_id") if len(capacities) else pd.DataFrame(columns=["capacity"])
+    cap = pd.to_numeric(caps["capacity"].reindex(here["place_id"].astype("object")), errors="coerce")
+    hnotes = ["rapport simple offre du territoire ÷ besoin du territoire, sans zone de chalandise"]
+    if cap.isna().any():
+        hnotes.append(f"{int(cap.isna().sum())} lieu(x) sans capacité (hors accompagnement, itinérants : non retenus)")
+    share = 0.0
+    if "capacity_source" in caps:
+        dflt = caps["capacity_source"].reindex(here["place_id"].astype("object")).astype("object").fillna("").str.contains("default_hours")
+        if dflt.any():
+            hnotes.append(f"horaires par défaut pour {int(dflt.sum())} lieu(x) sur {int(cap.notna().sum())}")
+            share = float(cap[dflt.to_numpy()].sum() / cap.sum()) if cap.sum() > 0 else 0.0
+    hours = 1000.0 * float(cap.sum()) / need_sum if np.isfinite(need_sum) and need_sum > 0 else np.nan
+    if not np.isfinite(hours):
+        hnotes.insert(0, "non disponible : besoin nul ou non estimé")
+    figs.append({"key": "hours_per_1000", "label": FIGURE_LABELS["hours_per_1000"], "value": hours, "unit": "h / sem.",
+                 "decimals": 1, "source": f"heures d'ouverture × personnel des lieux, valeurs par défaut par type sinon ; lieux : {psrc}",
+                 "note": " ; ".join(hnotes), "estimated_share": share})
+    return figs
+
+
+def _beyond_figures(res: pd.DataFrame, communes: pd.DataFrame) -> list[dict]:
+    """Residents beyond 15 / 30 minutes of the nearest place: Σ over the IRIS (``pop_beyond_<t>``
+    of the level results), else from the communes' own times."""
+    p = _num(communes, "population")
+    total = float(np.nansum(p))
+    figs = []
+    for minutes in (15, 30):
+        col = f"pop_beyond_{minutes}"
+        if col in res.columns:
+            beyond = float(np.nansum(_num(res, col))) if np.isfinite(_num(res, col)).any() else np.nan
+        else:
+            t = _num(res, "nearest_time_min")
+            known = np.isfinite(t) & np.isfinite(p)
+            beyond = float(p[known & (t > minutes)].sum()) if known.any() else np.nan
+        bnote = f"{_pct(beyond / total)} de la population" if np.isfinite(beyond) and total > 0 else ""
+        figs.append({"key": f"pop_beyond_{minutes}", "label": FIGURE_LABELS[f"pop_beyond_{minutes}"], "value": beyond,
+                     "unit": "habitants", "decimals": 0, "estimated_share": 0.0,
+                     "source": "temps estimé pour chaque IRIS : distance à vol d'oiseau × détour ÷ vitesse (à pied en zone dense, "
+                               "en voiture ailleurs ; transports en commun non modélisés)",
+                     "note": bnote})
+    return figs
 
 
 def territory_figures(
@@ -217,100 +340,20 @@ def territory_figures(
 
     ``row``: the territory's own row of its pack table (``zones_epci`` …; the commune row for a
     commune). ``communes``: its rows of ``zones_commune``; ``commune_results``: the commune-level
-    results of ``compute_all`` (same index as the pack's commune table, columns ``need``,
-    ``need_imputed``, ``nearest_time_min``). ``places``: places with ``place_id``, ``type``,
-    ``code_commune``, ``sources``; ``capacities``: ``place_id``, ``capacity``,
-    ``capacity_source`` (the places table of ``compute_all``). ``all_communes``: the whole commune
-    table, to say where the age / diploma counts exist.
+    results of :func:`indicators.levels.compute_level` (same index as the pack's commune table,
+    columns ``need``, ``need_estimated``, ``pop_beyond_15`` …). ``places``: places with
+    ``place_id``, ``type``, ``code_commune``, ``sources``; ``capacities``: ``place_id``,
+    ``capacity``, ``capacity_source``. ``all_communes``: the whole commune table, to say where the
+    age / diploma counts exist. ``estimated_share``: share of each figure resting on estimates.
     """
     res = commune_results.reindex(communes.index)
-    figs: list[dict] = []
-
-    # population
-    pop = _value(row, "population")
-    vintages = sorted(communes.get("population_vintage", pd.Series(dtype=object)).dropna().astype(str).unique())
-    miss = _missing_communes(communes, "population", ("population",))
-    note = f"recensement {', '.join(vintages)} selon les communes (somme des populations communales)" if vintages else ""
-    if miss:
-        note = (note + " ; " if note else "") + miss
-    figs.append({"key": "population", "label": FIGURE_LABELS["population"], "value": pop, "unit": "habitants",
-                 "decimals": 0, "source": source_line(manifest, "population"), "note": note})
-
-    # people in need
-    need = _num(res, "need")
-    ok = np.isfinite(need)
-    need_sum = float(need[ok].sum()) if ok.any() else np.nan
-    notes = []
-    if (~ok).any():
-        notes.append(f"{int((~ok).sum())} commune(s) sans estimation (population absente), non comptée(s)")
-    if "need_imputed" in res.columns and ok.any():
-        imp = res["need_imputed"].fillna(False).to_numpy(bool) & ok
-        if imp.any():
-            share = need[imp].sum() / need_sum if need_sum > 0 else np.nan
-            notes.append(f"dont {_pct(share) if np.isfinite(share) else NOT_AVAILABLE} estimé pour {int(imp.sum())} commune(s) "
-                         "sans donnée publiée (taux de la référence, signalé)")
-    figs.append({"key": "need", "label": FIGURE_LABELS["need"], "value": need_sum, "unit": "personnes", "decimals": 0,
-                 "source": need_source, "note": " ; ".join(notes)})
-
-    # rates from summed counts
+    figs = [_population_figure(row, communes, manifest), _need_figure(res, need_source)]
     for key in RATE_FIGURES:
         figs.append(_rate_figure(key, row, communes, manifest, all_communes))
         if key == "poverty" and kind == "epci":
-            pub = _value(row, "poverty_rate_published")
-            src = manifest.get("sources", {}).get("comparateur_rp2022_gam", {})
-            summed = figs[-1]["value"]
-            if np.isfinite(pub):
-                gap = (f"écart avec la somme des communes ({format_fr(summed, 1)} %) : la somme ne compte que les communes "
-                       "qui publient le taux ; celles sous secret statistique (petites communes) en sont absentes, "
-                       "alors que le taux de l'EPCI les inclut") if np.isfinite(summed) else ""
-                pnote = gap
-            else:
-                pnote = "non publié pour cet EPCI dans le jeu de données (seul le taux de la somme des communes existe)"
-            figs.append({"key": "poverty_published", "label": FIGURE_LABELS["poverty_published"], "value": pub, "unit": "%",
-                         "decimals": 1,
-                         "source": f"{src.get('producer', '')} — {src.get('vintage', '')}".strip(" —") if src else source_line(manifest, "poverty"),
-                         "note": pnote})
-
-    # places and supply
-    codes = set(communes["code"].astype(str))
-    here = places[places["code_commune"].astype("object").isin(codes)] if "code_commune" in places else places.iloc[:0]
-    psrc = places_source(manifest, here)
-    figs.append({"key": "places", "label": FIGURE_LABELS["places"], "value": float(len(here)), "unit": "lieux", "decimals": 0,
-                 "source": psrc, "note": "lieux dont l'adresse est dans le territoire (tous types, après dédoublonnage)"})
-    fs = here[here["type"].astype("object") == "france_services"]
-    figs.append({"key": "france_services", "label": FIGURE_LABELS["france_services"], "value": float(len(fs)), "unit": "sites",
-                 "decimals": 0, "source": places_source(manifest, fs), "note": "y compris les arrêts de bus France services (adresse du porteur)"})
-    caps = capacities.drop_duplicates("place_id").set_index("place_id") if len(capacities) else pd.DataFrame(columns=["capacity"])
-    cap = pd.to_numeric(caps["capacity"].reindex(here["place_id"].astype("object")), errors="coerce")
-    hnotes = ["rapport simple offre du territoire ÷ besoin du territoire, sans zone de chalandise"]
-    if cap.isna().any():
-        hnotes.append(f"{int(cap.isna().sum())} lieu(x) sans capacité (non retenus par le calcul)")
-    if "capacity_source" in caps:
-        dflt = caps["capacity_source"].reindex(here["place_id"].astype("object")).astype("object").fillna("").str.startswith("default").sum()
-        if dflt:
-            hnotes.append(f"horaires ou effectif par défaut pour {int(dflt)} lieu(x) sur {len(here)}")
-    if np.isfinite(need_sum) and need_sum > 0:
-        hours = 1000.0 * float(cap.sum()) / need_sum
-    else:
-        hours = np.nan
-        hnotes.insert(0, "non disponible : besoin nul ou non estimé")
-    figs.append({"key": "hours_per_1000", "label": FIGURE_LABELS["hours_per_1000"], "value": hours, "unit": "h / sem.",
-                 "decimals": 1, "source": f"heures d'ouverture × conseillers des lieux, valeurs par défaut par type sinon ; lieux : {psrc}", "note": " ; ".join(hnotes)})
-
-    # population beyond 15 / 30 minutes of the nearest place
-    t = _num(res, "nearest_time_min")
-    p = _num(communes, "population")
-    known = np.isfinite(t) & np.isfinite(p)
-    for minutes in (15, 30):
-        beyond = float(p[known & (t > minutes)].sum()) if known.any() else np.nan
-        total = float(p[known].sum()) if known.any() else np.nan
-        bnote = f"{_pct(beyond / total)} de la population" if np.isfinite(beyond) and total > 0 else ""
-        if (~known).any():
-            bnote += f" ; {int((~known).sum())} commune(s) sans temps ou sans population, non comptée(s)"
-        figs.append({"key": f"pop_beyond_{minutes}", "label": FIGURE_LABELS[f"pop_beyond_{minutes}"], "value": beyond,
-                     "unit": "habitants", "decimals": 0,
-                     "source": "temps estimé : distance à vol d'oiseau × détour ÷ vitesse (à pied en zone dense, en voiture ailleurs)",
-                     "note": bnote.strip(" ;")})
+            figs.append(_published_poverty_figure(row, figs[-1]["value"], manifest))
+    figs += _places_figures(communes, places, capacities, manifest, figs[1]["value"])
+    figs += _beyond_figures(res, communes)
     return pd.DataFrame(figs, columns=FIGURE_COLUMNS)
 
 

@@ -59,3 +59,14 @@ def run_plan(
 def site_popup(row: pd.Series) -> Markup:
     """Popup of a proposed site: rank and name (escaped), people newly within reach."""
     return Markup("<b>{}</b><br>+{} personnes à portée").format(row["label"], format_fr(row["newly_covered"], 0))
+
+
+def stopped_note(summary: dict) -> str:
+    """Why the plan holds fewer sites than asked, in French ('' when it holds them all)."""
+    asked, got, reason = summary.get("p_requested"), summary.get("n_sites"), summary.get("stopped_reason")
+    if not asked or got is None or got >= asked or not reason:
+        return ""
+    if reason == "no_gain":
+        return (f"Au-delà de {got} site{'s' if got > 1 else ''}, aucun site n'ajoute de personnes à portée : "
+                f"{got} proposé{'s' if got > 1 else ''} au lieu des {asked} demandés.")
+    return f"Seulement {got} emplacement{'s' if got > 1 else ''} candidat{'s' if got > 1 else ''} dans ce territoire ({asked} demandés)."
