@@ -340,21 +340,75 @@ def _share_counts(out: pd.DataFrame, com: pd.DataFrame, share: pd.Series, pop_st
         out[c] = com[c]
 
 
+#: disjoint age groups of the pack and of RP2016 (0–14 is the commune's total minus the others)
+AGE_PARTS = ("pop_0_14", "pop_15_29", "pop_30_44", "pop_45_59", "pop_60_74", "pop_75p")
+RP16_PARTS = ("pop_0014", "pop_1529", "pop_3044", "pop_4559", "pop_6074", "pop_75p")
+
+
+def ipf(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 200, tol: float = 1e-10) -> np.ndarray:
+    """Iterative proportional fitting (Deming & Stephan 1940): scale the rows and columns of
+    ``seed`` (n × k, ≥ 0) in turn until its row sums are ``rows`` and its column sums ``cols``
+    (Σ rows = Σ cols). A zero cell stays zero; a column with a margin but only zero cells in rows
+    that have people gets a tiny seed there (1e-6), so that every margin can be met."""
+    m = np.clip(np.nan_to_num(np.asarray(seed, float)), 0.0, None)
+    rows, cols = np.asarray(rows, float), np.asarray(cols, float)
+    for j in np.flatnonzero((cols > 0) & (m[rows > 0].sum(axis=0) == 0)):
+        m[rows > 0, j] = 1e-6
+    for _ in range(iterations):
+        rs = m.sum(axis=1)
+        m *= np.divide(rows, rs, out=np.zeros_like(rows), where=rs > 0)[:, None]
+        cs = m.sum(axis=0)
+        m *= np.divide(cols, cs, out=np.zeros_like(cols), where=cs > 0)[None, :]
+        if np.abs(m.sum(axis=1) - rows).max(initial=0.0) <= tol * max(rows.sum(), 1.0):
+            break
+    return m
+
+
+def _age_fitted(out: pd.DataFrame, com: pd.DataFrame, seed: np.ndarray, share: pd.Series, fit: np.ndarray) -> np.ndarray:
+    """IRIS × age-group counts of the communes that have RP2022 age groups: IPF of the RP2016 IRIS
+    structure (the commune's structure for IRIS absent from RP2016) to the IRIS totals (commune
+    total × population share) and the commune's group counts, so that every IRIS's groups sum to
+    its total and every group sums to the commune's."""
+    parts = np.column_stack([com[c].to_numpy(float) for c in AGE_PARTS[1:]])
+    com_parts = np.column_stack([com["pop_age_total"].to_numpy(float) - parts.sum(axis=1), parts])
+    total = com["pop_age_total"].to_numpy(float) * share.to_numpy(float)
+    missing_seed = ~np.isfinite(seed).all(axis=1)
+    seed = np.where(missing_seed[:, None], com_parts, seed)
+    result = np.full(seed.shape, np.nan)
+    codes = out["code_commune"].to_numpy()
+    for c in np.unique(codes[fit]):
+        rows = np.flatnonzero((codes == c) & fit)
+        result[rows] = ipf(seed[rows], total[rows], com_parts[rows[0]])
+    return result
+
+
 def _age_counts(out: pd.DataFrame, com: pd.DataFrame, inp: IrisInputs, share: pd.Series, whole: pd.Series) -> None:
-    """Age counts: the commune's count × the IRIS's RP2016 share of that group; where the commune has
-    no count (outside the metropolises), the RP2016 counts rescaled to the IRIS's population."""
+    """Age counts. Communes with RP2022 age groups: :func:`_age_fitted` (60+ = 60–74 + 75+, 65+ =
+    60+ × the commune's 65+ / 60+). Other communes: the RP2016 counts of the IRIS rescaled to its
+    population (no newer count to calibrate on). People 15+ and 65+ among them (the index's
+    definition) where only the RP2017 rates exist: the commune's counts × the IRIS's RP2016 share
+    of 15+ and of 60+ (``rescaled``)."""
     p16 = inp.rp2016.set_index("code_iris")
-    pop16 = out["code"].map(p16["pop_total"])
-    scale = out["population"] / pop16
-    src = {"pop_age_total": "pop_total", "pop_15_29": "pop_1529", "pop_30_44": "pop_3044", "pop_45_59": "pop_4559",
-           "pop_60_74": "pop_6074", "pop_60p": "pop_60p", "pop_75p": "pop_75p", "pop_65p": "pop_60p",
-           "pop15p": None, "pop15p_65p": "pop_60p"}
-    g16 = {k: (out["code"].map(p16[v]) if v else out["code"].map(p16["pop_total"] - p16["pop_0014"])) for k, v in src.items()}
-    for col, raw in g16.items():
-        commune_total = com[col]
-        by_structure = calibrate(raw, commune_total, out["code_commune"], out["population"])
-        rescaled = raw * scale if col not in ("pop_65p", "pop15p_65p", "pop15p") else pd.Series(np.nan, index=out.index)
-        out[col] = np.where(whole, commune_total, np.where(commune_total.notna(), by_structure, rescaled))
+    seed = np.column_stack([out["code"].map(p16[c]).to_numpy(float) for c in RP16_PARTS])
+    fit = com["pop_age_total"].notna().to_numpy() & ~whole.to_numpy()
+    fitted = _age_fitted(out, com, seed, share, fit)
+    scale = (out["population"] / out["code"].map(p16["pop_total"])).to_numpy(float)
+    rescaled = seed * scale[:, None]
+    groups = np.where(fit[:, None], fitted, rescaled)
+    for j, col in enumerate(AGE_PARTS[1:], start=1):
+        out[col] = groups[:, j]
+    out["pop_age_total"] = groups.sum(axis=1)
+    out["pop_60p"] = out["pop_60_74"] + out["pop_75p"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["pop_65p"] = np.where(fit, out["pop_60p"] * com["pop_65p"] / com["pop_60p"], np.nan)
+    for col in GROUPS["age"]:
+        out[col] = np.where(whole, com[col], out[col])
+    g15 = out["code"].map(p16["pop_total"] - p16["pop_0014"])
+    g60 = out["code"].map(p16["pop_60p"])
+    by_share15 = calibrate(g15, com["pop15p"], out["code_commune"], out["population"])
+    by_share65 = calibrate(g60, com["pop15p_65p"], out["code_commune"], out["population"])
+    out["pop15p"] = np.where(whole, com["pop15p"], np.where(fit, out["pop_age_total"] - groups[:, 0], by_share15))
+    out["pop15p_65p"] = np.where(whole, com["pop15p_65p"], np.where(fit, out["pop_65p"], np.minimum(by_share65, out["pop15p"])))
     out["age_status"] = pd.Series(np.where(whole, com["age_status"], np.where(out["pop_60p"].notna(), "rescaled", "not_covered")), index=out.index, dtype="string")
     out["age15p_status"] = pd.Series(np.where(whole, com["age15p_status"], np.where(out["pop15p_65p"].notna(), "rescaled", "not_covered")), index=out.index, dtype="string")
     out["age15p_vintage"] = com["age15p_vintage"]

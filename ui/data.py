@@ -52,7 +52,11 @@ def overview_geometry(level: str):
     ``geometry_display`` stays the detailed one for local maps.
     """
     z = pack()[level]
-    return gpd.GeoSeries(never_empty_simplify(z.geometry.values, OVERVIEW_TOLERANCE_M), index=z.index, crs=z.crs).to_crs("EPSG:4326").set_precision(1e-4)
+    wgs = gpd.GeoSeries(never_empty_simplify(z.geometry.values, OVERVIEW_TOLERANCE_M), index=z.index, crs=z.crs).to_crs("EPSG:4326")
+    snapped = wgs.set_precision(1e-4)
+    lost = snapped.is_empty | snapped.isna()  # a zone narrower than the grid (Parilly Sud, Bron) keeps finer coordinates
+    snapped[lost] = wgs[lost].set_precision(1e-6)
+    return snapped
 
 
 def never_empty_simplify(geoms, tolerance_m: float):

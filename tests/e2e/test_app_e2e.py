@@ -96,7 +96,9 @@ def test_default_map_draws_every_metropole_iris(page, app_server, metro_iris):
     assert frame.locator(f"path.{BOUNDARY_CLASS}").count() == metro_iris["code_commune"].nunique() == 49
     fills = zones.evaluate_all("ps => ps.map(p => p.getAttribute('fill'))")
     assert all(f and f.startswith("#") for f in fills)  # no zone left unfilled
-    assert len(set(fills)) == 5  # quantiles, 5 classes, no missing value in the Métropole
+    # quantiles, 5 classes (estimated zones in the same colours, paler) + the light fill of the
+    # 17 IRIS without residents; no missing value in the Métropole
+    assert len(set(fills)) == 6 and "#f4f4f4" in fills
     legend = frame.locator(".inc-legend").inner_text().split("\n")
     assert legend[0] == "Indice de fragilité numérique (note /10)" and len(legend) >= 6
     # a click on its title folds the legend away from the zones it covers, a second unfolds it
