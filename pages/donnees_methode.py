@@ -8,7 +8,7 @@ import streamlit as st
 from loaders.errors import LoaderError
 from loaders.quality import quality_rows
 from loaders.user_places import MAX_BYTES, TEMPLATE_COLUMNS, parse_user_places, template_csv
-from ui import data, session_places
+from ui import data, method, session_places
 from ui.navigation import use_app_navigation
 
 use_app_navigation()
@@ -20,7 +20,7 @@ tab_sources, tab_coverage, tab_method, tab_upload = st.tabs(["Sources", "Couvert
 
 with tab_sources:
     st.markdown(
-        "Toutes les données viennent de producteurs publics (INSEE, IGN, ARCEP, ANCT, data·inclusion, Hinaura). "
+        "Toutes les données viennent de producteurs publics (INSEE, IGN, ARCEP, ANCT, Ministère de la Culture, data·inclusion, Hinaura). "
         "Le jeu de données embarqué est **dérivé** de leurs fichiers par le programme de construction du projet "
         "(`python -m loaders.build_pack`) ; chaque fichier d'entrée est identifié par son empreinte SHA-256."
     )
@@ -34,7 +34,7 @@ with tab_sources:
             "Remarques": s.get("notes", ""),
             "SHA-256": (s.get("sha256") or "absent")[:12],
         }
-        for s in manifest["sources"].values()
+        for s in sorted(manifest["sources"].values(), key=lambda s: s["title"])
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     tables = pd.DataFrame([{"Table": k, "Fichier": v["file"], "Lignes": v["rows"]} for k, v in manifest["tables"].items()])
@@ -48,53 +48,27 @@ with tab_sources:
 
 with tab_coverage:
     st.markdown(
-        "Part des zones qui ont une valeur, et part **imputée** (valeur de la commune donnée à ses IRIS, ou structure "
-        "d'un recensement plus ancien remise à l'échelle). Une valeur absente est affichée comme absente, jamais comme zéro."
+        "Part des zones qui ont une valeur, et part **estimée** : valeur de la commune donnée à ses IRIS, structure d'un "
+        "recensement plus ancien remise à l'échelle, ou estimation d'une donnée non publiée (secret statistique). Aux "
+        "mailles agrégées, la part estimée est celle de la population des communes estimées. Une valeur absente est "
+        "affichée comme absente, jamais comme zéro."
     )
     cov = pd.DataFrame(quality_rows(manifest))
     if not cov.empty:
-        cov = cov.rename(columns={"indicator": "Indicateur", "level": "Maille", "zones": "Zones", "with_value_pct": "Zones avec valeur (%)", "population_covered_pct": "Population couverte (%)", "imputed_pct": "Imputé (%)", "vintage": "Millésime"})
+        cov = cov.rename(columns={"indicator": "Indicateur", "level": "Maille", "zones": "Zones", "with_value_pct": "Zones avec valeur (%)", "population_covered_pct": "Population couverte (%)", "imputed_pct": "Estimé (%)", "vintage": "Millésime"})
         st.dataframe(cov.drop(columns="group"), hide_index=True, width="stretch")
 
 with tab_method:
-    st.markdown(
-        r"""
-### 1. Besoin : indice de fragilité numérique
-Inspiré de l'*Indice de fragilité numérique* de La Mednum (2023, cinq indicateurs, plus haut = plus fragile) :
-part des locaux sans très haut débit fixe (ARCEP), absence de 4G (ici **approchée** par la distance au site 4G le plus proche),
-taux de pauvreté à 60 % (Filosofi), part des 65 ans ou plus (recensement ; 60 ans ou plus à l'IRIS), part des non-scolarisés
-de 15 ans ou plus sans diplôme ou avec le CEP. Chaque indicateur est noté de 1 à 10 (déciles sur les zones de référence),
-puis l'indice est la moyenne pondérée des notes :
-$$ I_i = \frac{\sum_k w_k\, s_{ik}}{\sum_k w_k}, \qquad w_k \in \{0,\dots,10\}. $$
-Autres normalisations : rapport à la référence $\times 100$ (IFN 2019) et min–max 0–10 (DERI). La contribution de chaque
-indicateur est $w_k s_{ik} / \sum w$ : les contributions s'additionnent à l'indice.
-
-### 2. Personnes concernées
-*Modèle précarité* : $N_i = 0{,}40 \times$ personnes sous le seuil de pauvreté (chiffre d'appel d'Emmaüs Connect).
-*Modèle illectronisme* : $N_i = \sum_g P_{ig}\, r_g$ avec les taux par âge de l'INSEE (Insee Première n° 1780, 2019).
-
-### 3. Offre
-Capacité d'un lieu : $S_j$ = heures d'ouverture hebdomadaires $\times$ nombre de conseillers (quand il est connu) ;
-à défaut, une valeur par type de lieu, signalée.
-
-### 4. Accessibilité (E2SFCA)
-$$ R_j = \frac{S_j}{\sum_i W(d_{ij})\, N_i}, \qquad A_i = \sum_j W(d_{ij})\, R_j $$
-en heures d'accompagnement par semaine et par personne concernée. $W$ décroît par paliers avec le temps de trajet
-(préréglages APL de la DREES, PySAL, 30 minutes). Temps = distance à vol d'oiseau (Lambert-93) $\times$ coefficient de
-détour $\div$ vitesse (marche en ville dense, voiture ailleurs).
-
-### 5. Besoin non couvert
-$U_i = N_i \times \max(0,\ 1 - A_i / T)$ avec $T$ la cible (par défaut la médiane de $A$ sur la référence).
-Classes croisées besoin $\times$ accessibilité (terciles, 3 $\times$ 3) et classement des zones prioritaires, avec leur
-robustesse (probabilité de rester dans le premier décile quand poids, normalisation et référence varient).
-
-### Comment (ne pas) utiliser l'indice
-L'indice **classe** des zones entre elles ; il ne mesure pas un nombre de personnes. Il dépend des indicateurs disponibles
-(voir l'onglet Couverture) : comparez des zones de même maille et de même couverture. Les données ARCEP datent de 2018
-et surestiment les manques d'aujourd'hui ; les horaires publiés peuvent être anciens. Un chiffre ne remplace pas
-l'avis des acteurs de terrain.
-"""
-    )
+    st.markdown(method.METHOD_MD)
+    st.markdown("### Ce qui est estimé, par indicateur et par maille")
+    st.dataframe(method.estimates_table(manifest), hide_index=True, width="stretch")
+    cal = manifest.get("estimates", {}).get("poverty_secret_communes", {})
+    if cal:
+        st.caption(
+            f"Modèle de la pauvreté des communes sous secret : ajusté sur {cal.get('model_n', '?')} petites communes qui publient "
+            f"(erreur absolue moyenne {str(cal.get('model_mae_points', '?')).replace('.', ',')} point) ; correction "
+            f"κ = {str(cal.get('kappa', '?')).replace('.', ',')}, tirée des EPCI dont le taux est publié dans les données."
+        )
 
 with tab_upload:
     st.markdown(

@@ -390,8 +390,9 @@ def bivariate_label(c) -> str:
 
 ZONE_ID_COLUMNS = ("code", "name", "code_commune", "commune_name", "code_epci", "epci_name", "code_departement", "code_region")
 ZONE_RESULT_COLUMNS = (
-    "score", "n_indicators", "n_imputed", "need", "need_method", "need_imputed", "access", "target", "unmet",
-    "priority_rank", "bivariate_class", "nearest_time_min", "travel_mode",
+    "score", "measured_share", "reference", "uninhabited", "n_indicators", "n_imputed", "need", "need_method", "need_imputed",
+    "need_estimated", "access", "access_estimated", "target", "unmet", "priority_rank", "bivariate_class",
+    "nearest_time_min", "pop_beyond_15", "pop_beyond_30", "travel_mode",
 )
 ZONE_COLUMN_LABELS = {
     "code": "code de la zone (IRIS 9 caractères, commune 5)",
@@ -399,6 +400,13 @@ ZONE_COLUMN_LABELS = {
     "population": "population (habitants)",
     "population_vintage": "millésime du recensement de la population",
     "score": "indice de fragilité numérique (note /10, plus haut = plus fragile)",
+    "measured_share": "part de l'indice qui vient de données mesurées (0 à 1 ; le reste repose sur des estimations)",
+    "reference": "territoire de référence de l'indice (departement, region, france, all…)",
+    "uninhabited": "zone sans habitants recensés (non notée)",
+    "need_estimated": "part du besoin qui repose sur des données estimées (0 à 1)",
+    "access_estimated": "part de l'accessibilité qui repose sur des horaires par défaut ou un besoin estimé (0 à 1)",
+    "pop_beyond_15": "habitants à plus de 15 min du lieu le plus proche (somme des IRIS)",
+    "pop_beyond_30": "habitants à plus de 30 min du lieu le plus proche (somme des IRIS)",
     "n_indicators": "nombre d'indicateurs notés",
     "n_imputed": "nombre d'indicateurs imputés (médiane de la référence)",
     "need": "personnes en besoin d'accompagnement",
@@ -436,7 +444,7 @@ def zone_table(zones: pd.DataFrame, results: pd.DataFrame) -> gpd.GeoDataFrame:
     if "bivariate_class" in out:
         out["bivariate_label"] = out["bivariate_class"].map(bivariate_label)
     for col in res.columns:
-        if col.startswith(("ind_", "value_", "score_", "contrib_")):
+        if col.startswith(("ind_", "value_", "score_", "contrib_", "estimated_")):
             out[col] = res[col]
     for col in zones.columns:
         if col.endswith("_status"):
@@ -467,7 +475,8 @@ def column_dictionary(columns: Sequence[str]) -> pd.DataFrame:
     rows = []
     for col in columns:
         text = ZONE_COLUMN_LABELS.get(col, "")
-        for prefix, what in (("ind_", "valeur de l'indicateur"), ("value_", "valeur notée"), ("score_", "note 1–10"), ("contrib_", "contribution à l'indice")):
+        for prefix, what in (("ind_", "valeur de l'indicateur"), ("value_", "valeur notée"), ("score_", "note 1–10"),
+                             ("contrib_", "contribution à l'indice"), ("estimated_", "part estimée (0 à 1)")):
             if col.startswith(prefix) and col[len(prefix):] in CATALOGUE:
                 ind = CATALOGUE[col[len(prefix):]]
                 text = f"{what} : {ind.label}" + (f" ({ind.unit})" if prefix in ("ind_", "value_") else "")

@@ -45,7 +45,7 @@ COORD_DECIMALS = 5
 HATCH_ID = "inc-hatch"
 HATCH_FILL = f"url(#{HATCH_ID}) #d0d0d0"  # SVG fill with a plain grey fallback
 #: zones whose value rests on estimates: the class colour, paler, with a dashed outline
-ESTIMATED_OPACITY = 0.4
+ESTIMATED_OPACITY = 0.55
 ESTIMATED_DASH = "3 3"
 #: zones without residents (not scored): plain light fill, no class
 UNINHABITED_FILL = "#f4f4f4"

@@ -114,7 +114,9 @@ def test_default_map_draws_every_metropole_iris(page, app_server, metro_iris):
     SCREENSHOT_DIR.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT_DIR / "map.png"), full_page=True)
     share = coloured_share(page.locator(FOLIUM_IFRAME).screenshot())
-    assert share > 0.2, f"the map looks blank ({share:.0%} coloured pixels)"
+    # a blank map gives ≈ 0 %; most Métropole IRIS are drawn paler (estimated inputs), and the
+    # places and the legend cover part of it: 17–18 % here
+    assert share > 0.1, f"the map looks blank ({share:.0%} coloured pixels)"
     assert_offline(page)
     assert any("/component/streamlit_folium" in u for u in page.requests)
     # Leaflet from Streamlit's static serving (browser-cached), not inlined in every map message

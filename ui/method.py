@@ -1,0 +1,112 @@
+"""Text of the « Données & méthode » page: the method with its formulas, and what is estimated
+per indicator and level (read from the manifest), in French."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from loaders.quality import quality_rows
+
+#: how each indicator group is built and what stays estimated, per level (French, for users)
+ESTIMATES = {
+    "population": ("Population municipale RP2022 (métropoles) ou RP2021.",
+                   "IRIS : parts de la population RP2016 des IRIS × population communale ; IRIS absents du RP2016 : "
+                   "sans habitants (zones d'activités) ou, s'ils ont un taux Filosofi, population médiane des IRIS de la commune."),
+    "poverty": ("Filosofi 2021 : taux publié × personnes fiscales. Communes sous secret statistique : estimation "
+                "(modèle du revenu médian, calé sur le taux publié de l'EPCI quand il existe, corrigé ailleurs).",
+                "IRIS : taux Filosofi 2021 de l'IRIS (2019 à défaut, sinon celui de la commune), recalé pour que les IRIS "
+                "d'une commune totalisent la commune."),
+    "age15p": ("65 ans ou plus parmi les 15 ans ou plus : RP2022 (métropoles), taux RP2017 ailleurs.",
+               "IRIS : effectifs de la commune répartis selon la structure par âge RP2016 de l'IRIS."),
+    "diploma15p": ("Peu ou pas diplômés (au plus CAP-BEP) parmi les 15 ans ou plus : RP2022 (Métropole de Grenoble), taux RP2017 ailleurs.",
+                   "IRIS : taux de la commune."),
+    "thd": ("Locaux sans accès à 30 Mbit/s ou plus (toutes technologies), ARCEP 2019, communes 2019 rattachées aux communes 2024.",
+            "IRIS : taux de la commune."),
+    "mobile4g": ("Part de la surface couverte en 4G par le meilleur opérateur (ARCEP 2019 T3). Lyon, absente du fichier : "
+                 "estimée d'après la distance au site 4G le plus proche.", "IRIS : taux de la commune."),
+    "ftth": ("Locaux raccordables à la fibre (ARCEP T1 2018) ; 144 communes où la source compte plus de locaux "
+             "raccordables que de locaux : ramenées à 100 %, signalées.", "IRIS : taux de la commune."),
+}
+
+METHOD_MD = r"""
+### 1. Besoin : indice de fragilité numérique
+Indice de fragilité numérique de La Mednum (2023), cinq indicateurs, plus haut = plus fragile :
+locaux **sans très haut débit fixe ≥ 30 Mbit/s** (ARCEP 2019, toutes technologies), **surface sans couverture 4G**
+(meilleur opérateur, ARCEP 2019), **taux de pauvreté** à 60 % (Filosofi 2021), **65 ans ou plus parmi les 15 ans ou
+plus** et **peu ou pas diplômés parmi les 15 ans ou plus** (définitions du RP2017, seules disponibles pour toutes les
+communes ; RP2022 pour les communes des métropoles, même définition). Chaque indicateur est noté de 1 à 10 (déciles sur
+les zones de référence), puis l'indice est la moyenne pondérée des notes :
+$$ I_i = \frac{\sum_k w_k\, s_{ik}}{\sum_k w_k}, \qquad w_k \in \{0,\dots,10\}. $$
+Autres normalisations : rapport à la référence $\times 100$ (IFN 2019) et min–max 0–10 (DERI). La contribution de chaque
+indicateur est $w_k s_{ik} / \sum w$ : les contributions s'additionnent à l'indice. Références : département (par défaut),
+EPCI, région, ou **France** (communes et départements : distributions nationales des fichiers ARCEP 2019, Filosofi 2021 et
+RP2017 ; un indicateur sans fichier national garde la région). Quand la maille est la référence elle-même (les départements
+classés dans leur département), la référence monte d'un niveau, et l'explication de la zone le dit. Les zones sans habitants
+ne sont pas notées.
+
+Part **mesurée** d'une note : $\sum_k c_{ik}\,(1 - e_{ik}) / I_i$, où $c_{ik}$ est la contribution et $e_{ik}$ la part
+estimée de l'indicateur dans la zone (1 pour une valeur manquante remplacée par la médiane). Sur les cartes, une zone dont
+au moins 10 % de la valeur repose sur des estimations est dessinée plus pâle, avec un contour pointillé.
+
+### 2. Personnes concernées — une seule valeur par territoire
+*Modèle précarité* : $N = 0{,}40 \times$ personnes sous le seuil de pauvreté (chiffre d'appel d'Emmaüs Connect).
+*Modèle illectronisme* : $N = \sum_g P_g\, r_g$ avec les taux par âge de l'INSEE (Insee Première n° 1780, 2019).
+Le besoin est calculé pour chaque commune à partir de ses effectifs, puis réparti entre ses IRIS
+($N_i = N_c\, n_i / \sum_{j \in c} n_j$) ; EPCI, départements et région sont des **sommes** de communes. Le besoin d'un
+territoire est donc le même sur la carte (IRIS ou communes), le diagnostic, la comparaison, l'implantation et les exports.
+
+Communes sous **secret statistique** (Filosofi ne publie pas leur taux de pauvreté) : leur nombre de personnes pauvres est
+estimé à partir de ce qui est publié sur elles. Un modèle $\text{logit}(\tau) = \beta_0 + \beta_1 \ln(\text{revenu médian}) +
+\beta_2 \ln(\text{personnes par ménage fiscal})$ est ajusté sur les petites communes qui publient ; dans un EPCI qui publie son
+propre taux (Grenoble-Alpes-Métropole : 15,0 %), les communes sous secret se partagent ce que laisse ce taux une fois
+comptées les communes qui publient le leur ; ailleurs, le modèle est corrigé du rapport observé dans ces EPCI ($\kappa$).
+Jamais le taux des communes qui publient (plus grandes et plus pauvres).
+
+### 3. Offre
+Capacité d'un lieu : $S_j$ = heures d'ouverture hebdomadaires $\times$ personnel. France services : les deux agents de la
+charte, plus les postes de conseiller numérique enregistrés. Heures ou personnel inconnus : une valeur par type de lieu,
+signalée. Les lieux itinérants (bus France services : l'adresse est celle du porteur) et ceux qui ne déclarent pas
+d'accompagnement (bibliothèques, hors lieux de médiation) ne comptent pas dans l'accessibilité ; un lieu fermé toute la
+semaine n'est jamais « le plus proche ».
+
+### 4. Accessibilité (E2SFCA), calculée sur les IRIS
+$$ R_j = \frac{S_j}{\sum_i W(d_{ij})\, N_i}, \qquad A_i = \sum_j W(d_{ij})\, R_j $$
+en heures d'accompagnement par semaine et par personne concernée ; pour une commune ou un territoire, la moyenne des IRIS
+pondérée par le besoin. $W$ décroît par paliers avec le temps de trajet (préréglages APL de la DREES, PySAL, 30 minutes).
+Temps = distance à vol d'oiseau (Lambert-93) $\times$ coefficient de détour $\div$ vitesse (marche en ville dense, voiture
+ailleurs ; transports en commun non modélisés).
+
+### 5. Besoin non couvert
+$U_i = N_i \times \max(0,\ 1 - A_i / T)$ avec $T$ la cible (par défaut la médiane de $A$ sur les IRIS de la référence) ;
+pour un territoire, la somme de ses IRIS. Classes croisées besoin $\times$ accessibilité (terciles, 3 $\times$ 3) et
+classement des zones prioritaires, avec leur robustesse.
+
+### Comment (ne pas) utiliser l'indice
+L'indice **classe** des zones entre elles ; il ne mesure pas un nombre de personnes. Comparez des zones de même maille.
+Les données ARCEP datent de 2019 et surestiment les manques d'aujourd'hui ; les horaires publiés peuvent être anciens.
+Un chiffre ne remplace pas l'avis des acteurs de terrain.
+"""
+
+
+def estimates_table(manifest: Mapping) -> pd.DataFrame:
+    """What is estimated, per indicator and level: how it is built, the estimated share (manifest)."""
+    rows = []
+    meta = manifest.get("indicators", {})
+    levels = {"iris": "IRIS", "commune": "communes", "epci": "EPCI", "departement": "départements", "region": "région"}
+    for r in quality_rows(manifest):
+        if r["group"] not in ESTIMATES:
+            continue
+        commune_text, iris_text = ESTIMATES[r["group"]]
+        rows.append({
+            "Indicateur": meta.get(r["group"], {}).get("label", r["group"]),
+            "Maille": levels.get(r["level"], r["level"]),
+            "Zones avec valeur (%)": r["with_value_pct"],
+            "Estimé (%)": r["imputed_pct"],
+            "Comment": iris_text if r["level"] == "iris" else commune_text,
+        })
+    return pd.DataFrame(rows)
+
+
+__all__ = ["METHOD_MD", "ESTIMATES", "estimates_table"]
