@@ -314,7 +314,9 @@ def zone_speeds(zones: pd.DataFrame, mode: str = "auto", walk_kmh: float | None 
                 car_kmh: float | None = None, dense_per_km2: float | None = None,
                 rates: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Speed (km/h) and mode ("walk"/"car") per zone. ``auto``: walk where population / area_km2 ≥
-    ``dense_per_km2``, car elsewhere (and where density is unknown). Defaults: rates.toml [travel]."""
+    ``dense_per_km2`` and the zone is small enough to be walked from its demand point (area ≤
+    [travel] walk_max_area_km2: a whole city kept as one zone, such as Lyon without its IRIS,
+    drives), car elsewhere (and where density is unknown). Defaults: rates.toml [travel]."""
     t = (rates or load_rates())["travel"]
     walk = float(walk_kmh or t["walk_kmh"])
     car = float(car_kmh or t["car_kmh"])
@@ -329,7 +331,7 @@ def zone_speeds(zones: pd.DataFrame, mode: str = "auto", walk_kmh: float | None 
         area = pd.to_numeric(zones.get("area_km2", pd.Series(np.nan, index=zones.index)), errors="coerce").to_numpy(float, na_value=np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             dens = np.where(area > 0, pop / area, np.nan)
-        walking = np.isfinite(dens) & (dens >= thr)
+        walking = np.isfinite(dens) & (dens >= thr) & (area <= float(t.get("walk_max_area_km2", np.inf)))
     else:
         raise ValueError(f"unknown travel mode {mode!r}; expected 'auto', 'car' or 'walk'")
     return np.where(walking, walk, car), np.where(walking, "walk", "car").astype(object)

@@ -15,7 +15,9 @@ from geodata import LEVELS, PACK_DIR, load_manifest
 
 
 def quality_rows(manifest: dict) -> list[dict]:
-    """One row per (indicator group, level): zones, % with value, % imputed, vintage."""
+    """One row per (indicator group, level): zones, % with value, % estimated (zones at the commune
+    and IRIS levels, population share at aggregated levels), zones whose source was inconsistent
+    and capped, vintage."""
     rows = []
     meta = manifest.get("indicators", {})
     for group, per_level in manifest.get("coverage", {}).items():
@@ -32,6 +34,7 @@ def quality_rows(manifest: dict) -> list[dict]:
                     "with_value_pct": c["with_value_pct"],
                     "population_covered_pct": c.get("population_covered_pct"),
                     "imputed_pct": c["imputed_pct"],
+                    "capped_zones": c.get("capped_zones", 0),
                     "vintage": meta.get(group, {}).get("vintage", "?"),
                 }
             )
@@ -39,9 +42,10 @@ def quality_rows(manifest: dict) -> list[dict]:
 
 
 def render(rows: list[dict], markdown: bool = False) -> str:
-    head = ["indicator", "level", "zones", "zones with value %", "population covered %", "imputed %", "vintage"]
+    head = ["indicator", "level", "zones", "zones with value %", "population covered %", "estimated %", "capped zones", "vintage"]
     pct = lambda v: "—" if v is None else f"{v:.1f}"  # noqa: E731
-    body = [[r["indicator"], r["level"], str(r["zones"]), pct(r["with_value_pct"]), pct(r["population_covered_pct"]), pct(r["imputed_pct"]), r["vintage"]] for r in rows]
+    body = [[r["indicator"], r["level"], str(r["zones"]), pct(r["with_value_pct"]), pct(r["population_covered_pct"]), pct(r["imputed_pct"]),
+             str(r["capped_zones"]), r["vintage"]] for r in rows]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(b) + " |" for b in body]

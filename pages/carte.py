@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import compute, data, explain, map_controls, map_layers, picker, session_places
-from ui.folium_map import PointLayer, build_choropleth, esc, format_fr, show_map
+from ui.folium_map import LARGE_MAP, PointLayer, build_choropleth, esc, format_fr, show_map
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
 from ui.picker import set_state
@@ -132,7 +132,8 @@ with left:
     n_est = int(view["estimated"].sum())
     st.caption(
         f"{compute.format_count(len(view))} zones · {compute.format_count(n_missing)} sans valeur (hachurées) · "
-        f"{compute.format_count(n_est)} dont la valeur repose en partie sur des estimations (pâles, contour pointillé)"
+        f"{compute.format_count(n_est)} dont la valeur repose en partie sur des estimations "
+        + ("(couleur pâle)" if len(view) > LARGE_MAP else "(pâles, contour pointillé)")
         + (f" · {compute.format_count(n_empty)} sans habitants (non notées)" if n_empty else "")
         + (f" — {' ; '.join(estimate_counts)}" if estimate_counts else "")
         + f" · source : {compute.vintage_note(layer.group)} · "

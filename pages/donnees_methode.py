@@ -55,7 +55,7 @@ with tab_coverage:
     )
     cov = pd.DataFrame(quality_rows(manifest))
     if not cov.empty:
-        cov = cov.rename(columns={"indicator": "Indicateur", "level": "Maille", "zones": "Zones", "with_value_pct": "Zones avec valeur (%)", "population_covered_pct": "Population couverte (%)", "imputed_pct": "Estimé (%)", "vintage": "Millésime"})
+        cov = cov.rename(columns={"indicator": "Indicateur", "level": "Maille", "zones": "Zones", "with_value_pct": "Zones avec valeur (%)", "population_covered_pct": "Population couverte (%)", "imputed_pct": "Estimé (%)", "capped_zones": "Zones corrigées (source incohérente)", "vintage": "Millésime"})
         st.dataframe(cov.drop(columns="group"), hide_index=True, width="stretch")
 
 with tab_method:

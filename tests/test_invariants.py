@@ -156,3 +156,31 @@ def test_groups_of_the_pack_and_of_the_aggregation_agree():
     for group, cols in AGG_GROUPS.items():
         if group in GROUPS:
             assert set(GROUPS[group]) == set(cols), group
+
+
+def test_implantation_before_is_the_other_pages_figures(tables, pack, results):
+    """Implantation's « avant » (people in need, unmet need) is what the Carte and Diagnostic show
+    for the same territory and settings; « à portée » never exceeds the people in need."""
+    from planning.workflow import plan
+
+    gam = "200040715"
+    zl = tables["iris"]
+    mask = (zl["code_epci"] == gam).to_numpy()
+    out = plan(zl, mask, pd.DataFrame(pack["places"].drop(columns="geometry")), Config(), model="mclp", p=3,
+               service_time=15, qpv=pack["qpv"], tables=tables)
+    need = results["epci"].loc[tables["epci"]["code"] == gam, "need"].item()
+    unmet = results["epci"].loc[tables["epci"]["code"] == gam, "unmet"].item()
+    assert out.summary["total_need"] == pytest.approx(need, rel=1e-9)
+    assert out.summary["unmet_need_before"] == pytest.approx(unmet, rel=1e-9)
+    assert out.summary["covered_before"] <= out.summary["covered_after"] <= need
+
+
+def test_cli_runs_at_the_level_of_its_own_reference():
+    """`python -m indicators.cli --territory dep:38 --level departement` used to fail with the
+    default settings (« no 'code_departement' column »): the reference moves up to the région."""
+    from indicators import cli
+
+    table = cli.run("dep:38", "departement", Config())
+    assert len(table) == 1 and table["reference"].item() == "region" and np.isfinite(table["score"].item())
+    communes = cli.run("dep:38", "commune", Config())
+    assert table["need"].item() == pytest.approx(communes["need"].sum(), rel=1e-9)

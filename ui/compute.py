@@ -213,7 +213,8 @@ ESTIMATE_REASONS = {
     "from_commune": "valeur de la commune",
     "rescaled": "structure RP2016 remise à l'échelle",
 }
-LEVEL_NOUNS = {"iris": "IRIS", "commune": "communes", "epci": "EPCI", "departement": "départements", "region": "régions"}
+LEVEL_NOUNS = {"iris": ("IRIS", "IRIS"), "commune": ("commune", "communes"), "epci": ("EPCI", "EPCI"),
+               "departement": ("département", "départements"), "region": ("région", "régions")}
 
 
 def _input_estimates(zones: pd.DataFrame, config: Config) -> dict[str, pd.Series]:
@@ -260,19 +261,19 @@ def estimate_view(view: pd.DataFrame, zones: pd.DataFrame, layer: Layer, config:
     reasons = _input_estimates(z, config.replace(indicators=tuple(keys), weights=())) if keys else {}
     notes = pd.Series("", index=view.index, dtype=object)
     counts = []
-    noun = LEVEL_NOUNS.get(str(zones["level"].iloc[0]) if "level" in zones and len(zones) else "", "zones")
+    nouns = LEVEL_NOUNS.get(str(zones["level"].iloc[0]) if "level" in zones and len(zones) else "", ("zone", "zones"))
     for key, reason in reasons.items():
         reason = reason.reindex(view.index).fillna("")
         label = CATALOGUE[key].label
         notes = notes.where(reason.eq(""), notes.where(notes.eq(""), notes + " ; ") + label + " : " + reason)
-        n = int(reason.ne("").sum())
-        if n:
-            counts.append(f"{format_count(n)} {noun} : {label[0].lower() + label[1:]} estimé(e)")
+        for why, n in reason[reason.ne("")].value_counts().items():
+            counts.append(f"{format_count(n)} {nouns[n > 1]} : {label[0].lower() + label[1:]} — {why}")
     if layer.key in ("access", "unmet", "bivariate"):
         acc = pd.to_numeric(view.get("access_estimated"), errors="coerce").fillna(0.0) >= ESTIMATED_THRESHOLD
         notes = notes.where(~acc, notes.where(notes.eq(""), notes + " ; ") + "accessibilité : horaires d'ouverture inconnus (valeur par défaut) ou besoin estimé")
-        if acc.any() and layer.key != "need":
-            counts.append(f"{format_count(int(acc.sum()))} {noun} : accessibilité reposant sur des horaires par défaut ou un besoin estimé")
+        n = int(acc.sum())
+        if n:
+            counts.append(f"{format_count(n)} {nouns[n > 1]} : accessibilité reposant sur des horaires par défaut ou un besoin estimé")
     return flag, notes.where(flag, ""), counts
 
 

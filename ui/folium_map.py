@@ -159,7 +159,8 @@ def legend_html(
     rows = [f"<div>{_swatch('background:' + c)}{esc(lab)}</div>" for c, lab in zip(colors, labels, strict=True)]
     if estimated_label:
         mid = colors[len(colors) // 2]
-        rows.append(f"<div>{_swatch(f'background:{mid};opacity:{ESTIMATED_OPACITY};border:1.5px dashed #333')}{esc(estimated_label)}</div>")
+        border = "border:1.5px dashed #333;" if "pointillé" in estimated_label else ""
+        rows.append(f"<div>{_swatch(f'background:{mid};opacity:{ESTIMATED_OPACITY};{border}')}{esc(estimated_label)}</div>")
     if uninhabited_label:
         rows.append(f"<div>{_swatch(f'background:{UNINHABITED_FILL}')}{esc(uninhabited_label)}</div>")
     if missing_label:
@@ -740,7 +741,11 @@ def build_choropleth(
 
     base = {"color": "#ffffff", "weight": 0.6, "opacity": 1.0, "fillOpacity": 0.85}
     styles = [dict(base, fillColor=c) for c in colors]
-    styles += [dict(base, fillColor=c, fillOpacity=ESTIMATED_OPACITY, color="#333333", weight=1.0, dashArray=ESTIMATED_DASH) for c in colors]
+    large = len(gdf_wgs84) > LARGE_MAP
+    # estimated: paler; on a local map also a dashed outline (thousands of dashed outlines would
+    # darken a regional map: there the paler fill alone marks them, and the legend says so)
+    dashed = {} if large else {"color": "#333333", "weight": 1.0, "dashArray": ESTIMATED_DASH}
+    styles += [dict(base, fillColor=c, fillOpacity=ESTIMATED_OPACITY, **dashed) for c in colors]
     styles.append(dict(base, fillColor=UNINHABITED_FILL, color="#bdbdbd", fillOpacity=1.0))
     styles.append(dict(base, fillColor=HATCH_FILL, color="#9e9e9e", fillOpacity=1.0))
 
@@ -753,7 +758,6 @@ def build_choropleth(
         folium.TileLayer(**TILES[tiles]).add_to(m)
     MapDecor().add_to(m)
 
-    large = len(gdf_wgs84) > LARGE_MAP
     if zone_outlines is not None and zone_outlines.count != len(codes):
         raise ValueError(f"zone_outlines has {zone_outlines.count} features for {len(codes)} zones")
     GeoJsonLayer(
@@ -794,7 +798,7 @@ def build_choropleth(
         colors,
         missing_label=missing_label if missing.any() else None,
         point_legend=[(layer.label, layer.color) for layer in point_layers],
-        estimated_label=estimated_label if estimated.any() else None,
+        estimated_label=(estimated_label if not large else estimated_label.split(" (")[0] + " (couleur pâle)") if estimated.any() else None,
         uninhabited_label=uninhabited_label if uninhabited.any() else None,
     )
     ZoneStyle(styles, per_zone, legend).add_to(m)
