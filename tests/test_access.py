@@ -322,3 +322,19 @@ def test_real_isere_france_services_e2sfca_equals_pysal():
     assert dist[0] < 3000
     # every France Services site has people within 30 minutes: none is excluded
     assert ours.excluded_places.size == 0
+
+
+def test_a_place_closed_every_day_is_never_the_nearest():
+    """Zone A sits next to p_closed (open 0 h a week, capacity 0) and 5 km from p_open: its nearest
+    place is p_open, in time and in id (the closed one used to be named)."""
+    zones = pd.DataFrame({"code": ["A"], "level": "commune", "code_departement": "38", "rep_x": [0.0], "rep_y": [0.0],
+                          "population": [100.0], "area_km2": [10.0], "poor_persons": [10.0], "fiscal_persons": [100.0]})
+    places = pd.DataFrame({"place_id": ["p_closed", "p_open"], "x": [100.0, 5000.0], "y": [0.0, 0.0],
+                           "type": ["autre", "autre"], "services": ["demarches", "demarches"],
+                           "hours_json": [json.dumps({}), None], "weekly_hours": [0.0, 10.0], "staff": [1.0, 1.0],
+                           "offers_digital_help": [True, True]})
+    res = compute_all(zones, places, Config(decay="step30", travel_mode="car", car_kmh=60, detour=1.0))
+    z = res.zones.iloc[0]
+    # 60 km/h, detour 1: 5 km = 5 min
+    assert z["nearest_place_id"] == "p_open" and z["nearest_time_min"] == pytest.approx(5.0)
+    assert z["nearest_time_min_demarches"] == pytest.approx(5.0)

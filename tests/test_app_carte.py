@@ -328,3 +328,16 @@ def test_all_weights_at_zero_stops_with_the_sidebar_still_there():
     at.slider(key=sliders[0].key).set_value(2).run()
     assert not at.error and not at.exception
     assert map_args(at)["script"]
+
+
+def test_reference_france_from_the_link():
+    """?ref=france at commune level: the index ranks communes against the national distributions;
+    the zone explanation says which indicators have a national file."""
+    at = new_app(t="epci:200040715", lvl="commune", ref="france").run()
+    assert not at.exception, at.exception
+    assert at.query_params.get("ref") == "france"
+    summary = " ".join(c.value for c in at.sidebar.caption)
+    assert "référence : France" in summary
+    at.selectbox(key="zone_pick").set_value(GRENOBLE).run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "Référence France" in captions and "Taux de pauvreté" in captions

@@ -102,3 +102,12 @@ def test_real_france_services_valserhone_hours():
     # Mon 13:30–17:00, Tue–Thu 09:00–12:00 + 13:30–17:00, Fri 09:00–12:00 + 13:30–16:00
     assert weekly_hours(h) == pytest.approx(3.5 + 3 * 6.5 + 5.5)  # 28.5 h
     assert open_in_slot(h, "saturday") is False and open_in_slot(h, "evening") is False
+
+
+def test_itinerant_places_are_not_supply():
+    """A bus France services carries its operator's address, not where people are received: it is
+    not counted in the catchment (nor fixed open by planning, which uses the same rule)."""
+    p = pd.DataFrame({"type": ["france_services", "france_services", "ccas"], "offers_digital_help": [True, True, pd.NA],
+                      "mobile": [False, True, False]})
+    kept, report = select_places(p)
+    assert kept.index.tolist() == [0] and report["removed_mobile"] == 1 and report["removed_not_digital_help"] == 1

@@ -31,6 +31,12 @@ PRESET_LABELS = {
     "pysal": "PySAL : 10 / 20 / 30 min",
     "30min": "30 minutes (cible France Services)",
 }
+REFERENCE_CHOICES = {
+    "departement": "Département",
+    "epci": "EPCI",
+    "region": "Région",
+    "france": "France (communes, départements ; région sinon)",
+}
 NEED_LABELS = {"precarity": "Précarité (40 % des personnes pauvres)", "illectronisme": "Illectronisme (taux INSEE par âge)"}
 STATUS_LABELS = {
     "ok": "valeur publiée",
@@ -65,7 +71,7 @@ class Layer:
 def config_for(state: ViewState) -> Config:
     """The indicators configuration the view state describes."""
     weights = tuple(sorted((k, int(v)) for k, v in state.weights.items() if k in CATALOGUE))
-    return Config(need_model=state.need_model, decay=PRESET_DECAY[state.preset], weights=weights)
+    return Config(need_model=state.need_model, decay=PRESET_DECAY[state.preset], weights=weights, reference=state.reference)
 
 
 def config_or_stop(state: ViewState, before_stop: Callable[[], None] | None = None) -> Config:

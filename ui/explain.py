@@ -161,6 +161,11 @@ def zone_panel(code: str, level: str, res: pd.DataFrame, config: Config, places:
             st.caption(f"{format_fr(100 * measured, 0)} % de cette note vient de données mesurées ; le reste repose sur "
                        "les estimations indiquées en remarque.")
         ref = r.get("reference")
+        if ref == "france":
+            national = [k for k in str(r.get("national_keys") or "").split(";") if k]
+            others = [CATALOGUE[k].label for k in config.indicator_keys if k not in national and f"contrib_{k}" in res.columns]
+            st.caption("Référence France : " + ", ".join(CATALOGUE[k].label for k in national)
+                       + (f" ; sans fichier national, classés dans la région : {', '.join(others)}." if others else "."))
         if isinstance(ref, str) and ref != config.reference:
             st.caption(f"Référence de l'indice : {REFERENCE_LABELS.get(ref, ref)} (à cette maille, une zone ne peut pas "
                        "être classée dans sa propre référence : la référence monte d'un niveau).")

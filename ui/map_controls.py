@@ -74,6 +74,7 @@ def read(state: ViewState, layers: dict, indicator_keys: tuple[str, ...] | list[
             ("k", "map_k", range(3, 10)),
             ("preset", "map_preset", compute.PRESET_LABELS),
             ("need_model", "map_need", compute.NEED_LABELS),
+            ("reference", "map_ref", compute.REFERENCE_CHOICES),
         ):
             if ss.get(key) in valid:
                 changes[field] = ss[key]
@@ -129,6 +130,7 @@ def draw(
             for label, labels, current, key in (
                 ("Zone de chalandise", compute.PRESET_LABELS, state.preset, "map_preset"),
                 ("Estimation du besoin", compute.NEED_LABELS, state.need_model, "map_need"),
+                ("Référence de l'indice", compute.REFERENCE_CHOICES, state.reference, "map_ref"),
             ):
                 options = list(labels)
                 st.selectbox(label, options, index=options.index(current), format_func=labels.get, key=key)
@@ -150,7 +152,8 @@ def draw(
             ]
             st.caption(
                 f"{SCHEME_LABELS[state.scheme]}, {state.k} classes · {compute.PRESET_LABELS[state.preset]} · "
-                f"{compute.NEED_LABELS[state.need_model]} · poids {'personnalisés' if state.weights else 'égaux'}"
+                f"{compute.NEED_LABELS[state.need_model]} · référence : {compute.REFERENCE_CHOICES[state.reference].split(' (')[0]} · "
+                f"poids {'personnalisés' if state.weights else 'égaux'}"
                 + (f" · lieux filtrés : {', '.join(filters)}" if filters else "")
                 + ("" if settings.qpv else " · QPV masqués")
                 + (" · fond OpenStreetMap" if settings.tiles else "")

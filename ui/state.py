@@ -18,6 +18,7 @@ DETAIL_LEVELS = ("iris", "commune")
 SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
 PRESETS = ("apl", "pysal", "30min")
 NEED_MODELS = ("precarity", "illectronisme")
+REFERENCES = ("departement", "epci", "region", "france")
 MAX_WEIGHT = 10
 
 
@@ -30,6 +31,7 @@ class ViewState:
     k: int = 5
     preset: str = "30min"
     need_model: str = "precarity"
+    reference: str = "departement"  # reference territory of the index
     weights: dict[str, int] = field(default_factory=dict)
     compare: tuple[str, ...] = ()
 
@@ -120,6 +122,7 @@ _PARAMS = {
     "k": ("k", _int_range(3, 9)),
     "preset": ("preset", _choice(PRESETS)),
     "need": ("need_model", _choice(NEED_MODELS)),
+    "ref": ("reference", _choice(REFERENCES)),
     "w": ("weights", _weights),
     "cmp": ("compare", _compare),
 }
