@@ -197,6 +197,24 @@ def live(raw: Path, repeat: int) -> None:
               f"{res.report['places_kept']} places kept)")
 
 
+def one_truth(repeat: int) -> None:
+    """indicators.levels.compute_level on the pack (need spread to the IRIS, access and unmet need on
+    the 5 224 IRIS, sums to the level) against compute_all on the commune table alone, same run."""
+    import geodata
+    from indicators.levels import compute_level
+
+    pack = geodata.load_pack()
+    tables = {lv: pd.DataFrame(pack[lv].drop(columns=["geometry", "geometry_display"])) for lv in geodata.LEVELS}
+    tables["reference_france"] = pack["reference_france"]
+    places = pd.DataFrame(pack["places"].drop(columns="geometry"))
+    t_ref, _ = timed(lambda: compute_all(tables["commune"], places, Config()), repeat)
+    print(f"one value per territory, the pack ({len(tables['iris'])} IRIS, {len(places)} places):")
+    print(f"  reference: compute_all on the {len(tables['commune'])} communes alone: {t_ref:.3f} s")
+    for level in ("iris", "commune", "departement"):
+        t, _ = timed(lambda level=level: compute_level(tables, level, places, Config()), repeat)
+        print(f"  compute_level({level!r}): {t:.3f} s  (×{t / t_ref:.1f} the reference; target ≤ 0.5 s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--raw-dir", type=Path, default=REPO.parent / "shared" / "data" / "raw")
@@ -204,6 +222,7 @@ def main() -> None:
     args = ap.parse_args()
     national(args.raw_dir, args.repeat)
     live(args.raw_dir, args.repeat)
+    one_truth(args.repeat)
 
 
 if __name__ == "__main__":
