@@ -17,10 +17,12 @@ else
   .venv/bin/python -m pip install --quiet -r requirements.txt
 fi
 bash .ci/install_frontend.sh
-if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
+# Test tools from Debian: headless Chromium (browser tests), poppler-utils (pdftotext / pdftoppm
+# read back the PDF documents the app writes).
+if [ "${1:-}" = "--dev" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ]; }; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null
   else
-    echo "note: /usr/bin/chromium missing and not root: the browser tests will be skipped" >&2
+    echo "note: chromium or poppler-utils missing and not root: the browser and PDF tests will be skipped" >&2
   fi
 fi
