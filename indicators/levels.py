@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import Results, compute_all, count_places, reference_column
+from .activity import activity_columns
 from .aggregate import LEVEL_PARENT
 from .definitions import CATALOGUE, DEFAULT_CONFIG, Config, estimated_fraction
 from .fragility import fragility
@@ -178,6 +179,7 @@ def compute_level(tables: Mapping[str, pd.DataFrame], level: str, places: pd.Dat
         with np.errstate(invalid="ignore", divide="ignore"):
             need_measure = out["need"].to_numpy(float) / _col(zones, "population")
     out["need_tercile"], out["access_tercile"], out["bivariate_class"] = bivariate_terciles(need_measure, A)
+    out = pd.concat([out, activity_columns(zones, out["need"].to_numpy(float), need_measure)], axis=1)
     report = dict(base.report)
     report["reference"] = str(frag["reference"].iloc[0]) if len(frag) else report.get("reference")
     report["computed_on"] = "iris"

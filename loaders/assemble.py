@@ -61,6 +61,9 @@ GROUPS: dict[str, list[str]] = {
     "thd": ["premises_2019", "thd_premises"],
     "mobile4g": ["area_cov_km2", "area_4g_km2"],
     "mobile": ["dist_4g_m"],
+    "activity": ["cnfs_age_0_11", "cnfs_age_12_17", "cnfs_age_18_34", "cnfs_age_35_59", "cnfs_age_60p", "cnfs_students",
+                 "cnfs_job_seekers", "cnfs_employed", "cnfs_retired", "cnfs_mixed_groups", "ac_structures", "ac_users",
+                 "ac_procedures", "cnfs_accompanied"],
     "libraries": ["dist_library_m"],
 }
 

@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 
 from indicators.aggregate import ESTIMATED_STATUSES
 from indicators.aggregate import aggregate as aggregate_counts
-from loaders import RAW_DIR, arcep, assemble, geography, insee, places, qpv, secret_poverty
+from loaders import RAW_DIR, activity, arcep, assemble, geography, insee, places, qpv, secret_poverty
 from loaders.errors import LoaderError
 from loaders.reference_france import national_reference
 from loaders.sources import sha256
@@ -105,6 +105,16 @@ def _commune_inputs(raw_dir: Path, codes: set[str], epci_members: pd.DataFrame, 
         share_15p=assemble.commune_share_15p(rp2016), ftth=arcep.ftth_by_commune_2024(raw_dir, codes),
         thd=arcep.thd_by_commune_2024(raw_dir, codes), mobile=arcep.mobile_coverage_by_commune_2024(raw_dir, codes),
     )
+
+
+def _activity(raw_dir: Path, codes: pd.Series) -> pd.DataFrame:
+    """Activity columns of the commune table (:mod:`loaders.activity`), aligned on ``codes``."""
+    cnfs = activity.cnfs_by_commune(raw_dir, codes).set_index("code_commune")
+    ac = activity.aidants_connect_by_commune(raw_dir, codes).set_index("code_commune")
+    out = pd.concat([cnfs, ac], axis=1).reindex(codes.to_numpy())
+    out["activity_status"] = np.where(out.pop("activity_split").astype(bool), "split", "ok")
+    out.attrs["report"] = {"cnfs": cnfs.attrs.get("report", {}), "aidants_connect": ac.attrs.get("report", {})}
+    return out.reset_index(drop=True).set_axis(codes.index)
 
 
 def _iris_polygons(raw_dir: Path, com: pd.DataFrame, geom_com: gpd.GeoSeries) -> gpd.GeoDataFrame:
@@ -243,6 +253,9 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
     step("commune sources: INSEE (RP2021/2022, RP2017 rates, Filosofi 2021 + secret communes), ARCEP (FttH 2018, THD 2019, 4G 2019)")
     inputs = _commune_inputs(raw_dir, set(com["code"]), epci_members, rp2016)
     com = pd.concat([com, assemble.commune_indicators(com, inputs)], axis=1)
+    step("observed activity: conseillers numériques (CRA by postal code), Aidants Connect")
+    act = _activity(raw_dir, com["code"])
+    com = pd.concat([com, act], axis=1)
     step("IRIS: polygons 2023 (+ whole communes without IRIS), counts calibrated to the communes")
     iris_inputs = assemble.IrisInputs(rp2016, insee.load_filosofi_iris_disp2021(raw_dir), insee.load_filosofi_iris_disp2019(raw_dir),
                                       insee.load_filosofi_iris_dec(raw_dir))
@@ -272,6 +285,7 @@ def build_tables(raw_dir: Path, progress: Callable[[str], None] = print) -> dict
         "rp2017_to_cog2024": inputs.rp2017.attrs.get("mapping", {}),
         "thd_2019_to_cog2024": inputs.thd.attrs.get("mapping", {}),
         "mobile_2019_to_cog2024": inputs.mobile.attrs.get("mapping", {}),
+        "activity": act.attrs.get("report", {}),
     }
     step(f"tables ready: {', '.join(f'{k} {len(v)}' for k, v in tables.items())}")
     return tables
@@ -384,6 +398,8 @@ def _indicator_meta() -> dict:
         "thd": {"label": "Locaux éligibles au très haut débit (≥ 30 Mbit/s, toutes technologies)", "sources": ["arcep_thd_2019"], "vintage": "ARCEP Ma connexion internet, 30/09/2019"},
         "mobile4g": {"label": "Surface couverte en 4G (meilleur opérateur)", "sources": ["arcep_mobile_coverage_2019t3"], "vintage": "ARCEP, cartes de couverture 2019 T3"},
         "mobile": {"label": "Distance au site 4G le plus proche (indicateur indirect)", "sources": ["arcep_mobile_sites_2018_01"], "vintage": "ARCEP janvier 2018"},
+        "activity": {"label": "Activité observée (conseillers numériques, Aidants Connect)", "sources": ["cnfs_activity", "aidants_connect", "cog2025_communes"],
+                     "vintage": "comptes rendus des conseillers numériques cumulés jusqu'au 17/07/2023 (début non précisé) ; Aidants Connect au 12/02/2024"},
         "libraries": {"label": "Distance à la bibliothèque la plus proche", "sources": ["culture_bibliotheques_2020"], "vintage": "Ministère de la Culture, 2020"},
     }
 

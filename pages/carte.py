@@ -60,10 +60,8 @@ view["estimated"], view["estimate_note"], estimate_counts = compute.estimate_vie
 view["uninhabited"] = pd.to_numeric(view["population"], errors="coerce").eq(0) if "population" in view else False
 
 # classes and legend ------------------------------------------------------------------------------
-if layer.key == "bivariate":
-    bins = [0.5 + i for i in range(10)]
-    colors = compute.BIVARIATE_COLORS
-    legend_labels = [f"besoin {'faible moyen fort'.split()[(c - 1) // 3]} · accès {'faible moyen bon'.split()[(c - 1) % 3]}" for c in range(1, 10)]
+if layer.palette == "bivariate":
+    bins, colors, legend_labels = compute.bivariate_legend(layer.key)
     n_classes = 9
 else:
     bins, n_classes = compute.classify(view["value"], state.scheme, state.k)
@@ -173,6 +171,8 @@ with right:
             f"<tbody>{rows}</tbody></table>",
             unsafe_allow_html=True,
         )
+if layer.group == "activity" or layer.key == "bivariate_activity":
+    st.caption(f"Activité observée : {compute.ACTIVITY_CAVEAT}.")
 if np.isfinite(view["value"]).sum() == 0:
     st.warning("Aucune zone n'a de valeur pour cette couche sur ce territoire : voir Données & méthode › Couverture.")
 

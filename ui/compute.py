@@ -57,6 +57,13 @@ STATUS_LABELS = {
 BIVARIATE_COLORS = ["#e8e8e8", "#b0d5df", "#64acbe", "#e4acac", "#ad9ea5", "#627f8c", "#c85a5a", "#985356", "#574249"]
 
 
+def bivariate_legend(layer_key: str) -> tuple[list[float], list[str], list[str]]:
+    """(bins, colours, labels) of a 3 × 3 layer: class c = 3 × (need tercile − 1) + other tercile."""
+    other = ("activité", "faible moyenne forte".split()) if layer_key == "bivariate_activity" else ("accès", "faible moyen bon".split())
+    labels = [f"besoin {'faible moyen fort'.split()[(c - 1) // 3]} · {other[0]} {other[1][(c - 1) % 3]}" for c in range(1, 10)]
+    return [0.5 + i for i in range(10)], list(BIVARIATE_COLORS), labels
+
+
 @dataclass(frozen=True)
 class Layer:
     key: str
@@ -95,6 +102,12 @@ def layers(config: Config) -> dict[str, Layer]:
         "unmet": Layer("unmet", "Besoin non couvert", "unmet", "personnes", 0, "poverty", "Reds"),
         "bivariate": Layer("bivariate", "Besoin × accessibilité (3 × 3)", "bivariate_num", "classe", 0, None, "bivariate"),
         "nearest": Layer("nearest", "Temps jusqu'au lieu le plus proche", "nearest_time_min", "min", 0, None, "PuRd"),
+        "activity": Layer("activity", "Personnes accompagnées par les conseillers numériques pour 1 000 personnes en besoin",
+                          "accompanied_per_1000", "pour 1 000", 0, "activity", "YlGnBu"),
+        "activity_ac": Layer("activity_ac", "Usagers Aidants Connect pour 1 000 personnes en besoin", "ac_users_per_1000",
+                             "pour 1 000", 1, "activity", "YlGnBu"),
+        "bivariate_activity": Layer("bivariate_activity", "Besoin × activité observée (3 × 3)", "bivariate_activity_num",
+                                    "classe", 0, None, "bivariate"),
     }
     for key, ind in CATALOGUE.items():
         if key == "places_per_10k":
@@ -139,6 +152,11 @@ def _compute(level: str, config_json: str, user_places: pd.DataFrame | None) -> 
     out["target"] = out["target"] * 1000.0
     nt, at = out["need_tercile"].to_numpy(float), out["access_tercile"].to_numpy(float)
     out["bivariate_num"] = np.where((nt > 0) & (at > 0), 3 * (nt - 1) + at, np.nan)
+    if "activity_tercile" in out:
+        nt, at = out["activity_need_tercile"].to_numpy(float), out["activity_tercile"].to_numpy(float)
+        out["bivariate_activity_num"] = np.where((nt > 0) & (at > 0), 3 * (nt - 1) + at, np.nan)
+    else:
+        out["accompanied_per_1000"] = out["ac_users_per_1000"] = out["bivariate_activity_num"] = np.nan
     return out, res.places, res.report
 
 
@@ -202,8 +220,18 @@ def vintage_short(group: str | None) -> str:
     return data.manifest().get("indicators", {}).get(group, {}).get("vintage", "?")
 
 
+#: caveat of the observed-activity layers (tooltips, captions, explanation)
+ACTIVITY_CAVEAT = (
+    "comptes rendus d'activité des conseillers numériques, cumulés jusqu'en juillet 2023 (début non précisé par la source), "
+    "par code postal du lieu d'activité, répartis entre les communes du code postal selon leur population ; une personne "
+    "vue plusieurs fois peut compter plusieurs fois ; les usagers Aidants Connect sont montrés à part, jamais ajoutés"
+)
+
+
 def missing_reason(zones: pd.DataFrame, layer: Layer) -> pd.Series:
     """Why a zone has no value for the layer, in French."""
+    if layer.key.startswith(("activity", "bivariate_activity")) and "level" in zones and (zones["level"] == "iris").any():
+        return pd.Series("activité observée connue par commune : choisissez la maille « Communes »", index=zones.index)
     if layer.group and f"{layer.group}_status" in zones.columns:
         return zones[f"{layer.group}_status"].astype("string").map(lambda s: STATUS_LABELS.get(s, s) if isinstance(s, str) else "donnée absente")
     return pd.Series("donnée absente du calcul (population ou pauvreté manquante)", index=zones.index)

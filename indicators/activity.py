@@ -1,0 +1,44 @@
+"""Served today: observed accompaniments against the need — the pack's activity columns
+(:mod:`loaders.activity`) over the people in need of :mod:`indicators.levels`.
+
+- accompanied per 1 000 people in need: 1 000 × cnfs_accompanied_z / N_z (conseillers
+  numériques' activity reports, cumulative to July 2023);
+- Aidants Connect users per 1 000 people in need: 1 000 × ac_users_z / N_z, alongside, never added
+  (the same person may be in both);
+- need × observed activity (3 × 3): need tercile × activity tercile over the zones that have both
+  (as the need × access classes, :func:`indicators.unmet.bivariate_terciles`): « 3-1 » = high
+  need, low observed activity.
+
+NaN where the zone has no activity column (IRIS: the counts exist by postal code, i.e. by
+commune at best) or no need (N = 0 or missing): never 0 for « unknown ».
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .unmet import bivariate_terciles
+
+PER = 1000.0
+
+
+def _col(df: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[name], errors="coerce").to_numpy(float, na_value=np.nan)
+
+
+def activity_columns(zones: pd.DataFrame, need, need_measure) -> pd.DataFrame:
+    """``accompanied_per_1000``, ``ac_users_per_1000``, ``activity_need_tercile``,
+    ``activity_tercile``, ``bivariate_activity_class`` for the zones (same index)."""
+    N = np.asarray(need, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acc = np.where(N > 0, PER * _col(zones, "cnfs_accompanied") / N, np.nan)
+        ac = np.where(N > 0, PER * _col(zones, "ac_users") / N, np.nan)
+    nt, at, cls = bivariate_terciles(need_measure, acc)
+    return pd.DataFrame({"accompanied_per_1000": acc, "ac_users_per_1000": ac, "activity_need_tercile": nt,
+                         "activity_tercile": at, "bivariate_activity_class": cls}, index=zones.index)
+
+
+__all__ = ["activity_columns"]
