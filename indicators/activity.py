@@ -15,6 +15,8 @@ commune at best) or no need (N = 0 or missing): never 0 for « unknown ».
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -41,4 +43,35 @@ def activity_columns(zones: pd.DataFrame, need, need_measure) -> pd.DataFrame:
                          "activity_tercile": at, "bivariate_activity_class": cls}, index=zones.index)
 
 
-__all__ = ["activity_columns"]
+@dataclass(frozen=True)
+class ObservedRate:
+    """People accompanied per weekly hour of support observed in a territory (or None parts)."""
+
+    accompanied: float  # Σ CnFS people accompanied of the territory's communes (cumulative)
+    weekly_hours: float  # Σ weekly hours × staff of the territory's conseiller numérique places
+    n_places: int
+
+    @property
+    def per_weekly_hour(self) -> float:
+        return self.accompanied / self.weekly_hours if self.weekly_hours > 0 else float("nan")
+
+    def site_capacity(self, weekly_hours: float, staff: float) -> float:
+        """People a new site of ``weekly_hours`` × ``staff`` would accompany at the observed rate."""
+        return self.per_weekly_hour * weekly_hours * staff
+
+
+def observed_rate(communes: pd.DataFrame, places: pd.DataFrame, capacities: pd.DataFrame,
+                  source_marker: str = "cnfs") -> ObservedRate:
+    """r = Σ_c cnfs_accompanied_c / Σ_j S_j over the territory's communes c and its places j listed
+    by the conseiller numérique sources (``sources`` contains ``source_marker``), S_j = weekly hours ×
+    staff (:func:`indicators.supply.capacity`). The activity reports are cumulative (programme start
+    to July 2023), so r is « people accompanied so far per weekly hour offered today », not a
+    yearly rate: it checks the order of magnitude of a new site's assumed capacity."""
+    codes = set(communes["code"].astype(str))
+    here = places["code_commune"].astype("object").isin(codes) & places["sources"].astype("string").str.contains(source_marker, regex=False).fillna(False)
+    ids = places.loc[here, "place_id"].astype(str)
+    cap = capacities.drop_duplicates("place_id").set_index("place_id")["capacity"].reindex(ids)
+    return ObservedRate(float(np.nansum(_col(communes, "cnfs_accompanied"))), float(cap.fillna(0.0).sum()), int(cap.notna().sum()))
+
+
+__all__ = ["activity_columns", "ObservedRate", "observed_rate"]

@@ -109,3 +109,17 @@ def test_ratio_hand_case_and_missing_is_not_zero():
     assert out["ac_users_per_1000"].iloc[0] == 50.0
     # terciles over the zones with both values only (zones 0 and 1): zone 0 low need, higher activity
     assert out["bivariate_activity_class"].tolist() == ["2-3", "3-2", "", ""]
+
+
+def test_observed_rate_hand_case():
+    from indicators.activity import observed_rate
+
+    communes = pd.DataFrame({"code": ["01001", "01002"], "cnfs_accompanied": [300.0, 100.0]})
+    places = pd.DataFrame({"place_id": ["a", "b", "c", "d"], "code_commune": ["01001", "01002", "01002", "99999"],
+                           "sources": ["cnfs_places", "hinaura;cnfs_structures", "hinaura", "cnfs_places"]})
+    caps = pd.DataFrame({"place_id": ["a", "b", "c", "d"], "capacity": [10.0, 10.0, 50.0, 99.0]})
+    r = observed_rate(communes, places, caps)
+    # 400 people over the 20 weekly hours of the two CnFS places of the territory (c is not CnFS,
+    # d is elsewhere): 20 people per weekly hour; a new site of 24 h × 1 → 480 people
+    assert (r.accompanied, r.weekly_hours, r.n_places) == (400.0, 20.0, 2)
+    assert r.per_weekly_hour == 20.0 and r.site_capacity(24.0, 1.0) == 480.0
