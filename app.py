@@ -2,7 +2,7 @@
 
     streamlit run app.py
 
-Pages: Carte (default), Diagnostic, Comparer, Implantation, Données & méthode. The pages are thin:
+Pages: Carte (default), Orienter, Diagnostic, Comparer, Implantation, Données & méthode. The pages are thin:
 they pick, call the core (``indicators``, ``planning``) through cached wrappers in ``ui`` and
 display. Everything runs on the embedded pack (``geodata/pack``), with no network.
 """
@@ -22,6 +22,7 @@ st.set_page_config(
 
 pages = [
     st.Page("pages/carte.py", title="Carte", icon=":material/map:", default=True, url_path="carte"),
+    st.Page("pages/orienter.py", title="Orienter", icon=":material/directions:", url_path="orienter"),
     st.Page("pages/diagnostic.py", title="Diagnostic", icon=":material/summarize:", url_path="diagnostic"),
     st.Page("pages/comparer.py", title="Comparer", icon=":material/compare_arrows:", url_path="comparer"),
     st.Page("pages/implantation.py", title="Implantation", icon=":material/add_location_alt:", url_path="implantation"),

@@ -18,6 +18,9 @@ SCRIPTS = [
     ("bench_pack.py", [], ["--skip-build"]),
     ("bench_access.py", [], []),
     ("bench_planning.py", [], []),
+    ("bench_orienter.py", [], ["--no-browser"]),
+    ("bench_report.py", [], []),
+    ("bench_load.py", [], None),
     ("bench_app.py", [], None),
 ]
 

@@ -60,10 +60,23 @@ def load_reference_france(pack_dir: Path = PACK_DIR) -> pd.DataFrame:
 
 def load_pack(pack_dir: Path = PACK_DIR) -> dict:
     """Every table of the pack: ``{level: zones, "places": …, "qpv": …, "reference_france": …,
-    "manifest": dict}``."""
-    pack: dict = {level: load_zones(level, pack_dir) for level in LEVELS}
-    pack["reference_france"] = load_reference_france(pack_dir)
-    pack["places"] = load_places(pack_dir)
-    pack["qpv"] = load_qpv(pack_dir)
-    pack["manifest"] = load_manifest(pack_dir)
+    "manifest": dict}``.
+
+    The build swaps a new pack in place of the old one in one step (``loaders.build_pack``); a
+    reader that spans a swap could mix two packs, so the folder's identity is checked before and
+    after reading, and the read is done again if it changed."""
+    for _ in range(3):
+        before = _identity(pack_dir)
+        pack: dict = {level: load_zones(level, pack_dir) for level in LEVELS}
+        pack["reference_france"] = load_reference_france(pack_dir)
+        pack["places"] = load_places(pack_dir)
+        pack["qpv"] = load_qpv(pack_dir)
+        pack["manifest"] = load_manifest(pack_dir)
+        if _identity(pack_dir) == before:
+            break
     return pack
+
+
+def _identity(pack_dir: Path) -> tuple[int, int]:
+    st = os.stat(pack_dir)
+    return st.st_ino, st.st_ctime_ns

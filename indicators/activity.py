@@ -74,4 +74,25 @@ def observed_rate(communes: pd.DataFrame, places: pd.DataFrame, capacities: pd.D
     return ObservedRate(float(np.nansum(_col(communes, "cnfs_accompanied"))), float(cap.fillna(0.0).sum()), int(cap.notna().sum()))
 
 
-__all__ = ["activity_columns", "ObservedRate", "observed_rate"]
+#: profile of the people accompanied: (pack column, French label, kind)
+PROFILE = (
+    ("cnfs_age_0_11", "moins de 12 ans", "âge"), ("cnfs_age_12_17", "12–17 ans", "âge"), ("cnfs_age_18_34", "18–34 ans", "âge"),
+    ("cnfs_age_35_59", "35–59 ans", "âge"), ("cnfs_age_60p", "60 ans ou plus", "âge"),
+    ("cnfs_students", "étudiants", "situation"), ("cnfs_job_seekers", "sans emploi", "situation"),
+    ("cnfs_employed", "en emploi", "situation"), ("cnfs_retired", "retraités", "situation"),
+    ("cnfs_mixed_groups", "groupes mixtes", "situation"),
+)
+
+
+def activity_profile(communes: pd.DataFrame) -> pd.DataFrame:
+    """People accompanied by the conseillers numériques of the communes, by age group and by
+    situation: ``kind``, ``group``, ``people`` (Σ over the communes), ``share`` (% within the kind;
+    each kind sums to 100 %)."""
+    rows = [(kind, label, float(np.nansum(_col(communes, col)))) for col, label, kind in PROFILE]
+    df = pd.DataFrame(rows, columns=["kind", "group", "people"])
+    total = df.groupby("kind")["people"].transform("sum")
+    df["share"] = np.where(total > 0, 100.0 * df["people"] / total.where(total > 0), np.nan)
+    return df
+
+
+__all__ = ["activity_columns", "ObservedRate", "observed_rate", "PROFILE", "activity_profile"]

@@ -6,16 +6,21 @@ Reads the raw directory (default ``../shared/data/raw``; with ``--download`` the
 that have a download URL are fetched into the user cache first and used instead), assembles the
 zone tables (IRIS, commune, EPCI, département, région), the unified places and the QPV list, and
 writes GeoParquet files plus ``manifest.json`` into a temporary directory that replaces the pack
-only when everything succeeded: a failed build never leaves a half-written pack.
+only when everything succeeded, in one atomic step (:func:`write_pack`): a failed or killed build
+never leaves a half-written pack, nor a moment without one. Every raw file is checked against the
+checksum declared in its loader's ``SOURCES`` before the build starts (:func:`verify_sources`).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -31,6 +36,7 @@ from scipy.spatial import cKDTree
 from indicators.aggregate import ESTIMATED_STATUSES
 from indicators.aggregate import aggregate as aggregate_counts
 from loaders import RAW_DIR, activity, arcep, assemble, geography, insee, places, qpv, secret_poverty
+from loaders import download as dl
 from loaders.errors import LoaderError
 from loaders.reference_france import national_reference
 from loaders.sources import sha256
@@ -336,6 +342,8 @@ def _manifest(tables: dict, files: dict[str, Path], raw_dir: Path, downloaded: d
             path = raw_dir / src.raw_path
             entry = src.as_dict()
             entry["sha256"] = sha256(path) if path.exists() else None
+            if entry["sha256"] and src.sha256 and entry["sha256"] != src.sha256:
+                src.verify(raw_dir)  # raises LoaderError naming the file that changed during the build
             if key in downloaded:
                 # fetched for the user, kept in the cache; the tables are still parsed from the
                 # raw directory (newer official formats are not all parsed yet)
@@ -404,11 +412,28 @@ def _indicator_meta() -> dict:
     }
 
 
+#: prefix of the build's temporary folders, beside the pack (``.pack-build-<pid>-<random>``)
+TMP_PREFIX = ".pack-build-"
+PACK_DIR_MODE, PACK_FILE_MODE = 0o755, 0o644
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
 def write_pack(tables: dict[str, gpd.GeoDataFrame], out_dir: Path, raw_dir: Path, downloaded: dict[str, Path] | None = None) -> dict:
-    """Write tables + manifest into a temporary sibling directory, then swap it in place of ``out_dir``."""
+    """Write tables + manifest into a temporary sibling folder, then swap it with ``out_dir`` in one step.
+
+    There is no moment without a complete pack at ``out_dir``: the new folder replaces the old
+    one by an atomic exchange of the two directory entries (Linux ``renameat2(RENAME_EXCHANGE)``;
+    see :func:`_swap_in` for the fallback), and ``out_dir`` stays a plain folder (the committed
+    ``geodata/pack`` is one; readers keep using ``geodata.PACK_DIR``). A failed or killed build
+    leaves the old pack as it was; its temporary folder is removed, at the latest by the next
+    build (:func:`_remove_stale`). The new pack keeps the old one's folder and file modes (else
+    0755 / 0644: readable by everyone, whatever the umask).
+    """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".pack-build-", dir=out_dir.parent))
+    _recover(out_dir)
+    _remove_stale(out_dir.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=out_dir.parent))
     try:
         files: dict[str, Path] = {}
         for name, df in tables.items():
@@ -421,32 +446,174 @@ def write_pack(tables: dict[str, gpd.GeoDataFrame], out_dir: Path, raw_dir: Path
             files[name] = path
         manifest = _manifest(tables, files, raw_dir, downloaded or {})
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-        old = out_dir.with_name(out_dir.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        if out_dir.exists():
-            os.replace(out_dir, old)
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the pack is meant to be read by everyone
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        _copy_modes(out_dir, tmp)
+        _fsync_tree(tmp)
+        _swap_in(tmp, out_dir)
         return manifest
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def download_sources(progress: Callable[[str], None] = print) -> dict[str, Path]:
-    """Fetch every source that has an official URL; returns {source key: local path}."""
-    got: dict[str, Path] = {}
+def _copy_modes(old: Path, new: Path) -> None:
+    """Give ``new`` (folder and files) the modes of ``old``'s, never less than 0755 / 0644 (a pack
+    made private by an earlier build or a strict umask becomes readable again)."""
+    old_files = {p.name: p for p in old.iterdir()} if old.is_dir() else {}
+    os.chmod(new, (stat.S_IMODE(old.stat().st_mode) if old.is_dir() else 0) | PACK_DIR_MODE)
+    for f in new.iterdir():
+        src = old_files.get(f.name)
+        os.chmod(f, (stat.S_IMODE(src.stat().st_mode) if src is not None and src.is_file() else 0) | PACK_FILE_MODE)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush the new pack's files and folder to disk before the swap (a power cut after the swap
+    must not leave empty files in place of the pack)."""
+    for f in folder.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the directory entries ``a`` and ``b`` atomically; False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:  # glibc < 2.28, musl
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # kernel or file system without exchange
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+def _swap_in(tmp: Path, out_dir: Path) -> None:
+    """Put the finished folder ``tmp`` at ``out_dir``, and remove the previous pack.
+
+    Without a previous pack, one ``os.replace``. With one: an atomic exchange of the two entries
+    (the old pack is then at ``tmp``, removed afterwards). Where the exchange is not available
+    (not Linux, or a file system without it) the old pack is first renamed to ``<out_dir>.old``
+    and the new one renamed in: a kill between the two renames leaves the old pack at
+    ``<out_dir>.old``, which the next build (or :func:`_recover`) puts back.
+    """
+    if not out_dir.exists() and not out_dir.is_symlink():
+        os.replace(tmp, out_dir)
+    elif _exchange(tmp, out_dir):
+        _remove(tmp)  # now the previous pack (or the symlink that stood at out_dir)
+    else:
+        old = out_dir.with_name(out_dir.name + ".old")
+        _remove(old)
+        os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        _remove(old)
+    _fsync_dir(out_dir.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _recover(out_dir: Path) -> None:
+    """Put back ``<out_dir>.old`` left by a build killed between the fallback's two renames."""
+    old = out_dir.with_name(out_dir.name + ".old")
+    if old.is_dir() and not out_dir.exists():
+        os.replace(old, out_dir)
+    _remove(old)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _remove_stale(parent: Path) -> list[Path]:
+    """Remove the temporary folders of builds that no longer run (killed: no cleanup ran).
+
+    A folder is ``.pack-build-<pid>-<random>``; it is kept while process ``<pid>`` is alive (a
+    build running now). Folders of the earlier naming (``.pack-build-<random>``, no pid) are
+    removed. Returns what was removed.
+    """
+    removed = []
+    for d in parent.glob(f"{TMP_PREFIX}*"):
+        pid_text = d.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+            continue
+        _remove(d)
+        removed.append(d)
+    return removed
+
+
+def verify_sources(raw_dir: Path) -> list[str]:
+    """Check every declared raw file against its ``sha256`` (:meth:`loaders.sources.Source.verify`)
+    before the build reads anything; returns the keys checked. Raises LoaderError naming the
+    first file that is missing or does not match."""
+    checked = []
     for mod in SOURCE_MODULES:
         for key, src in getattr(mod, "SOURCES", {}).items():
-            if not src.url:
-                continue
-            progress(f"download {key}: {src.url}")
-            try:
-                got[key] = mod.download(key)
-            except LoaderError as exc:
-                progress(f"  ! {exc}; the raw file is used instead")
+            src.verify(raw_dir)
+            checked.append(key)
+    return checked
+
+
+def recorded_downloads(out_dir: Path) -> dict[str, str]:
+    """``{cache file name: SHA-256}`` of the downloaded copies the pack at ``out_dir`` was built with."""
+    try:
+        manifest = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for entry in manifest.get("sources", {}).values():
+        copy = entry.get("downloaded_copy") or {}
+        if isinstance(copy, dict) and copy.get("path") and copy.get("sha256"):
+            out[Path(copy["path"]).name] = copy["sha256"]
+    return out
+
+
+def download_sources(progress: Callable[[str], None] = print, *, recorded: dict[str, str] | None = None) -> dict[str, Path]:
+    """Fetch every source that has an official URL; returns {source key: local path}.
+
+    A cached copy used when a download fails must match ``recorded`` (file name → SHA-256, from
+    :func:`recorded_downloads` of the current pack), else its own ``.sha256`` file
+    (:mod:`loaders.download`).
+    """
+    got: dict[str, Path] = {}
+    with dl.recorded_checksums(recorded or {}):
+        for mod in SOURCE_MODULES:
+            for key, src in getattr(mod, "SOURCES", {}).items():
+                if not src.url:
+                    continue
+                progress(f"download {key}: {src.url}")
+                try:
+                    got[key] = mod.download(key)
+                except LoaderError as exc:
+                    progress(f"  ! {exc}; the raw file is used instead")
     return got
 
 
@@ -466,13 +633,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--download", action="store_true", help="download the official files first (needs network)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    downloaded = download_sources() if args.download else {}
+    downloaded = download_sources(recorded=recorded_downloads(args.out)) if args.download else {}
     if downloaded:
         print(
             f"note: {len(downloaded)} official files downloaded into {downloaded[next(iter(downloaded))].parent}; "
             "the tables below are parsed from the raw directory (the manifest records both checksums)"
         )
     try:
+        verify_sources(args.raw_dir)  # a cut, re-saved or replaced raw file is refused before any work
         tables = build_tables(args.raw_dir)
         manifest = write_pack(tables, args.out, args.raw_dir, downloaded)
     except LoaderError as exc:

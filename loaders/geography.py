@@ -53,7 +53,8 @@ NPM_TARBALL_SHA1 = {
 }
 
 
-def _cog_source(key: str, what: str, version: str, member: str, raw_path: str, vintage: str, notes: str = "") -> Source:
+def _cog_source(key: str, what: str, version: str, member: str, raw_path: str, vintage: str, notes: str = "", *,
+                sha256: str | None = None) -> Source:
     return Source(
         key=key,
         title=f"Découpage administratif ({what}) — @etalab/decoupage-administratif {version}",
@@ -67,6 +68,7 @@ def _cog_source(key: str, what: str, version: str, member: str, raw_path: str, v
             f"Official file {member} inside the npm tarball (the URL is the tarball; download() "
             f"checks its sha1 and extracts the member). " + notes
         ).strip(),
+        sha256=sha256,
     )
 
 
@@ -77,6 +79,7 @@ SOURCES: dict[str, Source] = {
         producer="IGN (via a third-party extract)",
         vintage="COG 2024",
         raw_path="geo/communes_ara_cog2024_simplifiees.geojson",
+        sha256="b8d8183eee4618b2b626d604c113c5a079a85305a28665fc492427129d524295",
         licence="Licence Ouverte (IGN data); derivative's own licence unstated",
         url=None,
         page="https://github.com/mathieulebasic/france-geojson",
@@ -88,6 +91,7 @@ SOURCES: dict[str, Source] = {
         producer="IGN / INSEE (via a third-party extract)",
         vintage="IRIS 2023",
         raw_path="geo/iris_ara_simplifies.geojson",
+        sha256="95f97091813a9c7beb66dfbe3a7bbb77d34d303d4aee48ac0c8a0b6a154fca41",
         licence="Licence Ouverte (IGN/INSEE data); derivative's own licence unstated",
         url=None,
         page="https://geoservices.ign.fr/contoursiris",
@@ -100,6 +104,7 @@ SOURCES: dict[str, Source] = {
         producer="IGN / INSEE (via gregoiredavid/france-geojson v2.1.1)",
         vintage="ADMIN EXPRESS COG 2018",
         raw_path="geo/departements_ara_adminexpress2018.geojson",
+        sha256="87e859cfcfcc75dd2c689ef06b8770f3670f4c5cc4abeb8dc37903f1c5498ab7",
         licence=_ETALAB,
         url=None,
         page="https://github.com/gregoiredavid/france-geojson",
@@ -112,6 +117,7 @@ SOURCES: dict[str, Source] = {
         producer="IGN / INSEE (via gregoiredavid/france-geojson v2.1.1)",
         vintage="ADMIN EXPRESS COG 2018",
         raw_path="geo/region_ara_adminexpress2018.geojson",
+        sha256="76ef7153ee5442eebc36fd57d0ef6dcbab4c3edc9336a6dfb0c2804b7f4cb7dd",
         licence=_ETALAB,
         url=None,
         page="https://github.com/gregoiredavid/france-geojson",
@@ -125,6 +131,7 @@ SOURCES: dict[str, Source] = {
         "geo/cog2025_communes_decoupage-administratif-5.3.0.json",
         "COG 2025",
         "Types commune-actuelle, commune-deleguee, commune-associee, arrondissement-municipal.",
+        sha256="9e715d2b08ab864980efe9945c9780d0b03cb8800a7075ab74012fb9647be360",
     ),
     "cog2025_epci": _cog_source(
         "cog2025_epci",
@@ -133,6 +140,7 @@ SOURCES: dict[str, Source] = {
         "package/data/epci.json",
         "geo/cog2025_epci_decoupage-administratif-5.3.0.json",
         "COG 2025 (DGCL epcicom2025)",
+        sha256="40758ace686311837c484da81c2a8ba00a9f356bc6210f3316c6b19daa4dc967",
     ),
     "cog2025_departements": _cog_source(
         "cog2025_departements",
@@ -141,6 +149,7 @@ SOURCES: dict[str, Source] = {
         "package/data/departements.json",
         "geo/cog2025_departements_decoupage-administratif-5.3.0.json",
         "COG 2025",
+        sha256="1ebe7e0ad0a49653c899087194344ec67f7115b728c4e1b98f741bd655b545e0",
     ),
     "cog2025_regions": _cog_source(
         "cog2025_regions",
@@ -149,6 +158,7 @@ SOURCES: dict[str, Source] = {
         "package/data/regions.json",
         "geo/cog2025_regions_decoupage-administratif-5.3.0.json",
         "COG 2025",
+        sha256="98cb7c781d09577634b9e104dfbb92e39a0d10ae0e1c6c20978a49a474e1dba5",
     ),
     "cog2024_epci": _cog_source(
         "cog2024_epci",
@@ -158,6 +168,7 @@ SOURCES: dict[str, Source] = {
         "geo/cog2024_epci_decoupage-administratif-4.1.0.json",
         "COG 2024 (DGCL list, early 2024)",
         "Matches the COG 2024 commune polygons; exact DGCL millésime slightly uncertain.",
+        sha256="380599a04b17676e536e2739256db30ea6f23259a022f937c1791969a17c925c",
     ),
 }
 

@@ -74,6 +74,7 @@ SOURCES: dict[str, Source] = {
         producer="ANCT",
         vintage="1er août 2024",
         raw_path="places/anct_france_services_liste-fs-20240801.csv",
+        sha256="6eabcb0792c8681af513e65560a7dea08e15d3e72b070a14ca1fed032164efad",
         licence="Licence Ouverte 2.0 (Etalab)",
         url=None,
         page="https://www.data.gouv.fr/fr/datasets/liste-des-structures-france-services/",
@@ -85,6 +86,7 @@ SOURCES: dict[str, Source] = {
         producer="Hinaura (Hub Inclusion Numérique Auvergne-Rhône-Alpes)",
         vintage="2021–2022 (export du 4 janvier 2023)",
         raw_path="places/hinaura_lieux_mediation_numerique_aura_raw.json",
+        sha256="f5b2bebbc4b3e95a9af3a03935523f9177cff2ee7443f6a3f724c4c1fab36d40",
         licence="ODbL (contributions) ; métadonnées : Licence Ouverte 2.0",
         url=None,
         page="https://carto.hinaura.fr",
@@ -96,6 +98,7 @@ SOURCES: dict[str, Source] = {
         producer="data·inclusion (GIP Plateforme de l'inclusion) / ANCT",
         vintage="février 2023",
         raw_path="places/data_inclusion_lieux_mediation_numerique_2023-02.json",
+        sha256="bc9743e96769bdf22221691eda65ce43b88914abea1982d8b7f07e9b88d7ed13",
         licence="Licence Ouverte 2.0",
         url="https://www.data.gouv.fr/api/1/datasets/r/398edc71-0d51-4cb6-9cbe-2540a4db573c",
         page="https://www.data.gouv.fr/fr/organizations/cartographie-nationale-des-lieux-de-mediation-numerique/",
@@ -108,6 +111,7 @@ SOURCES: dict[str, Source] = {
         producer="ANCT (programme Conseiller numérique France Services)",
         vintage="juillet 2022",
         raw_path="places/cnfs_lieux_mediation_numerique_2022-07.json",
+        sha256="04abdd6d56764e5ece6d065f4f24a07346a1f53b16176cdd8e18d9ec3a40b355",
         licence="Licence Ouverte 2.0",
         url=None,
         page="https://carte.conseiller-numerique.gouv.fr",
@@ -118,6 +122,8 @@ SOURCES: dict[str, Source] = {
         producer="ANCT",
         vintage="5 avril 2023",
         raw_path="places/cnfs_structures_20230405.csv",
+        sha256="ae8a622fe919df4f6847912020a506f09c3f5000f96a84bec6d90a478a98865b",
+        rows=2889,
         licence="Licence Ouverte (publication ANCT sur data.gouv.fr)",
         url=None,
         notes="No coordinates: joined to places by SIRET (posts = staff).",
@@ -128,6 +134,8 @@ SOURCES: dict[str, Source] = {
         producer="ANCT / beta.gouv (export Metabase)",
         vintage="12 février 2024",
         raw_path="places/aidants_connect_structures_20240212.csv",
+        sha256="260f1acd4a67161cdd214b124bf2b8a0c83f6f67bbb38dc3c6124b6386a4fa2f",
+        rows=5227,
         licence="non précisée (export semi-officiel)",
         url=None,
         notes="No coordinates: joined to places by SIRET. Not a documented open-data release.",
@@ -138,6 +146,7 @@ SOURCES: dict[str, Source] = {
         producer="ANCT (export tableau de bord)",
         vintage="17 juillet 2023 (cumul depuis le début du programme)",
         raw_path="places/cnfs_cra_par_code_postal_2023-07-17.csv",
+        sha256="99b753ca762f5eb9487b937ec91213ec932fa74d0cb42dde43ec4990db037d1a",
         licence="non précisée",
         url=None,
         notes="Counts of accompanied people by postcode of the activity: observed demand, not supply.",
@@ -148,6 +157,7 @@ SOURCES: dict[str, Source] = {
         producer="Ministère de la Culture (Observatoire de la lecture publique)",
         vintage="2020",
         raw_path="places/culture_bibliotheques_publiques_2020.csv",
+        sha256="bbfaad62aa7feca0bd4446fd8b37b05b34ddab708169e8c599b35883950d8c16",
         licence="Licence Ouverte / Etalab 2.0",
         url=None,
         page="https://data.culture.gouv.fr/explore/dataset/adresses-des-bibliotheques-publiques/",
@@ -552,6 +562,43 @@ def _records(path: Path, required: Sequence[str]) -> list[dict]:
     return data
 
 
+def _record_line(path: Path, sep: str, record: int) -> int:
+    """Physical line (1-based) on which data record ``record`` (0-based) of a CSV ends."""
+    text, _ = read_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    for i, _row in enumerate(reader):
+        if i == record + 1:  # record 0 follows the header
+            return reader.line_num
+    return reader.line_num
+
+
+def _check_complete(path: Path, raw: pd.DataFrame, key: str, sep: str, *, declared: bool) -> None:
+    """Refuse a CSV export cut short, naming the file and the line.
+
+    - a row with fewer fields than the header (the file cut inside a row: pandas fills the
+      missing cells with NaN, and every published cell is a string, so NaN only means missing);
+    - a last line without its line break (the file cut inside the last field: the field count is
+      right but the value is not);
+    - for the declared raw file (``declared``), a number of data rows other than
+      ``SOURCES[key].rows`` (the file cut on a line boundary).
+    """
+    short = raw.isna().any(axis=1).to_numpy()
+    if short.any():
+        i = int(np.flatnonzero(short)[0])
+        n = int(raw.iloc[i].notna().sum())
+        raise LoaderError(path, f"data row {i + 1} (line {_record_line(path, sep, i)}) has {n} fields instead of "
+                          f"{raw.shape[1]}: the file is cut or damaged", f"every row with the header's {raw.shape[1]} fields")
+    with open(path, "rb") as fh:
+        fh.seek(-1, 2)  # read_csv has checked that the file is not empty
+        if fh.read(1) not in (b"\n", b"\r"):
+            raise LoaderError(path, f"the last line (line {_record_line(path, sep, len(raw) - 1)}, data row {len(raw)}) "
+                              "has no line break: the file is cut", "a complete export ending with a line break")
+    expected = SOURCES[key].rows
+    if declared and expected is not None and len(raw) != expected:
+        raise LoaderError(path, f"{len(raw)} data rows instead of the {expected} of {key} ({SOURCES[key].vintage})",
+                          f"the complete file ({expected} rows, SOURCES[{key!r}].rows)")
+
+
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
     """Standard columns first, as nullable strings / floats."""
     for c in STANDARD_COLUMNS:
@@ -759,9 +806,12 @@ def load_cnfs_structures(raw_dir: Path | str | None = None, path: Path | str | N
     posts, float), ``validated`` (ISO date), ``operator`` (publique/privée),
     ``france_services_label`` (boolean, NA if "non renseigné"). A SIRET can appear on several rows
     (several validations): sum ``posts`` by SIRET for the staff of a structure.
+
+    A file cut short raises LoaderError with the line (:func:`_check_complete`).
     """
     p = _path(raw_dir, path, "cnfs_structures")
     raw = read_csv(p, CNFS_STRUCTURES_COLUMNS, sep=";")
+    _check_complete(p, raw, "cnfs_structures", ";", declared=path is None)
     out = pd.DataFrame(index=raw.index)
     out["source"] = "cnfs_structures"
     out["source_id"] = raw["SIRET"].str.strip() + ":" + (raw.groupby("SIRET").cumcount() + 1).astype(str)
@@ -794,9 +844,12 @@ def load_aidants_connect(raw_dir: Path | str | None = None, path: Path | str | N
     Columns: standard ones (no coordinates; SIRET published as a float, ``0.0`` = unknown) +
     ``active`` (boolean), ``france_services_label`` (boolean), ``aidants`` (habilitated aidants),
     ``users`` (unique users), ``procedures`` (démarches) — counts as floats, NaN when empty.
+
+    A file cut short raises LoaderError with the line (:func:`_check_complete`).
     """
     p = _path(raw_dir, path, "aidants_connect")
     raw = read_csv(p, AIDANTS_CONNECT_COLUMNS, sep=",")
+    _check_complete(p, raw, "aidants_connect", ",", declared=path is None)
     out = pd.DataFrame(index=raw.index)
     out["source"] = "aidants_connect"
     out["source_id"] = raw["ID"].str.strip()

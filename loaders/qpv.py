@@ -29,6 +29,7 @@ SOURCES: dict[str, Source] = {
         producer="ANCT",
         vintage="QPV 2024",
         raw_path="geo/anct_qpv2024_liste_par_commune_centroides.geojson",
+        sha256="b4aa296353dd1b714b32da990e698e0332e709b4bac4d0a0a7df8fd07e7bffe4",
         licence="Licence Ouverte (ANCT)",
         url=None,
         page="https://www.data.gouv.fr/fr/datasets/5a561801c751df42d7fca9b6/",

@@ -13,6 +13,7 @@ from ui.folium_map import LARGE_MAP, PointLayer, build_choropleth, esc, format_f
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
 from ui.picker import set_state
+from ui.safe_text import escape_md, quoted
 
 use_app_navigation()
 
@@ -22,7 +23,7 @@ state = picker.read_state()
 config = compute.config_for(state)
 layers = compute.layers(config)
 if state.layer not in layers:
-    st.warning(f"Paramètre « layer » ignoré : couche inconnue {state.layer!r} ; l'indice de fragilité est affiché.")
+    st.warning(f"Paramètre « layer » ignoré : couche inconnue {quoted(state.layer)} ; l'indice de fragilité est affiché.")
     state = state.with_(layer="fragility")
     set_state(state)
 settings = map_controls.read(state, layers, config.indicator_keys)
@@ -118,7 +119,7 @@ try:
         uninhabited_col="uninhabited",
     )
 except MissingAssetError as exc:
-    st.error(f"Les fichiers de la carte sont absents : {exc}")
+    st.error(f"Les fichiers de la carte sont absents : {escape_md(exc)}")
     draw_sidebar()
     st.stop()
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import CATALOGUE
-from ui import compute, data, exports, session_places
+from ui import activity_panel, compute, data, exports, session_places
 from ui.folium_map import format_fr
 from ui.navigation import use_app_navigation
 from ui.picker import LEVEL_LABELS, sidebar
@@ -167,6 +167,9 @@ else:
         + "."
     )
 
+# -- observed activity (conseillers numériques, Aidants Connect) -------------------------------------
+activity_panel.draw(kind, code, short_name, ref_short, figs, ref_figs, compute.results("commune", config)[0])
+
 # -- priority zones -------------------------------------------------------------------------------
 layer = exports.zone_layer(key, level, config_json, digest)
 st.subheader(f"Zones prioritaires ({LEVEL_LABELS[level]}) — classées par besoin non couvert")
@@ -214,29 +217,19 @@ else:
         },
     )
     plain = pd.DataFrame(layer.drop(columns="geometry"))
-    key_table = pd.DataFrame(
-        {
-            "Indicateur": figs["label"],
-            label: figs["value"],
-            **({f"Référence : {ref_label}": ref_figs["value"].reindex(figs.index)} if ref_figs is not None else {}),
-            "Unité": figs["unit"],
-            "Source et millésime": figs["source"],
-            "Remarque": figs["note"],
-        }
-    )
-    dictionary = exports.column_dictionary(list(plain.columns))
     bins, n_classes = compute.classify(layer["score"], state.scheme, state.k)
     colors = compute.palette("YlOrRd", n_classes)
     png_source = "calcul du projet à partir de " + " ; ".join(
         dict.fromkeys(exports.source_line(manifest, CATALOGUE[k].group) for k in config.indicator_keys)
     )
+    csv_labels = st.checkbox("CSV : en-têtes de colonnes en français (sinon les noms techniques)", key="csv_labels")
     d1, d2, d3, d4, d5 = st.columns(5)
     # deferred downloads bind their data with partial: a lambda would keep every global of this
     # page alive as long as the session (Streamlit keeps the callables per session)
-    d1.download_button("Zones (CSV)", partial(exports.to_csv, plain), file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", key="dl_csv")
+    d1.download_button("Zones (CSV)", partial(exports.to_csv, plain, labels=csv_labels), file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", key="dl_csv")
     d2.download_button(
         "Zones et sources (XLSX)",
-        partial(exports.to_xlsx, {"Zones": plain, "Chiffres clés": key_table, "Dictionnaire": dictionary}, about),
+        partial(exports.diagnostic_workbook, plain, figs, ref_figs, label, ref_label, about),
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
@@ -262,7 +255,39 @@ else:
         key="dl_png",
     )
     st.caption(
-        f"{len(layer)} zones. CSV : UTF-8, séparateur virgule, point décimal (pour Excel, préférez le XLSX, qui contient aussi "
-        "les chiffres clés, le dictionnaire des colonnes et une feuille « À propos » avec les sources et millésimes). "
+        f"{len(layer)} zones. CSV : UTF-8, séparateur virgule, point décimal (pour Excel, préférez le XLSX : en-têtes en français, "
+        "nombres formatés, chiffres clés, dictionnaire de chaque colonne et feuille « À propos » avec les sources et millésimes). "
+        "Un texte qui commencerait par =, +, - ou @ reçoit une apostrophe (jamais lu comme une formule). "
         "GeoPackage / GeoJSON : géométrie simplifiée en WGS84 (EPSG:4326)."
+    )
+
+# -- diagnostic report ----------------------------------------------------------------------------
+st.subheader("Rapport de diagnostic")
+report_level = level if not layer.empty else "commune"
+st.caption(
+    "Un document à remettre : contexte et périmètre, chiffres clés (ceux de cette page), besoins et publics, connectivité, offre, "
+    "accès et besoin non couvert, scénarios d'implantation enregistrés, points forts et points d'attention à relire, annexes "
+    f"(méthode, sources, estimations). Cartes à la maille « {LEVEL_LABELS[report_level]} ». PDF pour l'envoi, DOCX modifiable "
+    "dans Word ou LibreOffice (pensez à mettre à jour le sommaire)."
+)
+view_key = f"{key}|{report_level}|{config_json}|{digest}"
+r1, r2 = st.columns(2)
+want = "pdf" if r1.button("Préparer le rapport (PDF)", key="report_pdf") else None
+want = "docx" if r2.button("Préparer le rapport (DOCX)", key="report_docx") else want
+if want:
+    with st.status("Rédaction du rapport…", expanded=True) as status:
+        bar = st.progress(0.0, text="Calcul des indicateurs…")
+        content = exports.diagnostic_report(key, report_level, config, want, exports.progress_to(bar))
+        status.update(label="Rapport prêt", state="complete", expanded=False)
+    st.session_state["diagnostic_report"] = {"view": view_key, "fmt": want, "data": content}
+saved = st.session_state.get("diagnostic_report")
+if saved and saved["view"] == view_key:
+    fmt = saved["fmt"]
+    st.download_button(
+        f"Télécharger le rapport ({fmt.upper()})",
+        saved["data"],
+        file_name=f"diagnostic_{kind}_{code}.{fmt}",
+        mime=exports.REPORT_MIME[fmt],
+        on_click="ignore",
+        key="dl_report",
     )

@@ -5,16 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from loaders.errors import LoaderError
 from loaders.quality import quality_rows
-from loaders.user_places import MAX_BYTES, TEMPLATE_COLUMNS, parse_user_places, template_csv
-from ui import data, method, session_places
+from ui import data, method, picker, session_places
 from ui.navigation import use_app_navigation
 
 use_app_navigation()
 
 st.title("Données & méthode")
-manifest = data.manifest()
+manifest = picker.pack_or_stop(data.manifest)
 
 tab_sources, tab_coverage, tab_method, tab_upload = st.tabs(["Sources", "Couverture", "Méthode", "Importer vos lieux"])
 
@@ -71,35 +69,4 @@ with tab_method:
         )
 
 with tab_upload:
-    st.markdown(
-        "Ajoutez vos propres lieux (fichier **CSV ou XLSX**, au schéma national des *lieux de médiation numérique* "
-        f"ou au modèle ci-dessous, {MAX_BYTES // 1024 // 1024} Mo au plus). Chaque ligne est vérifiée ; les lignes valides "
-        "sont ajoutées aux lieux de votre session (carte et chiffres), les autres sont listées avec le problème."
-    )
-    st.download_button("Télécharger le modèle CSV", template_csv(), file_name="modele_lieux.csv", mime="text/csv")
-    with st.expander("Colonnes du modèle"):
-        st.table(pd.DataFrame({"Colonne": list(TEMPLATE_COLUMNS), "Contenu": list(TEMPLATE_COLUMNS.values())}))
-    up = st.file_uploader("Fichier de lieux", type=["csv", "xlsx"], key=f"upload_places_{st.session_state.get('upload_round', 0)}")
-    if up is not None:
-        content = up.getvalue()
-        try:
-            good, report = parse_user_places(content, up.name)
-        except LoaderError as exc:
-            st.error(f"Fichier refusé : {exc.problem}" + (f" (attendu : {exc.expected})" if exc.expected else ""))
-        else:
-            added = session_places.add(good, up.name)
-            if added:
-                st.success(f"{added} lieu(x) ajouté(s) à votre session.")
-            elif len(good):
-                st.info("Ce fichier a déjà été importé dans cette session.")
-            if len(report):
-                st.warning(f"{report['ligne'].nunique()} ligne(s) refusée(s) :")
-                st.dataframe(report, hide_index=True)
-    user = session_places.get()
-    if len(user):
-        st.markdown(f"**Lieux importés dans cette session : {len(user)}**")
-        st.dataframe(user[["name", "type", "address", "weekly_hours", "sources"]], hide_index=True)
-        if st.button("Retirer les lieux importés"):
-            session_places.clear()
-            st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1  # empty the uploader too
-            st.rerun()
+    session_places.upload_panel()  # a fragment: an upload reruns the panel only (ui/session_places.py)

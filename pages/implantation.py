@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from planning.scenarios import MAX_IMPORT_BYTES
+from planning.scenarios import MAX_IMPORT_BYTES, MAX_IMPORT_SCENARIOS, WorkspaceError
 from ui import compute, data, plan_runs, session_places
 from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map_with_clicks
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
 from ui.picker import sidebar
+from ui.safe_text import escape_md
 
 use_app_navigation()
 
@@ -56,19 +57,25 @@ with st.form("plan_form"):
     hours = c5.number_input("Heures d'ouverture d'un nouveau lieu / semaine", 1.0, 70.0, 24.0, key="plan_hours")
     staff = c6.number_input("Conseillers par nouveau lieu", 0.5, 10.0, 1.0, step=0.5, key="plan_staff")
     cap_people = st.number_input("Personnes qu'un nouveau lieu peut accompagner (modèle avec capacité)", 50, 5000, 500, key="plan_cap")
+    st.caption(plan_runs.capacity_note(state.territory, config.to_json(), float(hours), float(staff), float(cap_people)))
+    use_observed = st.checkbox("Utiliser la capacité observée plutôt que l'hypothèse", value=False, key="plan_cap_observed")
     use_qpv = st.checkbox("Proposer les quartiers prioritaires (QPV)", value=True, key="plan_qpv")
     submitted = st.form_submit_button("Calculer les meilleurs emplacements", type="primary")
 
 
 if submitted or "plan_args" in st.session_state:
     if submitted:
+        per_hour = plan_runs.observed_rate(state.territory, config.to_json())[2]
+        if use_observed and per_hour == per_hour and per_hour > 0:  # not NaN
+            cap_people = round(per_hour * hours * staff)
+        st.session_state["plan_capacity_used"] = (float(cap_people), "observée" if use_observed and per_hour == per_hour and per_hour > 0 else "hypothèse")
         st.session_state["plan_args"] = (model, p, float(service_time), method, float(hours), float(staff), float(cap_people), tuple(st.session_state["plan_points"]), use_qpv)
     args = st.session_state["plan_args"]
     user = session_places.get()
     try:
         outcome = plan_runs.run_plan(state.level, state.territory, config.to_json(), *args, json.dumps(st.session_state["plan_edits"], sort_keys=True), None if user.empty else pd.DataFrame(user.drop(columns="geometry")))
     except ValueError as exc:
-        st.error(f"Calcul impossible : {exc}")
+        st.error(f"Calcul impossible : {escape_md(exc)}")
         st.stop()
     st.session_state["plan_outcome"] = outcome
 outcome = st.session_state.get("plan_outcome")
@@ -96,7 +103,7 @@ if st.session_state["plan_points"]:
 try:
     fmap = build_choropleth(gview, "unmet", "name", bins, compute.palette("Reds", k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))], legend_title="Besoin non couvert (personnes)", legend_decimals=0, extra_points=layers)
 except MissingAssetError as exc:
-    st.error(str(exc))
+    st.error(f"Les fichiers de la carte sont absents : {escape_md(exc)}")
     st.stop()
 
 left, right = st.columns([3, 2])
@@ -124,6 +131,9 @@ with right:
         stop_note = plan_runs.stopped_note(sm)
         if stop_note:
             st.info(stop_note)
+        if r.model == "mclp_capacity" and "plan_capacity_used" in st.session_state:
+            used, origin = st.session_state["plan_capacity_used"]
+            st.caption(f"Capacité d'un nouveau lieu : {format_fr(used, 0)} personnes ({'valeur observée dans le territoire' if origin == 'observée' else 'hypothèse saisie'}).")
         st.caption(f"{outcome.n_candidates} emplacements candidats, {outcome.n_existing} lieux existants gardés ouverts. Gain marginal : ce que chaque lieu ajoute, dans l'ordre (personnes, ou personnes × minutes pour la p-médiane).")
         st.download_button("Sites proposés (CSV)", outcome.sites.drop(columns=[c for c in ("geometry",) if c in outcome.sites]).to_csv(index=False).encode("utf-8-sig"), "sites_proposes.csv", "text/csv")
         gj = gpd.GeoDataFrame(outcome.sites, geometry=gpd.points_from_xy(outcome.sites["lon"], outcome.sites["lat"]), crs="EPSG:4326").to_json()
@@ -158,11 +168,23 @@ with st.expander("Et si… (fermer un lieu, changer ses horaires ou ses conseill
         st.rerun()
 
 # scenarios ------------------------------------------------------------------------------------------
+# The workspace may be unusable (read-only folder, a file that is not the SQLite workspace, a lock
+# held by another program): planning above keeps working, saving and importing are switched off
+# with the reason, and the proposed sites can still be downloaded.
 st.subheader("Scénarios enregistrés")
-ws = plan_runs.scenario_store()
+try:
+    ws = plan_runs.scenario_store()
+    saved = ws.list()
+except WorkspaceError as exc:
+    ws, saved = None, []
+    st.warning(
+        f"Enregistrement des scénarios désactivé : {escape_md(exc)}. Le calcul des emplacements fonctionne : "
+        "téléchargez les sites proposés (CSV ou GeoJSON) pour les garder, ou demandez à l'administrateur un dossier "
+        "accessible en écriture (variable d'environnement INCLUSION_WORKSPACE), puis rechargez la page."
+    )
 c1, c2 = st.columns([2, 1])
-name = c1.text_input("Nom du scénario", value="", key="scenario_name", max_chars=120)
-if c2.button("Enregistrer le scénario", disabled=outcome is None or not name.strip()):
+name = c1.text_input("Nom du scénario", value="", key="scenario_name", max_chars=120, disabled=ws is None)
+if c2.button("Enregistrer le scénario", disabled=ws is None or outcome is None or not name.strip()):
     r = outcome.result
     payload = {
         "territory": {"level": data.KIND_LEVEL[state.kind], "code": state.code, "name": data.territory_label(state.territory)},
@@ -180,10 +202,12 @@ if c2.button("Enregistrer le scénario", disabled=outcome is None or not name.st
     }
     try:
         ws.save(name.strip(), payload)
-        st.success(f"Scénario « {name.strip()} » enregistré.")
+        st.success(f"Scénario « {escape_md(name.strip(), 120)} » enregistré.")
+        saved = ws.list()
+    except WorkspaceError as exc:
+        st.error(f"Enregistrement impossible : {escape_md(exc)}. Le scénario n'est pas enregistré ; réessayez plus tard ou téléchargez les sites proposés.")
     except ValueError as exc:
-        st.error(f"Enregistrement refusé : {exc}")
-saved = ws.list()
+        st.error(f"Enregistrement refusé : {escape_md(exc)}")
 if saved:
     df = pd.DataFrame(saved)
     show = pd.DataFrame({"Nom": df["name"], "Mis à jour": df.get("updated", "")})
@@ -191,25 +215,41 @@ if saved:
     ids = df["id"].tolist()
     labels = dict(zip(df["id"], df["name"], strict=True))
     chosen = st.multiselect("Comparer ou exporter", ids, format_func=labels.get, key="scenario_pick", max_selections=4, placeholder="Choisir des scénarios")
+    chosen = [sid for sid in chosen if sid in labels]
     if chosen:
         rows = []
-        for sid in chosen:
-            sc = ws.get(sid)
-            pl = sc["payload"]
-            res_ = pl.get("results", {})
-            rows.append({"Scénario": sc["name"], "Modèle": pl.get("model"), "p": pl.get("p"), "Temps visé (min)": pl.get("service_time"), "À portée avant": res_.get("covered_before"), "À portée après": res_.get("covered_after"), "Non couvert après": res_.get("unmet_need_after"), "Sites": ", ".join(s.get("name", "") for s in pl.get("chosen_sites", []))})
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
-        st.download_button("Exporter (JSON)", ws.export_json(*chosen).encode("utf-8"), "scenarios.json", "application/json")
-        if len(chosen) == 1:
-            st.download_button("Exporter (GeoJSON)", ws.export_geojson(chosen[0]).encode("utf-8"), "scenario.geojson", "application/geo+json")
-up = st.file_uploader(f"Importer des scénarios (JSON ou GeoJSON exportés, {MAX_IMPORT_BYTES // 1024 // 1024} Mo au plus)", type=["json", "geojson"], key="scenario_import")
-if up is not None and st.session_state.get("scenario_import_done") != up.file_id:
-    content = up.getvalue()
-    try:
-        text = content.decode("utf-8")
-        new_ids = [ws.import_geojson(text)] if '"FeatureCollection"' in text[:2000] else ws.import_json(text)
-        st.session_state["scenario_import_done"] = up.file_id
-        st.success(f"{len(new_ids)} scénario(s) importé(s).")
-        st.rerun()
-    except (ValueError, UnicodeDecodeError) as exc:
-        st.error(f"Import refusé, rien n'a été modifié : {exc}")
+        try:
+            for sid in chosen:
+                sc = ws.get(sid)
+                pl = sc["payload"]
+                res_ = pl.get("results") or {}
+                # an imported scenario may have sites without a name (null is valid in the format)
+                sites = ", ".join(str(s.get("name") or s.get("candidate_id") or "?") for s in pl.get("chosen_sites") or [])
+                rows.append({"Scénario": sc["name"], "Modèle": pl.get("model"), "p": pl.get("p"), "Temps visé (min)": pl.get("service_time"), "À portée avant": res_.get("covered_before"), "À portée après": res_.get("covered_after"), "Non couvert après": res_.get("unmet_need_after"), "Sites": sites})
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
+            st.download_button("Exporter (JSON)", ws.export_json(*chosen).encode("utf-8"), "scenarios.json", "application/json")
+            if len(chosen) == 1:
+                st.download_button("Exporter (GeoJSON)", ws.export_geojson(chosen[0]).encode("utf-8"), "scenario.geojson", "application/geo+json")
+        except (WorkspaceError, KeyError) as exc:
+            st.error(f"Lecture des scénarios impossible : {escape_md(exc)}")
+if ws is not None:
+    up = session_places.file_uploader_fr(
+        f"Importer des scénarios (JSON ou GeoJSON exportés, {MAX_IMPORT_BYTES // 1024 // 1024} Mo et {MAX_IMPORT_SCENARIOS} scénarios au plus)",
+        types=["json", "geojson"],
+        key="scenario_import",
+        max_mb=MAX_IMPORT_BYTES // 1024 // 1024,
+    )
+    if up is not None and st.session_state.get("scenario_import_done") != up.file_id:
+        content = up.getvalue()
+        try:
+            text = content.decode("utf-8-sig")
+            new_ids = [ws.import_geojson(text)] if '"FeatureCollection"' in text[:2000] else ws.import_json(text)
+            st.session_state["scenario_import_done"] = up.file_id
+            st.success(f"{len(new_ids)} scénario(s) importé(s).")
+            st.rerun()
+        except UnicodeDecodeError:
+            st.error("Import refusé, rien n'a été modifié : le fichier n'est pas du texte UTF-8 (un export JSON ou GeoJSON de l'outil est attendu).")
+        except WorkspaceError as exc:
+            st.error(f"Import impossible, rien n'a été modifié : {escape_md(exc)}")
+        except ValueError as exc:
+            st.error(f"Import refusé, rien n'a été modifié : {escape_md(exc)}")

@@ -18,8 +18,15 @@ Exchange: :meth:`ScenarioStore.export_json` / :meth:`~ScenarioStore.import_json`
 ``{"format": "inclusion-numerique/scenarios", "schema_version", "scenarios": [...]}``) and
 :meth:`~ScenarioStore.export_geojson` / :meth:`~ScenarioStore.import_geojson` (a FeatureCollection
 of the chosen and added sites, the rest of the scenario in a top-level ``scenario`` member). An
-import is validated completely (size ≤ 5 MB, JSON syntax, keys, types) before anything is written,
-and written in one transaction: a bad import changes nothing.
+import is validated completely (size ≤ 5 MB, at most :data:`MAX_IMPORT_SCENARIOS` scenarios, JSON
+syntax, keys, types and sizes field by field) before anything is written, and written in one
+transaction: a bad import changes nothing. A workspace holds at most :data:`MAX_SCENARIOS` scenarios.
+
+Messages: a ``ValueError`` raised for a bad payload or import, and a :class:`WorkspaceError` raised
+when the workspace cannot be used (folder not writable, a file that is not the SQLite workspace,
+a lock that outlasts the busy timeout, a full disk), are in **French**: the app shows them to the
+user as they are (escaped). They name the JSON path of the offending value
+(``payload.chosen_sites[1].x``), what was expected and what was found.
 
 Workspace location: the ``path`` argument, else the environment variable ``INCLUSION_WORKSPACE``,
 else ``scenarios.sqlite`` under ``platformdirs.user_data_dir("inclusion-numerique")``.
@@ -27,6 +34,7 @@ else ``scenarios.sqlite`` under ``platformdirs.user_data_dir("inclusion-numeriqu
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -45,24 +53,42 @@ import platformdirs
 __all__ = [
     "SCHEMA_VERSION",
     "MAX_IMPORT_BYTES",
+    "MAX_IMPORT_SCENARIOS",
+    "MAX_SCENARIOS",
     "PAYLOAD_KEYS",
     "ScenarioStore",
+    "WorkspaceError",
+    "WorkspaceLockedError",
     "default_workspace_path",
     "validate_payload",
 ]
 
 SCHEMA_VERSION = 1
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
+#: scenarios one import may add
+MAX_IMPORT_SCENARIOS = 50
+#: scenarios a workspace may hold (a save or an import beyond is refused)
+MAX_SCENARIOS = 1000
+#: seconds a write waits for another session's lock before giving up (read at each store creation)
+DEFAULT_BUSY_TIMEOUT_S = 10.0
 FORMAT = "inclusion-numerique/scenarios"
 APP_NAME = "inclusion-numerique"
 _DB_VERSION = 1  # PRAGMA user_version of the SQLite file layout
 _MAX_STR = 20_000
-_MAX_LIST = 200_000
+_MAX_LIST = 10_000
 _MAX_DEPTH = 12
 
 LEVELS = ("iris", "commune", "epci", "departement", "region")
 MODEL_NAMES = ("mclp", "pmedian", "lscp", "mclp_capacity")
 DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
+
+
+class WorkspaceError(OSError):
+    """The scenario workspace cannot be used: folder not writable, not the SQLite workspace, full disk."""
+
+
+class WorkspaceLockedError(WorkspaceError, TimeoutError):
+    """The workspace stayed locked by another session or program for longer than the busy timeout."""
 
 
 def default_workspace_path() -> Path:
@@ -80,11 +106,15 @@ def default_workspace_path() -> Path:
 Check = Callable[[str, Any], Any]
 
 
+_TYPE_NAMES = {"NoneType": "null", "dict": "un objet", "list": "une liste", "tuple": "une liste", "str": "une chaîne",
+               "int": "un entier", "float": "un nombre", "bool": "un booléen"}
+
+
 def _fail(path: str, expected: str, value: Any) -> None:
-    shown = repr(value)
-    if not isinstance(value, (str, int, float, bool)) or len(shown) > 60:
-        shown = type(value).__name__
-    raise ValueError(f"scenario {path}: expected {expected}, got {shown}")
+    shown = "null" if value is None else repr(value)
+    if not isinstance(value, (str, int, float, bool, type(None))) or len(shown) > 60:
+        shown = _TYPE_NAMES.get(type(value).__name__, type(value).__name__)
+    raise ValueError(f"scénario {path} : {expected} attendu, reçu {shown}")
 
 
 def _plain(v: Any) -> Any:
@@ -99,11 +129,11 @@ def num(minimum: float | None = None, integer: bool = False, nullable: bool = Tr
         v = _plain(v)
         if v is None and nullable:
             return None
-        what = "an integer" if integer else "a number"
+        what = "un entier" if integer else "un nombre"
         if minimum is not None:
             what += f" ≥ {minimum:g}"
         if nullable:
-            what += " or null"
+            what += " ou null"
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             _fail(path, what, v)
         if integer and not isinstance(v, int):
@@ -112,7 +142,7 @@ def num(minimum: float | None = None, integer: bool = False, nullable: bool = Tr
             else:
                 _fail(path, what, v)
         if isinstance(v, float) and not math.isfinite(v):
-            _fail(path, what + " (finite)", v)
+            _fail(path, what + " (fini)", v)
         if minimum is not None and v < minimum:
             _fail(path, what, v)
         return v
@@ -126,11 +156,11 @@ def text(choices: tuple[str, ...] | None = None, nullable: bool = True,
         if v is None and nullable:
             return None
         if not isinstance(v, str):
-            _fail(path, "a string" + (" or null" if nullable else ""), v)
+            _fail(path, "une chaîne" + (" ou null" if nullable else ""), v)
         if len(v) > max_len:
-            _fail(path, f"a string of at most {max_len} characters", v)
+            _fail(path, f"une chaîne d'au plus {max_len} caractères", v)
         if choices is not None and v not in choices:
-            _fail(path, f"one of {list(choices)}", v)
+            _fail(path, f"l'une des valeurs {list(choices)}", v)
         return v
     return check
 
@@ -141,7 +171,7 @@ def boolean(nullable: bool = True) -> Check:
         if v is None and nullable:
             return None
         if not isinstance(v, bool):
-            _fail(path, "true or false", v)
+            _fail(path, "true ou false", v)
         return v
     return check
 
@@ -151,9 +181,9 @@ def array(item: Check, max_len: int = _MAX_LIST) -> Check:
         if isinstance(v, np.ndarray):
             v = v.tolist()
         if not isinstance(v, (list, tuple)):
-            _fail(path, "a list", v)
+            _fail(path, "une liste", v)
         if len(v) > max_len:
-            _fail(path, f"a list of at most {max_len} items", v)
+            _fail(path, f"une liste d'au plus {max_len} éléments", v)
         return [item(f"{path}[{k}]", x) for k, x in enumerate(v)]
     return check
 
@@ -161,13 +191,13 @@ def array(item: Check, max_len: int = _MAX_LIST) -> Check:
 def obj(spec: dict[str, Check], required: tuple[str, ...] = ()) -> Check:
     def check(path: str, v: Any):
         if not isinstance(v, dict):
-            _fail(path, "an object", v)
-        unknown = sorted(str(k) for k in v if k not in spec)
+            _fail(path, "un objet", v)
+        unknown = sorted(str(k)[:40] for k in v if k not in spec)
         if unknown:
-            raise ValueError(f"scenario {path}: unknown key(s) {unknown}; allowed: {sorted(spec)}")
+            raise ValueError(f"scénario {path} : clé(s) inconnue(s) {unknown[:10]} ; clés permises : {sorted(spec)}")
         missing = [k for k in required if k not in v]
         if missing:
-            raise ValueError(f"scenario {path}: missing key(s) {missing}")
+            raise ValueError(f"scénario {path} : clé(s) manquante(s) {missing}")
         return {k: spec[k](f"{path}.{k}", x) for k, x in v.items()}
     return check
 
@@ -187,33 +217,33 @@ def json_value(path: str, v: Any, depth: int = 0) -> Any:
     """Any JSON value (string keys, finite numbers), depth-limited: for the indicator config."""
     v = _plain(v)
     if depth > _MAX_DEPTH:
-        raise ValueError(f"scenario {path}: nested deeper than {_MAX_DEPTH} levels")
+        raise ValueError(f"scénario {path} : plus de {_MAX_DEPTH} niveaux d'imbrication")
     if v is None or isinstance(v, (bool, str)):
         if isinstance(v, str) and len(v) > _MAX_STR:
-            _fail(path, f"a string of at most {_MAX_STR} characters", v)
+            _fail(path, f"une chaîne d'au plus {_MAX_STR} caractères", v)
         return v
     if isinstance(v, (int, float)):
         if isinstance(v, float) and not math.isfinite(v):
-            _fail(path, "a finite number", v)
+            _fail(path, "un nombre fini", v)
         return v
     if isinstance(v, (list, tuple, np.ndarray)):
         v = list(v)
         if len(v) > _MAX_LIST:
-            _fail(path, f"a list of at most {_MAX_LIST} items", v)
+            _fail(path, f"une liste d'au plus {_MAX_LIST} éléments", v)
         return [json_value(f"{path}[{k}]", x, depth + 1) for k, x in enumerate(v)]
     if isinstance(v, dict):
         out = {}
         for k, x in v.items():
             if not isinstance(k, str):
-                _fail(path, "an object with string keys", k)
+                _fail(path, "un objet aux clés textuelles", k)
             out[k] = json_value(f"{path}.{k}", x, depth + 1)
         return out
-    _fail(path, "a JSON value", v)
+    _fail(path, "une valeur JSON", v)
 
 
 def _json_object(path: str, v: Any):
     if not isinstance(v, dict):
-        _fail(path, "an object", v)
+        _fail(path, "un objet", v)
     return json_value(path, v)
 
 
@@ -226,12 +256,12 @@ def _hours(path: str, v: Any):
     for day, ranges in out.items():
         for k, r in enumerate(ranges):
             if len(r) != 2 or not (0 <= r[0] < r[1] <= 1440):
-                _fail(f"{path}.{day}[{k}]", "[start, end] minutes with 0 ≤ start < end ≤ 1440", r)
+                _fail(f"{path}.{day}[{k}]", "[début, fin] en minutes avec 0 ≤ start < end ≤ 1440", r)
     return out
 
 
 _services = any_of(text(), array(text(nullable=False), max_len=50),
-                   expected="a ';'-joined string or a list of strings")
+                   expected="une chaîne séparée par « ; » ou une liste de chaînes")
 _coord = num()
 _PLACE_FIELDS: dict[str, Check] = {
     "name": text(), "type": text(), "x": _coord, "y": _coord, "lon": _coord, "lat": _coord,
@@ -291,9 +321,10 @@ def validate_payload(payload: Any) -> dict:
 
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"scenario name must be a non-empty string, got {name!r}")
+        shown = repr(name)[:60] if isinstance(name, (str, int, float, bool)) else _TYPE_NAMES.get(type(name).__name__, "?")
+        raise ValueError(f"le nom du scénario doit être un texte non vide (name), reçu {shown}")
     if len(name) > 200:
-        raise ValueError("scenario name must be at most 200 characters")
+        raise ValueError("le nom du scénario (name) doit faire 200 caractères au plus")
     return name.strip()
 
 
@@ -314,13 +345,13 @@ def _no_dupes(pairs):
     out = {}
     for k, v in pairs:
         if k in out:
-            raise ValueError(f"duplicate key {k!r}")
+            raise ValueError(f"clé en double {str(k)[:40]!r}")
         out[k] = v
     return out
 
 
 def _reject_constant(name):
-    raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
+    raise ValueError(f"{name} n'est pas du JSON valide (les nombres doivent être finis)")
 
 
 def _parse(data: str | bytes, what: str) -> Any:
@@ -329,23 +360,23 @@ def _parse(data: str | bytes, what: str) -> Any:
     elif isinstance(data, (bytes, bytearray)):
         raw = bytes(data)
     else:
-        raise ValueError(f"{what} import: expected JSON text (str or bytes), got {type(data).__name__}")
+        raise ValueError(f"import {what} : texte JSON attendu (str ou bytes), reçu {type(data).__name__}")
     if len(raw) > MAX_IMPORT_BYTES:
-        raise ValueError(f"{what} import is too large: {len(raw) / 1e6:.1f} MB > "
-                         f"{MAX_IMPORT_BYTES / 1024 / 1024:.0f} MB limit")
+        raise ValueError(f"import {what} trop volumineux : {_mb(len(raw))} Mo (limite "
+                         f"{MAX_IMPORT_BYTES // 1024 // 1024} Mo)")
     try:
         text_ = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{what} import is not UTF-8 text: {exc}") from None
+        raise ValueError(f"import {what} : le fichier n'est pas du texte UTF-8 (octet {exc.start})") from None
     try:
         return json.loads(text_, object_pairs_hook=_no_dupes, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{what} import is not valid JSON: {exc.msg} at line {exc.lineno} "
-                         f"column {exc.colno}") from None
+        raise ValueError(f"import {what} : JSON non valide ({exc.msg}) à la ligne {exc.lineno}, "
+                         f"colonne {exc.colno}") from None
     except RecursionError:
-        raise ValueError(f"{what} import is nested too deeply") from None
+        raise ValueError(f"import {what} : imbrication trop profonde") from None
     except ValueError as exc:
-        raise ValueError(f"{what} import is not valid JSON: {exc}") from None
+        raise ValueError(f"import {what} : JSON non valide : {exc}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,13 +388,18 @@ class ScenarioStore:
     """Saved scenarios in an SQLite workspace file (see module docstring).
 
     A connection is opened per operation (safe across threads and processes); ``busy_timeout``
-    makes concurrent writers wait for each other instead of failing.
+    makes concurrent writers wait for each other instead of failing (default
+    :data:`DEFAULT_BUSY_TIMEOUT_S`). Every storage failure, here or in a later operation, raises
+    :class:`WorkspaceError` (:class:`WorkspaceLockedError` for a lock) with a French message.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, busy_timeout_s: float = 30.0):
+    def __init__(self, path: str | os.PathLike | None = None, *, busy_timeout_s: float | None = None):
         self.path = Path(path) if path is not None else default_workspace_path()
-        self.busy_timeout_s = float(busy_timeout_s)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.busy_timeout_s = float(DEFAULT_BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _workspace_error(self.path, exc, self.busy_timeout_s) from exc
         with self._connect() as con:
             self._init(con)
 
@@ -375,8 +411,8 @@ class ScenarioStore:
     def _init(self, con: sqlite3.Connection) -> None:
         version = con.execute("PRAGMA user_version").fetchone()[0]
         if version > _DB_VERSION:
-            raise ValueError(f"{self.path} was written by a newer version of the tool "
-                             f"(workspace layout {version} > {_DB_VERSION})")
+            raise WorkspaceError(f"l'espace de scénarios {self.path} a été écrit par une version plus récente de "
+                                 f"l'outil (format {version} > {_DB_VERSION})")
         if version == _DB_VERSION:
             return
         con.execute("BEGIN IMMEDIATE")
@@ -416,7 +452,7 @@ class ScenarioStore:
         name = _check_name(name)
         body = _dumps(validate_payload(payload))
         if len(body.encode("utf-8")) > MAX_IMPORT_BYTES:
-            raise ValueError(f"scenario payload is too large (> {MAX_IMPORT_BYTES // 1024 // 1024} MB)")
+            raise ValueError(f"scénario trop volumineux (plus de {MAX_IMPORT_BYTES // 1024 // 1024} Mo)")
         now = _now()
 
         def op(con):
@@ -502,30 +538,32 @@ class ScenarioStore:
         if isinstance(doc, dict) and "scenarios" not in doc and "payload" in doc:
             doc = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "scenarios": [doc]}
         if not isinstance(doc, dict):
-            raise ValueError("JSON import: expected an object with 'format' and 'scenarios'")
-        unknown = sorted(set(doc) - {"format", "schema_version", "scenarios"})
+            raise ValueError("import JSON : un objet avec « format » et « scenarios » est attendu")
+        unknown = sorted(str(k)[:40] for k in set(doc) - {"format", "schema_version", "scenarios"})
         if unknown:
-            raise ValueError(f"JSON import: unknown key(s) {unknown}; allowed: "
+            raise ValueError(f"import JSON : clé(s) inconnue(s) {unknown[:10]} ; clés permises : "
                              "['format', 'schema_version', 'scenarios']")
         if doc.get("format") != FORMAT:
-            raise ValueError(f"JSON import: 'format' must be {FORMAT!r}, got {doc.get('format')!r}")
+            raise ValueError(f"import JSON : « format » doit valoir {FORMAT!r}, reçu {str(doc.get('format'))[:60]!r}")
         _check_version(doc.get("schema_version"))
         items = doc.get("scenarios")
         if not isinstance(items, list) or not items:
-            raise ValueError("JSON import: 'scenarios' must be a non-empty list")
+            raise ValueError("import JSON : « scenarios » doit être une liste non vide")
+        if len(items) > MAX_IMPORT_SCENARIOS:
+            raise ValueError(f"import JSON : {len(items)} scénarios dans le fichier, {MAX_IMPORT_SCENARIOS} au plus par import")
         ready = []
         for k, item in enumerate(items):
             if not isinstance(item, dict):
-                raise ValueError(f"JSON import: scenarios[{k}] must be an object")
-            extra = sorted(set(item) - {"name", "payload", "created", "updated", "id"})
+                raise ValueError(f"import JSON : scenarios[{k}] doit être un objet")
+            extra = sorted(str(x)[:40] for x in set(item) - {"name", "payload", "created", "updated", "id"})
             if extra:
-                raise ValueError(f"JSON import: scenarios[{k}] has unknown key(s) {extra}; allowed: "
+                raise ValueError(f"import JSON : scenarios[{k}] a des clés inconnues {extra[:10]} ; clés permises : "
                                  "['created', 'id', 'name', 'payload', 'updated']")
             try:
                 name = _check_name(item.get("name"))
                 payload = validate_payload(item.get("payload", {}))
             except ValueError as exc:
-                raise ValueError(f"JSON import: scenarios[{k}]: {exc}") from None
+                raise ValueError(f"import JSON : scenarios[{k}] : {exc}") from None
             ready.append((name, payload))
         return self._insert_many(ready)
 
@@ -533,6 +571,7 @@ class ScenarioStore:
         now = _now()
 
         def op(con):
+            _check_room(con, len(ready))
             ids = []
             for name, payload in ready:
                 sid = str(uuid.uuid4())
@@ -549,8 +588,8 @@ class ScenarioStore:
         p = Path(path)
         size = p.stat().st_size
         if size > MAX_IMPORT_BYTES:
-            raise ValueError(f"{p.name} is too large to import: {size / 1e6:.1f} MB > "
-                             f"{MAX_IMPORT_BYTES / 1024 / 1024:.0f} MB limit")
+            raise ValueError(f"{p.name} est trop volumineux pour être importé : {_mb(size)} Mo (limite "
+                             f"{MAX_IMPORT_BYTES // 1024 // 1024} Mo)")
         data = p.read_bytes()
         if p.suffix.lower() == ".geojson":
             return [self.import_geojson(data)]
@@ -582,25 +621,18 @@ class ScenarioStore:
         """Import a FeatureCollection written by :meth:`export_geojson` (or any FeatureCollection
         of points with ``role`` chosen/added properties); return the new id."""
         doc = _parse(data, "GeoJSON")
-        if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-            raise ValueError("GeoJSON import: expected a FeatureCollection")
-        unknown = sorted(set(doc) - {"type", "features", "scenario", "bbox", "name", "crs"})
-        if unknown:
-            raise ValueError(f"GeoJSON import: unknown top-level key(s) {unknown}")
-        feats = doc.get("features")
-        if not isinstance(feats, list):
-            raise ValueError("GeoJSON import: 'features' must be a list")
+        feats = _geojson_features(doc)
         scen = doc.get("scenario") or {}
         if not isinstance(scen, dict) or set(scen) - {"format", "schema_version", "name", "payload"}:
-            raise ValueError("GeoJSON import: 'scenario' must be an object with format, "
+            raise ValueError("import GeoJSON : « scenario » doit être un objet avec format, "
                              "schema_version, name, payload")
         if scen:
             if scen.get("format") != FORMAT:
-                raise ValueError(f"GeoJSON import: scenario.format must be {FORMAT!r}")
+                raise ValueError(f"import GeoJSON : scenario.format doit valoir {FORMAT!r}")
             _check_version(scen.get("schema_version"))
         payload = scen.get("payload") or {}
         if not isinstance(payload, dict):
-            raise ValueError("GeoJSON import: scenario.payload must be an object")
+            raise ValueError("import GeoJSON : scenario.payload doit être un objet")
         payload = json.loads(json.dumps(payload))
         chosen, added = [], []
         for k, f in enumerate(feats):
@@ -608,26 +640,54 @@ class ScenarioStore:
             (chosen if role == "chosen" else added).append(props)
         if chosen or "chosen_sites" in payload:
             if "chosen_sites" in payload:
-                raise ValueError("GeoJSON import: chosen sites must be features, not in scenario.payload")
+                raise ValueError("import GeoJSON : les sites choisis doivent être des objets « features », pas dans scenario.payload")
             payload["chosen_sites"] = chosen
         if added:
             edits = payload.setdefault("edits", {})
             if not isinstance(edits, dict) or "added" in edits:
-                raise ValueError("GeoJSON import: added places must be features, not in scenario.payload")
+                raise ValueError("import GeoJSON : les lieux ajoutés doivent être des objets « features », pas dans scenario.payload")
             edits["added"] = added
         try:
             nm = _check_name(name or scen.get("name") or "Import GeoJSON")
             payload = validate_payload(payload)
         except ValueError as exc:
-            raise ValueError(f"GeoJSON import: {exc}") from None
+            raise ValueError(f"import GeoJSON : {exc}") from None
         return self._insert_many([(nm, payload)])[0]
+
+
+def _geojson_features(doc: Any) -> list:
+    """The ``features`` list of an imported FeatureCollection (top-level keys and size checked)."""
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise ValueError("import GeoJSON : une FeatureCollection est attendue")
+    unknown = sorted(str(k)[:40] for k in set(doc) - {"type", "features", "scenario", "bbox", "name", "crs"})
+    if unknown:
+        raise ValueError(f"import GeoJSON : clé(s) inconnue(s) au premier niveau {unknown[:10]}")
+    feats = doc.get("features")
+    if not isinstance(feats, list):
+        raise ValueError("import GeoJSON : « features » doit être une liste")
+    if len(feats) > _MAX_LIST:
+        raise ValueError(f"import GeoJSON : {len(feats)} objets, {_MAX_LIST} au plus")
+    return feats
 
 
 def _check_version(v: Any) -> None:
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"import: schema_version must be a positive integer, got {v!r}")
+        raise ValueError(f"import : schema_version doit être un entier positif, reçu {str(v)[:40]!r}")
     if v > SCHEMA_VERSION:
-        raise ValueError(f"import: schema_version {v} is newer than this tool's ({SCHEMA_VERSION})")
+        raise ValueError(f"import : schema_version {v} est plus récente que celle de l'outil ({SCHEMA_VERSION}) : "
+                         "mettez l'outil à jour")
+
+
+def _mb(n_bytes: int) -> str:
+    return f"{n_bytes / 1024 / 1024:.1f}".replace(".", ",")
+
+
+def _check_room(con: sqlite3.Connection, adding: int) -> None:
+    """Refuse a write that would take the workspace past :data:`MAX_SCENARIOS`."""
+    count = con.execute("SELECT COUNT(*) FROM scenarios").fetchone()[0]
+    if count + adding > MAX_SCENARIOS:
+        raise ValueError(f"l'espace contient {count} scénarios ; {MAX_SCENARIOS} au plus : "
+                         "supprimez ou exportez-en avant d'en ajouter")
 
 
 def _feature(role: str, item: dict) -> dict:
@@ -643,28 +703,28 @@ def _feature(role: str, item: dict) -> dict:
 
 
 def _unfeature(k: int, f: Any) -> tuple[str, dict]:
-    where = f"GeoJSON import: features[{k}]"
+    where = f"import GeoJSON : features[{k}]"
     if not isinstance(f, dict) or f.get("type") != "Feature":
-        raise ValueError(f"{where} is not a Feature")
-    extra = sorted(set(f) - {"type", "geometry", "properties", "id", "bbox"})
+        raise ValueError(f"{where} n'est pas une Feature")
+    extra = sorted(str(x)[:40] for x in set(f) - {"type", "geometry", "properties", "id", "bbox"})
     if extra:
-        raise ValueError(f"{where} has unknown key(s) {extra}")
+        raise ValueError(f"{where} a des clés inconnues {extra[:10]}")
     props = f.get("properties")
     if not isinstance(props, dict):
-        raise ValueError(f"{where}.properties must be an object")
+        raise ValueError(f"{where}.properties doit être un objet")
     props = dict(props)
     role = props.pop("role", None)
     if role not in ("chosen", "added"):
-        raise ValueError(f"{where}.properties.role must be 'chosen' or 'added', got {role!r}")
+        raise ValueError(f"{where}.properties.role doit valoir 'chosen' ou 'added', reçu {str(role)[:40]!r}")
     geom = f.get("geometry")
     if geom is not None:
         if not isinstance(geom, dict) or geom.get("type") != "Point":
-            raise ValueError(f"{where}.geometry must be a Point (or null)")
+            raise ValueError(f"{where}.geometry doit être un Point (ou null)")
         c = geom.get("coordinates")
         if (not isinstance(c, list) or len(c) not in (2, 3)
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in c)
                 or not (-180 <= c[0] <= 180 and -90 <= c[1] <= 90)):
-            raise ValueError(f"{where}.geometry.coordinates must be [longitude, latitude] in degrees")
+            raise ValueError(f"{where}.geometry.coordinates : [longitude, latitude] en degrés attendu")
         props["lon"], props["lat"] = float(c[0]), float(c[1])
     return role, props
 
@@ -674,15 +734,40 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in msg or "busy" in msg
 
 
+def _workspace_error(path: Path, exc: BaseException, timeout_s: float) -> WorkspaceError:
+    """The French :class:`WorkspaceError` for a storage failure (SQLite or file system)."""
+    if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+        return WorkspaceLockedError(f"l'espace de scénarios {path} est resté verrouillé par une autre session ou un "
+                                    f"autre programme plus de {timeout_s:g} s")
+    msg = str(exc).lower()
+    if "readonly" in msg or "read-only" in msg or isinstance(exc, PermissionError):
+        reason = "le fichier ou son dossier est en lecture seule"
+    elif "not a database" in msg or "malformed" in msg or "encrypted" in msg:
+        reason = "ce fichier n'est pas un espace de scénarios (base SQLite)"
+    elif "unable to open" in msg:
+        reason = "le fichier ne peut pas être ouvert (dossier absent ou sans droit d'écriture)"
+    elif "full" in msg or getattr(exc, "errno", None) == errno.ENOSPC:
+        reason = "le disque est plein"
+    else:
+        reason = f"{type(exc).__name__} : {str(exc)[:200]}"
+    return WorkspaceError(f"l'espace de scénarios {path} n'est pas utilisable : {reason}")
+
+
 class _Conn:
-    """Context manager: an autocommit SQLite connection in WAL mode with a busy timeout."""
+    """Context manager: an autocommit SQLite connection in WAL mode with a busy timeout.
+
+    A SQLite or file-system error raised while it is open becomes a :class:`WorkspaceError`.
+    """
 
     def __init__(self, path: Path, timeout_s: float):
         self.path, self.timeout_s = path, timeout_s
         self.con: sqlite3.Connection | None = None
 
     def __enter__(self) -> sqlite3.Connection:
-        con = sqlite3.connect(str(self.path), timeout=self.timeout_s, isolation_level=None)
+        try:
+            con = sqlite3.connect(str(self.path), timeout=self.timeout_s, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _workspace_error(self.path, exc, self.timeout_s) from exc
         try:
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
             # Switching a new file to WAL needs an exclusive lock, and SQLite may answer "locked"
@@ -698,16 +783,15 @@ class _Conn:
                         raise
                     time.sleep(0.005 + random.random() * 0.02)
             con.execute("PRAGMA synchronous = FULL")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             con.close()
-            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
-                raise TimeoutError(f"{self.path} stayed locked by another session for more than "
-                                   f"{self.timeout_s:g} s") from exc
-            raise ValueError(f"{self.path} is not a usable scenario workspace (SQLite): {exc}") from None
+            raise _workspace_error(self.path, exc, self.timeout_s) from exc
         self.con = con
         return con
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         if self.con is not None:
             self.con.close()
             self.con = None
+        if isinstance(exc, (sqlite3.Error, OSError)) and not isinstance(exc, WorkspaceError):
+            raise _workspace_error(self.path, exc, self.timeout_s) from exc

@@ -85,6 +85,7 @@ def test_priority_table_and_downloads(at):
     assert len(prio) > 100  # IRIS of the Métropole
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Zones (CSV)", "Zones et sources (XLSX)", "Couche (GeoPackage)", "Couche (GeoJSON)", "Carte de l'indice (PNG)"]
+    assert at.checkbox(key="csv_labels").value is False  # French CSV headers on request
 
 
 def test_commune_outside_the_metropole():
@@ -117,3 +118,51 @@ def test_the_region_has_no_reference_and_no_error(pack):
     assert digits(metric(app, "Population")) == str(int(pack["commune"]["population"].sum()))
     priority = next(d.value for d in app.dataframe if "Besoin non couvert" in d.value.columns)
     assert len(priority) == len(pack["commune"]) == 4027
+
+
+def test_report_button_writes_the_diagnostic(monkeypatch, tmp_path):
+    """« Préparer le rapport (PDF) »: progress shown, then a download of a PDF holding the
+    page's own figures; the DOCX button gives an editable document of the same territory."""
+    import io
+    import subprocess
+
+    import docx
+
+    monkeypatch.setenv("INCLUSION_WORKSPACE", str(tmp_path / "absent.sqlite"))  # no scenario, never created
+    app = AppTest.from_file(APP, default_timeout=240)
+    app.switch_page("pages/diagnostic.py")
+    app.run()
+    assert "Télécharger le rapport (PDF)" not in [b.label for b in app.get("download_button")]
+    app.button(key="report_pdf").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    status = app.get("status")[0]
+    assert status.label == "Rapport prêt" and status.proto.state == status.proto.State.COMPLETE
+    assert app.get("progress")[0].proto.value == 100
+    assert "Télécharger le rapport (PDF)" in [b.label for b in app.get("download_button")]
+    saved = app.session_state["diagnostic_report"]
+    assert saved["fmt"] == "pdf" and saved["data"][:5] == b"%PDF-"
+    path = tmp_path / "r.pdf"
+    path.write_bytes(saved["data"])
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    table = app.table[0].value
+    assert table.loc["Population"].iloc[0].replace("\u202f", " ") in text.replace("\u202f", " ")
+    assert "Grenoble-Alpes-Métropole" in text and not (tmp_path / "absent.sqlite").exists()
+    app.button(key="report_docx").click().run()
+    saved = app.session_state["diagnostic_report"]
+    assert saved["fmt"] == "docx"
+    document = docx.Document(io.BytesIO(saved["data"]))
+    assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"][0] == "1. Contexte et périmètre"
+    assert "Télécharger le rapport (DOCX)" in [b.label for b in app.get("download_button")]
+
+
+def test_observed_activity_section_with_its_caveats(at, pack):
+    """« Part du besoin accompagnée » of the Métropole and of Isère, from the pack's counts and the
+    people in need, with the caveats where the figure is shown."""
+    assert any("Activité observée" in s.value for s in at.subheader)
+    text = " ".join(m.value for m in at.markdown)
+    epci = pack["epci"].set_index("code").loc["200040715"]
+    expected = 1000 * epci["cnfs_accompanied"] / (0.40 * epci["poor_persons"])
+    assert f"**{round(expected)}" in text.replace("\u202f", "") and "Usagers Aidants Connect" in text
+    assert any("cumulés jusqu'en juillet 2023" in c.value and "plusieurs fois" in c.value for c in at.caption)
+    table = at.table[0].value
+    assert "Personnes accompagnées par les conseillers numériques pour 1 000 personnes en besoin" in table.index

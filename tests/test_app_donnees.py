@@ -146,8 +146,8 @@ def test_uploaded_hostile_name_is_escaped_in_the_map_popup():
 def test_unreadable_file_is_refused_with_a_message():
     at = upload(donnees_app(), b"a;b\n1;2\n", "x.csv")
     errors = [e.value for e in at.error]
-    assert len(errors) == 1 and errors[0].startswith(
-        "Fichier refusé : missing columns ['nom', 'latitude', 'longitude']"
+    assert len(errors) == 1 and errors[0].replace("\u200b", "").startswith(
+        "Fichier refusé : colonnes obligatoires absentes \\: nom, latitude, longitude \\(colonnes trouvées \\: a, b\\)"
     )
     assert "user_places" not in at.session_state
 
@@ -170,7 +170,7 @@ def test_parse_user_places_rows_and_report():
     good2, report2 = parse_user_places(b"nom,latitude,longitude\nA,45.2,5.7\nB,,5.7\n", "l.csv")
     assert good2["name"].tolist() == ["A"]
     assert report2[["ligne", "champ", "valeur"]].to_dict("records") == [{"ligne": 3, "champ": "latitude", "valeur": ""}]
-    with pytest.raises(LoaderError, match="unsupported file type"):
+    with pytest.raises(LoaderError, match="type de fichier non pris en charge"):
         parse_user_places(b"x", "lieux.txt")
 
 

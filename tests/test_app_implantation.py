@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -95,3 +96,23 @@ def test_what_if_inputs_show_the_chosen_place_and_leave_unknown_values_empty(wor
     assert not app.exception, [e.value for e in app.exception]
     edits = app.session_state["plan_edits"]["edited"]
     assert edits == [{"place_id": unknown, "staff": 2.0}]  # hours stay unknown: the type's default applies
+
+
+def test_observed_capacity_beside_the_assumption(workspace, monkeypatch):
+    """The capacity of a new site (500 people assumed) is shown beside what the territory's
+    conseillers numériques actually accompany per weekly hour (cumulative activity reports)."""
+    import geodata
+    from indicators import Config
+    from indicators.activity import observed_rate
+    from indicators.levels import compute_level
+
+    app = _page(workspace, monkeypatch)
+    note = next(c.value for c in app.caption if c.value.startswith("Observé dans ce territoire"))
+    pack = geodata.load_pack()
+    tables = {lv: pd.DataFrame(pack[lv].drop(columns=["geometry", "geometry_display"])) for lv in geodata.LEVELS}
+    places = pd.DataFrame(pack["places"].drop(columns="geometry"))
+    caps = compute_level(tables, "commune", places, Config(decay="step30")).places
+    r = observed_rate(tables["commune"][tables["commune"]["code_epci"] == "200040715"], places, caps)
+    implied = round(r.site_capacity(24.0, 1.0))
+    assert f"en accompagnerait {implied:,}".replace(",", "\u202f") in note and "contre 500 supposées" in note
+    assert 150 < implied < 500  # the Métropole's CnFS accompanied fewer people per hour than assumed

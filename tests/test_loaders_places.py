@@ -737,3 +737,26 @@ def test_sources_declared():
     for key, src in P.SOURCES.items():
         assert src.key == key and src.raw_path.startswith("places/")
         assert src.url is None or src.url.startswith("https://")
+
+
+# --------------------------------------------------------------------------------------------
+# files cut short (issue #14): refused with the file and the line, never read as partial data
+
+
+@needs_raw
+@pytest.mark.parametrize("key, rows_before_cut", [("aidants_connect", 2591), ("cnfs_structures", 1447)])
+def test_real_export_cut_mid_row_is_refused(tmp_path, key, rows_before_cut):
+    """Cut at half its bytes, the file used to load as 2 592 (1 448) rows, keeping the cut row
+    (a SIRET « 2000 »…); now the cut row is named with its line."""
+    data = (RAW_DIR / P.SOURCES[key].raw_path).read_bytes()
+    cut = tmp_path / f"{key}.csv"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(LoaderError, match=rf"{key}\.csv: data row {rows_before_cut + 1} \(line \d+\) has \d+ fields instead of \d+"):
+        P.LOADERS[key](path=cut)
+
+
+@needs_raw
+def test_declared_row_counts_match_the_raw_files():
+    for key in ("aidants_connect", "cnfs_structures"):
+        assert len(P.LOADERS[key](RAW_DIR)) == P.SOURCES[key].rows
+        P.SOURCES[key].verify(RAW_DIR)

@@ -132,7 +132,7 @@ def test_restart_gives_identical_payloads(tmp_path):
 def test_not_a_workspace(tmp_path):
     bad = tmp_path / "junk.sqlite"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(ValueError, match="not a usable scenario workspace"):
+    with pytest.raises(sc.WorkspaceError, match="n'est pas un espace de scénarios"):
         ScenarioStore(bad)
 
 
@@ -300,23 +300,23 @@ def _bad_hours():
 
 
 BAD_IMPORTS = [
-    ("{not json", "not valid JSON"),
-    ("", "not valid JSON"),
-    (b"\xff\xfe\x00garbage", "not UTF-8|not valid JSON"),
-    ("[1, 2, 3]", "expected an object"),
-    (json.dumps({"format": "other", "schema_version": 1, "scenarios": []}), "'format' must be"),
+    ("{not json", "JSON non valide"),
+    ("", "JSON non valide"),
+    (b"\xff\xfe\x00garbage", "pas du texte UTF-8|JSON non valide"),
+    ("[1, 2, 3]", "un objet avec « format »"),
+    (json.dumps({"format": "other", "schema_version": 1, "scenarios": []}), "« format » doit valoir"),
     (json.dumps({"format": "inclusion-numerique/scenarios", "schema_version": 99,
-                 "scenarios": [{"name": "x", "payload": {}}]}), "newer"),
+                 "scenarios": [{"name": "x", "payload": {}}]}), "plus récente"),
     (json.dumps({"format": "inclusion-numerique/scenarios", "schema_version": 1,
-                 "scenarios": [], "extra": 1}), r"unknown key\(s\) \['extra'\]"),
-    (_envelope({"model": "mclp", "evil": "__import__('os')"}), r"unknown key\(s\) \['evil'\]"),
-    (_bad_type(), r"payload\.p: expected an integer"),
-    (_bad_nested_key(), r"edits\.added\[0\]: unknown key\(s\) \['password'\]"),
-    (_second_bad(), r"scenarios\[1\].*chosen_sites\[1\]\.x: expected a number"),
+                 "scenarios": [], "extra": 1}), r"clé\(s\) inconnue\(s\) \['extra'\]"),
+    (_envelope({"model": "mclp", "evil": "__import__('os')"}), r"clé\(s\) inconnue\(s\) \['evil'\]"),
+    (_bad_type(), r"payload\.p : un entier ≥ 0 ou null attendu, reçu 'three'"),
+    (_bad_nested_key(), r"edits\.added\[0\] : clé\(s\) inconnue\(s\) \['password'\]"),
+    (_second_bad(), r"scenarios\[1\].*chosen_sites\[1\]\.x : un nombre ou null attendu, reçu une liste"),
     (_bad_hours(), "start < end"),
-    (_envelope({"model": "mclp"}).replace('"mclp"', "NaN"), "finite"),
-    ('{"format": "a", "format": "b"}', "duplicate key"),
-    (_envelope({"model": "tsp"}), "one of"),
+    (_envelope({"model": "mclp"}).replace('"mclp"', "NaN"), "finis"),
+    ('{"format": "a", "format": "b"}', "clé en double"),
+    (_envelope({"model": "tsp"}), "l'une des valeurs"),
     (_envelope({"service_time": -5}), "≥ 0"),
 ]
 
@@ -338,11 +338,11 @@ def test_too_large_import_is_rejected(store, tmp_path):
     p["config"] = {"blob": ["y" * 10_000] * 600}  # ~6 MB of otherwise valid JSON
     big = _envelope(p)
     assert len(big.encode()) > MAX_IMPORT_BYTES
-    with pytest.raises(ValueError, match="too large"):
+    with pytest.raises(ValueError, match="trop volumineux"):
         store.import_json(big)
     f = tmp_path / "big.json"
     f.write_text(big)
-    with pytest.raises(ValueError, match="too large"):
+    with pytest.raises(ValueError, match="trop volumineux"):
         store.import_file(f)
     assert snapshot(store.path) == before
 
@@ -356,7 +356,7 @@ def test_too_large_import_is_rejected(store, tmp_path):
          "properties": {"role": "chosen", "candidate_id": "c"}}]}, "longitude, latitude"),
     ({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [5.7, 45.1]},
-         "properties": {"role": "chosen"}}]}, r"missing key\(s\) \['candidate_id'\]"),
+         "properties": {"role": "chosen"}}]}, r"clé\(s\) manquante\(s\) \['candidate_id'\]"),
     ({"type": "FeatureCollection", "features": [], "scenario": {"format": "inclusion-numerique/scenarios",
       "schema_version": 1, "name": "x", "payload": {"p": -1}}}, "≥ 0"),
 ])
@@ -373,7 +373,7 @@ def test_validate_payload_normalises_and_rejects():
     p["results"]["marginal_gains"] = np.array([3.0, 1.0])
     out = validate_payload(p)
     assert out["results"]["marginal_gains"] == [3.0, 1.0]
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="fini"):
         validate_payload({"service_time": float("nan")})
-    with pytest.raises(ValueError, match="expected an object"):
+    with pytest.raises(ValueError, match="un objet attendu"):
         validate_payload([("model", "mclp")])

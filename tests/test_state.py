@@ -49,3 +49,22 @@ def test_weights_are_integers_0_to_10():
 def test_compare_keeps_known_territories_only():
     state, _ = from_query({"cmp": "dep:38,com:00000,reg:84"}, KNOWN)
     assert state.compare == ("dep:38", "reg:84")
+
+
+def test_hostile_links_give_escaped_notices_and_never_raise():
+    """Issue #14: nested JSON, very long values, Markdown and HTML in a link."""
+    state, notices = from_query({"w": "[" * 1999, "k": "9" * 5000, "layer": "[x](https://evil.example)",
+                                 "t": "<img src=x>", "cls": "a" * 100_000}, KNOWN)
+    assert state == ViewState()
+    assert len(notices) == 5
+    for n in notices:
+        assert "](" not in n and "<img" not in n and len(n) < 400
+    assert any("objet JSON simple" in n for n in notices)
+    # a flat object is still read; nesting inside it is refused before parsing
+    assert from_query({"w": '{"poverty": 4}'}, KNOWN)[0].weights == {"poverty": 4}
+    assert from_query({"w": '{"poverty": {"x": 1}}'}, KNOWN)[0].weights == {}
+
+
+def test_compare_with_too_many_items_is_refused_before_parsing_them():
+    state, notices = from_query({"cmp": ",".join(["dep:38"] * 1000)}, KNOWN)
+    assert state.compare == () and "au plus 4 territoires" in notices[0]

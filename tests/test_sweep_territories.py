@@ -1,5 +1,5 @@
 """Every view opens: the région, every département and every EPCI, at both levels of the map, on
-Carte, Diagnostic and Implantation, without an exception nor an error message (AppTest, no
+Carte, Diagnostic, Implantation and Orienter, without an exception nor an error message (AppTest, no
 browser). One AppTest per page and level; the territory is changed through the sidebar's search,
 as a user would (so a change of territory, not only a fresh session, is exercised)."""
 
@@ -27,7 +27,7 @@ TERRITORIES = _territories()
 
 
 @pytest.mark.parametrize("level", ["iris", "commune"])
-@pytest.mark.parametrize("page", ["carte", "diagnostic", "implantation"])
+@pytest.mark.parametrize("page", ["carte", "diagnostic", "implantation", "orienter"])
 def test_every_territory_opens(page: str, level: str):
     assert len(TERRITORIES) == 1 + 12 + 172
     at = AppTest.from_file(APP, default_timeout=300)

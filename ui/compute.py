@@ -13,15 +13,17 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import mapclassify
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from indicators import CATALOGUE, Config
-from indicators.definitions import estimated_fraction, indicator_table
-from indicators.levels import compute_level
+from indicators.definitions import estimated_fraction
+from reports.labels import BIVARIATE_COLORS, ESTIMATED_THRESHOLD, LEVEL_NOUNS, NEED_LABELS, STATUS_LABELS  # noqa: F401 (re-exported)
+from reports.maps import classify, palette  # noqa: F401 (re-exported: the report's maps use the same classes)
+from reports.results import ESTIMATED_COLUMNS, level_results
 from ui import data, session_places
+from ui.safe_text import escape_md
 from ui.state import ViewState
 
 #: URL preset -> indicators decay name (METHOD.md §4)
@@ -37,24 +39,6 @@ REFERENCE_CHOICES = {
     "region": "Région",
     "france": "France (communes, départements ; région sinon)",
 }
-NEED_LABELS = {"precarity": "Précarité (40 % des personnes pauvres)", "illectronisme": "Illectronisme (taux INSEE par âge)"}
-STATUS_LABELS = {
-    "ok": "valeur publiée",
-    "secret": "secret statistique (INSEE)",
-    "not_covered": "aucune source ne couvre cette zone",
-    "from_commune": "valeur de la commune (imputée, signalée)",
-    "rescaled": "structure RP2016 remise à l'échelle",
-    "mapped": "commune 2018 rattachée à la commune 2024",
-    "derived": "calculé à partir des taux publiés",
-    "partial": "somme partielle (données absentes pour une partie des communes)",
-    "estimated": "estimation (donnée non publiée : voir Données & méthode)",
-    "no_residents": "zone sans habitants recensés (zone d'activités, équipement…)",
-    "capped": "source incohérente (plus de locaux éligibles que de locaux), ramenée à 100 %",
-    "derived_rp2017": "taux publié du RP2017 × population de 15 ans ou plus estimée",
-}
-#: class c = 3 × (need tercile − 1) + access tercile: rows need low→high, columns access low→high
-#: (Stevens palette: red = high need, blue = good access; c = 7 "high need, low access" is red)
-BIVARIATE_COLORS = ["#e8e8e8", "#b0d5df", "#64acbe", "#e4acac", "#ad9ea5", "#627f8c", "#c85a5a", "#985356", "#574249"]
 
 
 def bivariate_legend(layer_key: str) -> tuple[list[float], list[str], list[str]]:
@@ -86,8 +70,8 @@ def config_or_stop(state: ViewState, before_stop: Callable[[], None] | None = No
     (``before_stop``: what the page still draws then, e.g. its sidebar)."""
     try:
         return config_for(state)
-    except ValueError as exc:
-        st.error(f"Paramètres invalides : {exc}")
+    except ValueError as exc:  # the message may quote values from the link: escaped
+        st.error(f"Paramètres invalides : {escape_md(exc)}. Les réglages par défaut restent disponibles dans la barre latérale.")
         if before_stop is not None:
             before_stop()
         st.stop()
@@ -116,48 +100,14 @@ def layers(config: Config) -> dict[str, Layer]:
     return out
 
 
-#: a zone is drawn as estimated when at least this share of its value rests on estimated inputs
-ESTIMATED_THRESHOLD = 0.10
-#: layer key → column of the estimated share (0–1) in the results
-ESTIMATED_COLUMNS = {"fragility": "est_fragility", "need": "need_estimated", "access": "access_estimated",
-                     "unmet": "est_unmet", "bivariate": "est_bivariate"}
-
-
-def _estimated_columns(out: pd.DataFrame, zones: pd.DataFrame) -> None:
-    """Per layer, the share (0–1) of each zone's value that rests on estimated inputs."""
-    out["est_fragility"] = 1.0 - pd.to_numeric(out["measured_share"], errors="coerce").fillna(1.0)
-    out["est_unmet"] = np.maximum(out["need_estimated"].fillna(0.0), out["access_estimated"].fillna(0.0))
-    out["est_bivariate"] = np.maximum(out["est_fragility"], out["access_estimated"].fillna(0.0))
-    for key, ind in CATALOGUE.items():
-        if key != "places_per_10k":
-            out[f"est_ind_{key}"] = estimated_fraction(zones, ind)
-
-
 @st.cache_data(show_spinner="Calcul des indicateurs…", max_entries=32)
 def _compute(level: str, config_json: str, user_places: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Results of every zone of ``level`` (:func:`indicators.levels.compute_level`: need, access
-    and unmet need computed once on the IRIS and summed, so every level shows the same totals)."""
-    p = data.pack()
-    places = p["places"].drop(columns="geometry")
+    """Results of every zone of ``level`` (:func:`reports.results.level_results`: need, access and
+    unmet need computed once on the IRIS and summed, so every level shows the same totals)."""
+    places = data.pack()["places"].drop(columns="geometry")
     if user_places is not None and len(user_places):
         places = pd.concat([places, user_places], ignore_index=True)
-    config = Config.from_json(config_json)
-    res = compute_level(data.pack_tables(), level, places.reset_index(drop=True), config)
-    zones = p[level]
-    table = indicator_table(zones, [k for k in CATALOGUE if k != "places_per_10k"])
-    table.columns = [f"ind_{c}" for c in table.columns]
-    out = pd.concat([res.zones, table], axis=1)
-    _estimated_columns(out, zones)
-    out["access"] = out["access"] * 1000.0  # hours per week per 1 000 people in need (readable)
-    out["target"] = out["target"] * 1000.0
-    nt, at = out["need_tercile"].to_numpy(float), out["access_tercile"].to_numpy(float)
-    out["bivariate_num"] = np.where((nt > 0) & (at > 0), 3 * (nt - 1) + at, np.nan)
-    if "activity_tercile" in out:
-        nt, at = out["activity_need_tercile"].to_numpy(float), out["activity_tercile"].to_numpy(float)
-        out["bivariate_activity_num"] = np.where((nt > 0) & (at > 0), 3 * (nt - 1) + at, np.nan)
-    else:
-        out["accompanied_per_1000"] = out["ac_users_per_1000"] = out["bivariate_activity_num"] = np.nan
-    return out, res.places, res.report
+    return level_results(data.pack_tables(), level, places.reset_index(drop=True), Config.from_json(config_json))
 
 
 def results(level: str, config: Config) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -165,40 +115,6 @@ def results(level: str, config: Config) -> tuple[pd.DataFrame, pd.DataFrame, dic
     user = session_places.get()
     user_df = None if user.empty else pd.DataFrame(user.drop(columns="geometry"))
     return _compute(level, config.to_json(), user_df)
-
-
-def classify(values: pd.Series, scheme: str, k: int) -> tuple[list[float], int]:
-    """Class edges (k+1 values) with mapclassify; fewer classes when there are few distinct values."""
-    v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(float)
-    if v.size == 0:
-        return [0.0, 1.0], 1
-    distinct = np.unique(v)
-    k = int(max(1, min(k, distinct.size)))
-    if k == 1:
-        lo, hi = float(distinct[0]), float(distinct[-1])
-        return [lo, hi if hi > lo else lo + 1.0], 1
-    if scheme == "natural_breaks":
-        c = mapclassify.NaturalBreaks(v, k=k)
-    elif scheme == "equal_interval":
-        c = mapclassify.EqualInterval(v, k=k)
-    else:
-        c = mapclassify.Quantiles(v, k=k)
-    edges = [float(v.min())] + [float(b) for b in c.bins]
-    edges = sorted(set(edges))
-    if len(edges) < 2:
-        edges = [edges[0], edges[0] + 1.0]
-    edges[-1] = max(edges[-1], float(v.max()))
-    return edges, len(edges) - 1
-
-
-def palette(name: str, k: int) -> list[str]:
-    """k hex colours from a matplotlib colormap (``_r`` reversed)."""
-    import matplotlib
-
-    cmap = matplotlib.colormaps[name]
-    if k == 1:
-        return [matplotlib.colors.to_hex(cmap(0.6))]
-    return [matplotlib.colors.to_hex(cmap(0.12 + 0.8 * i / (k - 1))) for i in range(k)]
 
 
 def vintage_note(group: str | None) -> str:
@@ -247,8 +163,6 @@ ESTIMATE_REASONS = {
     "from_commune": "valeur de la commune",
     "rescaled": "structure RP2016 remise à l'échelle",
 }
-LEVEL_NOUNS = {"iris": ("IRIS", "IRIS"), "commune": ("commune", "communes"), "epci": ("EPCI", "EPCI"),
-               "departement": ("département", "départements"), "region": ("région", "régions")}
 
 
 def _input_estimates(zones: pd.DataFrame, config: Config) -> dict[str, pd.Series]:

@@ -16,10 +16,7 @@ import shapely
 import streamlit as st
 
 import geodata
-
-KIND_LABELS = {"reg": "Région", "dep": "Département", "epci": "EPCI", "com": "Commune"}
-KIND_LEVEL = {"reg": "region", "dep": "departement", "epci": "epci", "com": "commune"}
-LEVEL_COLUMN = {"reg": "code_region", "dep": "code_departement", "epci": "code_epci", "com": "code_commune"}
+from reports.labels import KIND_LABELS, KIND_LEVEL, LEVEL_COLUMN  # noqa: F401 (re-exported: one vocabulary, Streamlit-free)
 
 
 @st.cache_resource(show_spinner="Chargement des données…")

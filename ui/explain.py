@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -12,10 +13,13 @@ from scipy.spatial import cKDTree
 
 from indicators import CATALOGUE, Config, load_rates
 from indicators.definitions import REFERENCE_LABELS
+from indicators.orientation import freshness, normalise_phone
 from indicators.supply import capacity, select_places
 from ui import data
 from ui.compute import STATUS_LABELS
 from ui.folium_map import format_fr
+from ui.labels import PLACE_TYPE_LABELS
+from ui.orientation import freshness_badge, freshness_cell, sources_text, updated_text
 
 #: how the poverty of a commune under statistical secrecy was estimated (loaders.secret_poverty)
 POVERTY_METHODS = {
@@ -47,20 +51,28 @@ def _text(value) -> str:
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
-def place_popup(row: pd.Series, type_labels: dict, service_labels: dict) -> Markup:
-    """Popup of a place; every data-derived string is escaped by Markup.format."""
+def place_popup(row: pd.Series, type_labels: dict, service_labels: dict, today: date | None = None) -> Markup:
+    """Popup of a place; every data-derived string is escaped by Markup.format.
+
+    Carries the freshness badge of its ``updated`` date against ``today`` (default: the current
+    date; rule in :mod:`indicators.orientation`: < 6 months « à jour », 6–12 « à surveiller »,
+    12–18 « à vérifier », 18 or more or unknown « à actualiser »).
+    """
     services = [service_labels.get(s, s) for s in _text(row.get("services")).split(";") if s]
-    updated = _text(row.get("updated"))
+    key = freshness(row.get("updated"), today or date.today())
+    phone = normalise_phone(row.get("phone"))
     return Markup(
-        "<b>{}</b><br>{}<br>{}<br><i>Horaires :</i> {}<br><i>Services :</i> {}<br><i>Source :</i> {} — mise à jour {}"
+        "<b>{}</b><br>{}<br>{}{}<br><i>Horaires :</i> {}<br><i>Services :</i> {}<br>{} <i>Source :</i> {} — mise à jour {}"
     ).format(
         _text(row.get("name")),
         type_labels.get(_text(row.get("type")), _text(row.get("type"))),
         " ".join(x for x in (_text(row.get("address")), _text(row.get("postcode"))) if x),
+        Markup("<br><i>Tél. :</i> {}").format(phone) if phone else "",
         hours_text(row.get("hours_json")),
         ", ".join(services) or "non précisés",
-        _text(row.get("sources")).replace(";", ", "),
-        updated or "inconnue",
+        freshness_badge(key),
+        sources_text(row.get("sources")),
+        updated_text(row.get("updated")),
     )
 
 
@@ -71,8 +83,10 @@ def open_reception_points(places: pd.DataFrame, config: Config) -> pd.DataFrame:
     return kept[capacity(kept, config.capacity, load_rates())["capacity"].to_numpy(float) > 0]
 
 
-def nearest_places(zone: pd.Series, places: pd.DataFrame, k: int = 5, speed_kmh: float = 50.0, detour: float = 1.3) -> pd.DataFrame:
-    """The k places nearest to the zone's demand point: straight-line distance and travel time."""
+def nearest_places(zone: pd.Series, places: pd.DataFrame, k: int = 5, speed_kmh: float = 50.0, detour: float = 1.3,
+                   today: date | None = None) -> pd.DataFrame:
+    """The k places nearest to the zone's demand point: straight-line distance, travel time, phone
+    and the freshness of the place's data against ``today`` (default: the current date)."""
     xy = places[["x", "y"]].to_numpy(float)
     ok = np.isfinite(xy).all(axis=1)
     if not ok.any() or not np.isfinite([zone["rep_x"], zone["rep_y"]]).all():
@@ -82,13 +96,17 @@ def nearest_places(zone: pd.Series, places: pd.DataFrame, k: int = 5, speed_kmh:
     dist, idx = tree.query([zone["rep_x"], zone["rep_y"]], k=k)
     dist, idx = np.atleast_1d(dist), np.atleast_1d(idx)
     sel = places[ok].iloc[idx]
+    today = today or date.today()
+    updated = sel["updated"] if "updated" in sel else pd.Series(None, index=sel.index)
     return pd.DataFrame(
         {
             "Lieu": sel["name"].to_numpy(),
-            "Type": sel["type"].to_numpy(),
+            "Type": [PLACE_TYPE_LABELS.get(t, t) for t in sel["type"]],
             "Distance (km)": np.round(dist / 1000.0, 2),
             "Temps estimé (min)": np.round(dist * detour / (speed_kmh * 1000 / 60), 0),
             "Horaires (h/sem.)": sel["weekly_hours"].round(1).to_numpy(),
+            "Téléphone": [normalise_phone(v) for v in sel.get("phone", pd.Series(None, index=sel.index))],
+            "Fiche": [freshness_cell(freshness(u, today), u) for u in updated],
         }
     )
 
@@ -182,3 +200,5 @@ def zone_panel(code: str, level: str, res: pd.DataFrame, config: Config, places:
     if len(near):
         st.markdown("**Lieux les plus proches**")
         st.dataframe(near, hide_index=True)
+        st.caption("Fiche : fraîcheur de la date de mise à jour publiée par la source (moins de 6 mois « à jour », "
+                   "6 à 12 « à surveiller », 12 à 18 « à vérifier », 18 ou plus ou inconnue « à actualiser »).")

@@ -9,6 +9,9 @@ set (``st.cache_data``: a cached string is copied, not recomputed) and handed to
 
 from __future__ import annotations
 
+from datetime import date
+from functools import partial
+
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -62,8 +65,9 @@ def qpv_points(kind: str, code: str, level: str) -> PreparedFeatures:
     return prepare_points(here, "label", _qpv_popup)
 
 
-def _place_popup(row: pd.Series) -> Markup:
-    return explain.place_popup(row, PLACE_TYPE_LABELS, SERVICE_LABELS)
+def _place_popup(row: pd.Series, today: date | None = None) -> Markup:
+    """A place's popup with the freshness badge of its data against ``today``."""
+    return explain.place_popup(row, PLACE_TYPE_LABELS, SERVICE_LABELS, today)
 
 
 def places_near(
@@ -82,7 +86,6 @@ def places_near(
     return near
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def place_points(
     kind: str,
     code: str,
@@ -94,7 +97,21 @@ def place_points(
     """The places drawn on the map (popups up to :data:`MAX_POPUPS` places).
 
     ``user_places``: this session's uploads (a DataFrame with ``x``/``y`` in Lambert-93, hashed
-    by content by the cache, so sessions with the same uploads share the entry)."""
+    by content by the cache, so sessions with the same uploads share the entry). The popups'
+    freshness badges are computed against today's date, which is part of the cache key."""
+    return _place_points(kind, code, level, types, services, user_places, date.today().isoformat())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _place_points(
+    kind: str,
+    code: str,
+    level: str,
+    types: tuple[str, ...],
+    services: tuple[str, ...],
+    user_places: pd.DataFrame | None,
+    today_iso: str,
+) -> PreparedFeatures:
     pack_places = data.pack()["places"]
     if user_places is not None and len(user_places):
         user = gpd.GeoDataFrame(
@@ -104,5 +121,5 @@ def place_points(
     else:
         places = pack_places
     near = places_near(places, kind, code, level, types, services).to_crs("EPSG:4326")
-    popups = _place_popup if len(near) <= MAX_POPUPS else None
+    popups = partial(_place_popup, today=date.fromisoformat(today_iso)) if len(near) <= MAX_POPUPS else None
     return prepare_points(near, "name", popups, "place_id")

@@ -1,19 +1,40 @@
-"""The territory picker and view state shared by every page (sidebar), synced with the URL."""
+"""The territory picker and view state shared by every page (sidebar), synced with the URL.
+
+The picker is the first thing the pages with a territory read (Carte, Orienter, Diagnostic,
+Comparer, Implantation): when the embedded pack cannot be read (folder missing, a file cut or
+damaged), it says so in French with the way out (rebuild or restore the pack, reload) and ends
+the run, instead of a traceback (:func:`pack_or_stop`).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+import geodata
+from reports.labels import LEVEL_LABELS
 from ui import data
+from ui.safe_text import escape_md
 from ui.state import DETAIL_LEVELS, ViewState, from_query
 
-LEVEL_LABELS = {"iris": "IRIS (quartiers)", "commune": "Communes"}
+
+def pack_or_stop(read=None):
+    """``read()`` (default: ``data.territory_labels``), or a French error and the end of the run if
+    the pack is unreadable (every page starts with it)."""
+    try:
+        return (read or data.territory_labels)()
+    except (geodata.PackMissingError, OSError, ValueError, KeyError) as exc:  # pyarrow's errors subclass these
+        st.error(
+            "Les données embarquées ne peuvent pas être lues (dossier absent, fichier manquant ou endommagé). "
+            "Reconstruisez-les (« python -m loaders.build_pack ») ou restaurez le dossier geodata/pack, puis rechargez la page."
+        )
+        st.caption(f"Détail technique : {escape_md(exc)}")
+        st.stop()
 
 
 def current_state(known_layers: set[str] | None = None) -> ViewState:
     """The view state: from the session if set, else parsed (and validated) from the URL."""
     if "view" not in st.session_state:
-        known = data.territory_labels().keys()
+        known = pack_or_stop().keys()
         state, notices = from_query(dict(st.query_params), known_territories=known, known_layers=known_layers)
         st.session_state["view"] = state
         st.session_state["view_notices"] = notices
@@ -49,8 +70,8 @@ def read_state(known_layers: set[str] | None = None) -> ViewState:
     """
     state = current_state(known_layers)
     for notice in st.session_state.pop("view_notices", []):
-        st.warning(notice)
-    labels = data.territory_labels()
+        st.warning(notice)  # Markdown-safe: ui.state.from_query escapes the values it quotes
+    labels = pack_or_stop()
     key = st.session_state.get("picker_territory", state.territory)
     level = st.session_state.get("picker_level", state.level)
     new = state.with_(

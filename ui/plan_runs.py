@@ -70,3 +70,29 @@ def stopped_note(summary: dict) -> str:
         return (f"Au-delà de {got} site{'s' if got > 1 else ''}, aucun site n'ajoute de personnes à portée : "
                 f"{got} proposé{'s' if got > 1 else ''} au lieu des {asked} demandés.")
     return f"Seulement {got} emplacement{'s' if got > 1 else ''} candidat{'s' if got > 1 else ''} dans ce territoire ({asked} demandés)."
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def observed_rate(territory_key: str, config_json: str) -> tuple[float, float, float, int]:
+    """(people accompanied, weekly hours × staff of the CnFS places, people per weekly hour, places)
+    of the territory (:func:`indicators.activity.observed_rate`)."""
+    from indicators.activity import observed_rate as rate
+    from ui import compute
+
+    kind, code = territory_key.split(":", 1)
+    _res, caps, _report = compute.results("commune", Config.from_json(config_json))
+    places = data.pack()["places"].drop(columns="geometry")
+    r = rate(data.zones_in(kind, code, "commune"), places, caps)
+    return r.accompanied, r.weekly_hours, r.per_weekly_hour, r.n_places
+
+
+def capacity_note(territory_key: str, config_json: str, hours: float, staff: float, assumed: float) -> str:
+    """The observed people per weekly hour beside the capacity assumed for a new site, in French."""
+    accompanied, weekly, per_hour, n = observed_rate(territory_key, config_json)
+    if not n or not per_hour == per_hour:  # no CnFS place or no hours: nothing observed
+        return f"Aucune activité de conseiller numérique observée dans ce territoire : la capacité d'un nouveau lieu reste l'hypothèse de {format_fr(assumed, 0)} personnes."
+    implied = per_hour * hours * staff
+    return (f"Observé dans ce territoire : {format_fr(accompanied, 0)} personnes accompagnées par les conseillers numériques "
+            f"(cumul jusqu'en juillet 2023) pour {format_fr(weekly, 0)} heures hebdomadaires d'accompagnement dans {n} lieux, soit "
+            f"{format_fr(per_hour, 1)} personnes par heure hebdomadaire : un nouveau lieu de {format_fr(hours, 0)} h × "
+            f"{format_fr(staff, 1)} conseiller en accompagnerait {format_fr(implied, 0)}, contre {format_fr(assumed, 0)} supposées.")

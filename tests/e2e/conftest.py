@@ -240,3 +240,18 @@ def app_server(tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def wide_page(browser):
+    """Like :func:`page` at 1440 × 900 (a desk screen), downloads accepted; records and aborts
+    every non-local request (``external_requests``) and records dialogs."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR", service_workers="block",
+                                  accept_downloads=True)
+    pg = context.new_page()
+    pg.external_requests, pg.dialogs = [], []
+    context.on("request", lambda r: None if is_local_url(r.url) else pg.external_requests.append(r.url))
+    context.route("**/*", lambda route_: route_.continue_() if is_local_url(route_.request.url) else route_.abort())
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    yield pg
+    context.close()
