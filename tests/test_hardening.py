@@ -37,7 +37,6 @@ from loaders.errors import LoaderError
 from loaders.sources import Source
 from loaders.user_places import MAX_BYTES, MAX_ROWS, parse_user_places, template_csv
 from planning import scenarios as sc
-from tests.e2e.conftest import app_server, browser, page  # noqa: F401  (fixtures of the one browser test)
 from ui.safe_text import escape_md, quoted, shorten
 
 REPO_DIR = Path(__file__).resolve().parents[1]
@@ -265,23 +264,6 @@ def test_notice_values_are_escaped_and_cut():
     # the compared territories that are not in the pack are named (escaped), the others kept
     state, found = from_query({"cmp": "dep:38,com:99999"}, known_territories={"dep:38"})
     assert state.compare == ("dep:38",) and found == ["Paramètre « cmp » : territoire(s) absent(s) du jeu de données ignoré(s) : com\\:\u200b99999."]
-
-
-@pytest.mark.e2e
-def test_crafted_link_renders_no_link_or_image_in_chromium(request):
-    """In the browser: the notices hold text only (no <a>, no <img>) and nothing is fetched outside."""
-    from urllib.parse import urlencode
-
-    server, pg = request.getfixturevalue("app_server"), request.getfixturevalue("page")
-    pg.goto(f"{server.url}/comparer?" + urlencode({k: CRAFTED[k] for k in ("t", "lvl", "layer", "cls", "preset")}))
-    pg.wait_for_selector('[data-testid="stAlert"]', timeout=120_000)
-    pg.wait_for_timeout(1000)
-    alerts = pg.locator('[data-testid="stAlert"]')
-    assert alerts.count() >= 5
-    for i in range(alerts.count()):
-        assert alerts.nth(i).locator("a, img, iframe, script").count() == 0
-    assert "Cliquez ici pour vous reconnecter](https:" in alerts.first.inner_text().replace("\u200b", "")
-    assert not pg.external_requests and not pg.dialogs
 
 
 # ================================================================================================
@@ -844,18 +826,3 @@ def test_an_unreadable_pack_gives_a_french_message_not_a_traceback(page_file, mo
     assert any(c.value.startswith("Détail technique : geodata/pack/zones\\_iris\\.parquet") for c in at.caption)
 
 
-@pytest.mark.e2e
-def test_uploader_drop_zone_is_in_french_in_chromium(request):
-    """Streamlit's « Upload » and « 200MB per file » are replaced by French text (ui.session_places)."""
-    server, pg = request.getfixturevalue("app_server"), request.getfixturevalue("page")
-    pg.goto(f"{server.url}/donnees_methode")
-    pg.get_by_role("tab", name="Importer vos lieux").click()
-    zone = pg.locator('[data-testid="stFileUploaderDropzone"]').first
-    zone.wait_for(timeout=120_000)
-    pg.wait_for_timeout(500)
-    assert not pg.locator('[data-testid="stFileUploaderDropzoneInstructions"]').first.is_visible()
-    button = zone.locator("button")
-    assert not button.locator('[data-testid="stMarkdownContainer"]').is_visible()  # « Upload »
-    after = button.locator("span[data-has-shortcut]").evaluate("e => getComputedStyle(e, '::after').content")
-    assert after == '"Choisir un fichier"'
-    assert "5 Mo au plus" in pg.locator('[data-testid="stFileUploader"]').first.inner_text()
