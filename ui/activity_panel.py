@@ -61,13 +61,18 @@ def _profile(communes: pd.DataFrame) -> None:
     if not np.isfinite(prof["share"]).any():
         st.info("Aucun compte rendu d'activité dans ce territoire.")
         return
-    chart = (
-        alt.Chart(prof.assign(part=prof["share"].round(1)))
-        .mark_bar(color="#4b5563")
-        .encode(y=alt.Y("group:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)), x=alt.X("part:Q", title="% des personnes accompagnées"),
-                row=alt.Row("kind:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")), tooltip=["group", "part", "people"])
-        .properties(height=110)
-    )
+    charts = []
+    for kind, title in (("âge", "par âge"), ("situation", "par situation")):
+        part = prof[prof["kind"] == kind].assign(part=lambda d: d["share"].round(1))
+        charts.append(
+            alt.Chart(part, title=alt.Title(title, anchor="start", fontSize=12))
+            .mark_bar(color="#4b5563")
+            .encode(y=alt.Y("group:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
+                    x=alt.X("part:Q", title="% des personnes accompagnées"),
+                    tooltip=[alt.Tooltip("group:N", title="groupe"), alt.Tooltip("part:Q", title="%"), alt.Tooltip("people:Q", title="personnes", format=",.0f")])
+            .properties(height=120)
+        )
+    chart = alt.vconcat(*charts)
     st.altair_chart(chart.configure(locale=VEGA_FR_LOCALE), width="stretch")
     pop60 = communes["pop_60p"].sum(min_count=1) / communes["pop_age_total"].sum(min_count=1) if "pop_60p" in communes else np.nan
     old = prof.loc[prof["group"] == "60 ans ou plus", "share"].iloc[0]
