@@ -177,6 +177,14 @@ SOURCE_PRIORITY = ("france_services", "hinaura", "data_inclusion", "cnfs_places"
 
 #: ``mediatheque`` is a library or médiathèque listed as a reception point; ``bibliotheque`` is a public
 #: library of the Ministère de la Culture list that matches no reception point (free internet access).
+#: The types after ``france_travail`` (issue #15) name kinds of structures that the lists describe
+#: without a type of their own: ``services_publics`` (MSAP, La Poste, a France Services claim the
+#: ANCT list does not confirm, préfecture, MSA…), ``pimms`` (points d'information médiation
+#: multi-services), ``information_jeunesse`` (PIJ, BIJ), ``emploi_insertion`` (maisons de l'emploi,
+#: structures d'insertion, organismes de formation), ``departement`` (maisons du Département, des
+#: solidarités, pôles médico-sociaux; the Maisons de la Métropole de Lyon, which holds the
+#: département's powers), ``intercommunalite`` (communautés de communes, d'agglomération,
+#: métropoles) and ``entreprise`` (a private company, as the Hinaura record says).
 TYPES = (
     "france_services",
     "mediatheque",
@@ -189,8 +197,20 @@ TYPES = (
     "mission_locale",
     "caf",
     "france_travail",
+    "services_publics",
+    "pimms",
+    "information_jeunesse",
+    "emploi_insertion",
+    "departement",
+    "intercommunalite",
+    "entreprise",
     "autre",
 )
+#: types that say what kind of operator runs a place rather than which reception point it is: two
+#: places of one of these types 50 m apart are not merged for that reason alone (rule 7 of
+#: :func:`dedupe_places`)
+OPERATOR_TYPES = frozenset({"autre", "association", "services_publics", "pimms", "information_jeunesse", "emploi_insertion",
+                            "departement", "intercommunalite", "entreprise"})
 SERVICE_CATEGORIES = ("demarches", "competences_base", "equipement", "autres")
 
 STANDARD_COLUMNS = [
@@ -259,41 +279,92 @@ HINAURA_TYPES = {
     "Structure associative de quartier": "association",
     "Association caritative": "association",
     "Ressourcerie (matériel moindre coût / recyclé)": "association",
-    "Maison de Services au Public": "autre",  # MSAP: predecessor label, not France Services unless the ANCT list says so
-    "BIJ/PIJ (Information Jeunesse)": "autre",
+    "Maison de Services au Public": "services_publics",  # MSAP: predecessor label, not France Services unless the ANCT list says so
+    "BIJ/PIJ (Information Jeunesse)": "information_jeunesse",
     "Promeneurs du net": "autre",
     "Autres": "autre",
 }
-#: data·inclusion ``typologie`` codes (structure typology of the national schema) → type; others → autre.
+#: Hinaura ``Type d'opérateur`` → type, used only when neither the place's types nor its name say
+#: more, and only when the record gives one kind of operator (see :func:`resolve_type`'s ``fallback``).
+HINAURA_OPERATOR_TYPES = {
+    "Privé à but non lucratif (association, ONG...)": "association",
+    "Privé à but lucratif (entreprises, auto-entrepreneurs, SCOP, SCIC...)": "entreprise",
+}
+#: data·inclusion ``typologie`` codes (structure typology of the national schema: the référentiel
+#: « typologies de structures » of data·inclusion) → type; others → autre.
 DATA_INCLUSION_TYPES = {
     "RFS": "france_services",
     "BIB": "mediatheque",
     "CCAS": "ccas",
     "CIAS": "ccas",
     "CS": "centre_social",
+    "CSC": "centre_social",
+    "EVS": "centre_social",
     "MQ": "centre_social",
     "EPN": "epn_tiers_lieu",
+    "EPI": "epn_tiers_lieu",
+    "ENM": "epn_tiers_lieu",
+    "FABLAB": "epn_tiers_lieu",
     "TIERS_LIEUX": "epn_tiers_lieu",
     "ASSO": "association",
+    "ASSO_CHOMEUR": "association",
     "MJC": "association",
+    "UDAF": "association",
+    "CIDFF": "association",
+    "RESSOURCERIE": "association",
     "MUNI": "mairie",
     "ML": "mission_locale",
     "CAF": "caf",
     "PE": "france_travail",
     "FT": "france_travail",
+    "MSAP": "services_publics",
+    "LA_POSTE": "services_publics",
+    "PREF": "services_publics",
+    "CFP": "services_publics",
+    "CPAM": "services_publics",
+    "MSA": "services_publics",
+    "PAD": "services_publics",
+    "PIMMS": "pimms",
+    "PIJ_BIJ": "information_jeunesse",
+    **dict.fromkeys(("ACI", "ACIPHC", "AFPA", "AI", "CAP_EMPLOI", "CITMET", "E2C", "EA", "EATT", "EI", "EITI", "EPIDE", "ETTI",
+                     "GEIQ", "MDE", "MDEF", "OF", "OPCS", "PLIE"), "emploi_insertion"),
+    **dict.fromkeys(("CD", "DEPT", "MDS", "CDAS", "CMS", "MDPH"), "departement"),
+    "CC": "intercommunalite",
+    "EPCI": "intercommunalite",
 }
-#: name patterns (on lower-case, accent-free names) → type, tried in this order.
+#: name patterns (on lower-case, accent-free names) → type, tried in this order: what a place is
+#: (a CCAS, a PIJ, an EPN…) before who runs it (a département, an intercommunalité, a commune).
 NAME_TYPE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("france_services", r"\bfrance services?\b"),
     ("france_travail", r"\bpole emploi\b|\bfrance travail\b"),
     ("caf", r"\bcaf\b|caisse d allocations familiales"),
     ("mission_locale", r"\bmission locale\b"),
-    ("ccas", r"\bccas\b|\bcias\b|centre (inter)?communal d action sociale"),
-    ("centre_social", r"\bcentre social\b|\bcentre socio|\bespace de vie sociale\b|\bmaison de quartier\b"),
+    ("ccas", r"\bccas\b|\bcias\b|\bc(en)?tre (inter)?com(munal)? d? ?action sociale"),
+    ("centre_social", r"\bcen?t?re social\b|\bcentres? sociaux\b|\bcentre socio|socio ?culturel|\bespace de vie sociale\b|\bevs\b"
+                      r"|\bmaison de quartier\b|\bmaisons? (des|de l) habitants?\b|\bmdh\b|\bmaison pour tous\b"),
     ("mediatheque", r"mediatheque|bibliotheque|\bmedia ?theque\b"),
     ("mairie", r"\bmairie\b|\bhotel de ville\b|^(ville|commune) d"),
-    ("epn_tiers_lieu", r"\bepn\b|espace public numerique|\bcyber ?(base|centre|espace)|\btiers ?lieux?\b|\bfab ?lab\b|\bcoworking\b"),
-    ("association", r"^association\b|^asso\b|\bassociation\b"),
+    ("epn_tiers_lieu", r"\bepn\b|espace public n+umerique|\bcyber ?(base|centre|espace)|\btiers ?lieux?\b|\bfab ?lab\b|\bcowork"
+                       r"|\bhackerspace\b|\bespace (public )?multimedia\b|\bespace n+umerique\b|\bl b numerique\b"
+                       r"|\bpoint (de|d) (mediation|information) numerique\b"),
+    ("pimms", r"\bpimms?\b|point (d )?information mediation"),
+    ("services_publics", r"\bmsap\b|maisons? (de|des) services? (au|aux) publics?|\bmaison des services publics\b"
+                         r"|relais (de )?services publics|\bla poste\b|agence postale|bureau de poste|\b(sous )?prefecture\b"
+                         r"|mutualite sociale agricole|\bmsa\b|\bcpam\b|point d acces au droit|finances publiques"),
+    ("information_jeunesse", r"\b(pij|bij|biij)\b|\binformation jeunesse\b|\binfos? jeunes(se)?\b|\bpoint info jeunes\b"),
+    ("emploi_insertion", r"\bemploi\b|\binsertion\b|\bplie\b|cite des metiers|\bafpa\b|\bformations?\b|\bmeef\b|\bgeiq\b"
+                         r"|ecole de la (2e|deuxieme) chance"),
+    ("association", r"^association\b|^asso\b|\bassociation\b|^ass\b|^assoc\b|\bmjc\b|\budaf\b|union departementale des associations"
+                    r"|\bcroix rouge\b|\bsecours (catholique|populaire)\b|\brestos du coeur\b|\bfamilles rurales\b|\badmr\b"
+                    r"|ligue de l enseignement|\b(federation des )?oeuvres laiques\b|\batd quart monde\b|\bcidff\b"
+                    r"|\brepair cafe\b|\baccorderie\b|\bemmaus\b|\bmaison des associations\b|\bvie associative\b"),
+    ("departement", r"\bmaison du departement\b|\bmaisons? (des|de la) solidarites?\b|solidarite departementale|\bpms\b"
+                    r"|\bpole medico social\b|\b(centre|relais) medico social\b|\bsls\b|\bconseil departemental\b"
+                    r"|^departement (de|du|d)\b|\bmaison du rhone\b|\bmaisons? de la metropole\b|\bmdm\b|\bmaison loire autonomie\b"
+                    r"|\bmaison departementale\b|\bmds\b|\bcdas\b|\bmdph\b"),
+    ("intercommunalite", r"\bcommunaute (de |d )?(communes?|com|agglomeration)\b|\bcommunaute$|^(cc|ca|cte) |\bagglo(meration)?\b"
+                         r"|\bmetropole\b|\bintercommunal"),
+    ("mairie", r"\bville d"),
 )
 #: when a source lists several types, the most specific reception-point type wins, in this order.
 TYPE_PRECEDENCE = (
@@ -307,7 +378,14 @@ TYPE_PRECEDENCE = (
     "bibliotheque",
     "mairie",
     "epn_tiers_lieu",
+    "pimms",
+    "services_publics",
+    "information_jeunesse",
+    "emploi_insertion",
+    "departement",
+    "intercommunalite",
     "association",
+    "entreprise",
     "autre",
 )
 
@@ -441,16 +519,31 @@ def type_from_name(name: object, skip: Iterable[str] = ()) -> str | None:
     return None
 
 
-def resolve_type(candidates: Iterable[str | None], name: object, *, without_france_services: bool = False) -> str:
-    """One type from a source's own type values (most specific first, :data:`TYPE_PRECEDENCE`),
-    falling back on the name, then ``autre``. ``without_france_services``: the type the place has
-    if its France Services claim is not confirmed by the ANCT list."""
+def resolve_type(candidates: Iterable[str | None], name: object, *, without_france_services: bool = False,
+                 fallback: Iterable[str | None] = ()) -> str:
+    """One type for a place, from the most to the least direct evidence:
+
+    1. the source's own type values (most specific first, :data:`TYPE_PRECEDENCE`);
+    2. the name (:func:`type_from_name`);
+    3. with ``without_france_services`` (the type the place has if its France Services claim is
+       not confirmed by the ANCT list): a place that claims the label, by its type or its name,
+       is a ``services_publics`` reception point;
+    4. ``fallback``: weaker evidence about the operator (Hinaura ``Type d'opérateur``: association
+       or company; the host structure's name), most specific first;
+    5. ``autre``.
+    """
     skip = {"autre", "france_services"} if without_france_services else {"autre"}
     found = {c for c in candidates if c}
     for t in TYPE_PRECEDENCE:
         if t in found and t not in skip:
             return t
-    return type_from_name(name, skip=skip) or "autre"
+    by_name = type_from_name(name, skip=skip)
+    if by_name:
+        return by_name
+    if without_france_services and ("france_services" in found or type_from_name(name) == "france_services"):
+        return "services_publics"
+    weak = {c for c in fallback if c}
+    return next((t for t in TYPE_PRECEDENCE if t in weak and t not in skip), "autre")
 
 
 def services_string(categories: Iterable[str | None]) -> str | None:
@@ -1144,7 +1237,7 @@ def dedupe_places(df: pd.DataFrame, rules: DedupRules = DedupRules(), links: Ite
             strength = 4
         elif d <= rules.near_m and sim >= rules.similar:
             strength = 5
-        elif d <= rules.near_m and types[i] == types[j] and types[i] not in ("autre", "association"):
+        elif d <= rules.near_m and types[i] == types[j] and types[i] not in OPERATOR_TYPES:
             strength = 6
         else:
             continue

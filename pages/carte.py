@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import compute, data, explain, map_controls, map_layers, picker, session_places
-from ui.folium_map import LARGE_MAP, PointLayer, build_choropleth, esc, format_fr, show_map
+from ui.folium_map import LARGE_MAP, PointLayer, build_choropleth, format_fr, show_map
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
 from ui.picker import set_state
@@ -63,11 +63,11 @@ view["uninhabited"] = pd.to_numeric(view["population"], errors="coerce").eq(0) i
 # classes and legend ------------------------------------------------------------------------------
 if layer.palette == "bivariate":
     bins, colors, legend_labels = compute.bivariate_legend(layer.key)
-    n_classes = 9
-else:
-    bins, n_classes = compute.classify(view["value"], state.scheme, state.k)
+    n_classes, classes = 9, None
+else:  # shared with the report's maps: a « 0 » class on skewed layers, one value read alone
+    classes = compute.map_classes(view["value"], state.scheme, state.k, decimals=layer.decimals)
+    bins, legend_labels, n_classes = classes.bins, classes.labels, classes.k
     colors = compute.palette(layer.palette, n_classes)
-    legend_labels = None
 
 # formatters are partials, not lambdas: a lambda stored in this page's globals would tie them in a
 # reference cycle that keeps every frame of the run alive until Python's next full collection
@@ -128,14 +128,11 @@ with left:
     clicked = show_map(fmap, key=f"map_{state.territory}_{state.level}", height=620)
     n_empty = int(view["uninhabited"].sum())
     n_missing = int((view["value"].isna() & ~view["uninhabited"]).sum())
-    n_est = int(view["estimated"].sum())
+    rule = f" · classes : {classes.rule}" if classes is not None and classes.zero_class else ""
     st.caption(
-        f"{compute.format_count(len(view))} zones · {compute.format_count(n_missing)} sans valeur (hachurées) · "
-        f"{compute.format_count(n_est)} dont la valeur repose en partie sur des estimations "
-        + ("(couleur pâle)" if len(view) > LARGE_MAP else "(pâles, contour pointillé)")
-        + (f" · {compute.format_count(n_empty)} sans habitants (non notées)" if n_empty else "")
+        compute.zones_caption(len(view), n_missing, int(view["estimated"].sum()), n_empty, large=len(view) > LARGE_MAP)
         + (f" — {' ; '.join(estimate_counts)}" if estimate_counts else "")
-        + f" · source : {compute.vintage_note(layer.group)} · "
+        + f"{rule} · source : {compute.vintage_note(layer.group)} · "
         f"lieux : {len(near)} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)"
         + (f" ; au-delà de {map_layers.MAX_POPUPS} lieux, choisissez un territoire plus petit pour voir leurs fiches." if many_places else ".")
     )
@@ -147,8 +144,7 @@ with right:
         st.session_state["zone_pick"] = clicked
     if st.session_state.get("zone_pick") not in set(options):
         st.session_state["zone_pick"] = None
-    names = dict(zip(view["code"], view["name"], strict=True))
-    zone_labels = {None: "—"} | {c: f"{names[c]} ({c})" for c in options}
+    zone_labels = {None: "—"} | explain.zone_choice_labels(view)  # names only: the picker is narrow
     chosen = st.selectbox("Zone à expliquer (ou cliquez sur la carte)", [None] + options, format_func=zone_labels.get, key="zone_pick", placeholder="Choisir une zone")
     if chosen:
         explain.zone_panel(chosen, state.level, res, config, all_places)
@@ -156,22 +152,14 @@ with right:
         st.info("Cliquez sur une zone de la carte pour voir pourquoi elle a cette note : contribution de chaque indicateur, personnes concernées, accessibilité, lieux les plus proches.")
     undefined = report.get("zones_target_undefined", 0)
     if undefined:
-        st.caption(f"{undefined} zones sans cible d'accessibilité définie (médiane nulle sur leur référence).")
-    top = view.dropna(subset=["unmet"]).sort_values("unmet", ascending=False).head(8)
-    if len(top):
+        st.caption(f"{compute.plural(undefined, 'zone')} sans cible d'accessibilité définie (médiane nulle sur leur référence).")
+    priority = explain.priority_table_html(view)
+    if priority:
         # a plain HTML table (escaped): lighter for the browser than a data grid; the full,
         # sortable list with downloads is on the Diagnostic page
-        rows = "".join(
-            f"<tr><td>{esc(n)}</td><td style='text-align:right'>{format_fr(u, 0)}</td>"
-            f"<td style='text-align:right'>{format_fr(d, 0)}</td><td style='text-align:right'>{format_fr(sc, 1)}</td></tr>"
-            for n, u, d, sc in zip(top["name"], top["unmet"], top["need"], top["score"], strict=True)
-        )
-        st.markdown(
-            "**Zones prioritaires (besoin non couvert)**\n\n<table style='width:100%;font-size:0.85rem'><thead><tr>"
-            "<th>Zone</th><th>Besoin non couvert</th><th>Personnes en besoin</th><th>Note /10</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>",
-            unsafe_allow_html=True,
-        )
+        st.markdown("**Zones prioritaires** : les plus forts besoins non couverts, en personnes")
+        st.markdown(priority, unsafe_allow_html=True)
+        st.caption(explain.PRIORITY_NOTE)
 if layer.group == "activity" or layer.key == "bivariate_activity":
     st.caption(f"Activité observée : {compute.ACTIVITY_CAVEAT}.")
 if np.isfinite(view["value"]).sum() == 0:

@@ -1,24 +1,28 @@
-"""Comparer: 2 to 4 territories side by side on the same key figures (summed counts), charts, CSV."""
+"""Comparer: 2 to 4 territories side by side on the same key figures (summed counts), the app's own
+outputs (fragility index, accessibility, unmet need), charts with a reference line, CSV."""
 
 from __future__ import annotations
 
 from functools import partial
 
-import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from ui import compute, data, exports
 from ui.navigation import use_app_navigation
-from ui.picker import set_state, sidebar
+from ui.picker import LEVEL_LABELS, set_state, sidebar
+from ui.safe_text import escape_md
+from ui.state import MAX_COMPARE
 
 use_app_navigation()
 
-DEFAULT_COMPARE = ("epci:200040715", "dep:38", "reg:84")  # Grenoble-Alpes-Métropole, Isère, AURA
-MAX_TERRITORIES = 4
-#: figures compared, in this order
-COMPARED = ("population", "need", "poverty", "unemployment", "age65", "low_diploma", "thd", "ftth", "places", "hours_per_1000", "pop_beyond_30")
+MAX_TERRITORIES = MAX_COMPARE
+#: figures compared, in this order (key figures of the Diagnostic, then the Carte's outputs)
+COMPARED = ("population", "need", "score", "poverty", "unemployment", "age65", "low_diploma", "thd", "ftth", "places",
+            "hours_per_1000", "access", "unmet", "pop_beyond_30")
+#: figures that are totals: no reference line (the région's total would crush the territories' bars)
+TOTALS = ("population", "need", "places", "unmet", "pop_beyond_30")
+TOO_MANY = f"{MAX_TERRITORIES} territoires au plus : retirez-en un pour en ajouter un autre."
 
 state = sidebar()
 config = compute.config_or_stop(state)
@@ -26,17 +30,20 @@ config = compute.config_or_stop(state)
 st.title("Comparer des territoires")
 terr = data.territories()
 labels = dict(zip(terr["key"], terr["label"], strict=True))
-current = [k for k in (state.compare or DEFAULT_COMPARE) if k in labels]
-chosen = st.multiselect(
+default = exports.compare_defaults(state.territory)
+picked = st.multiselect(
     f"Territoires à comparer (2 à {MAX_TERRITORIES})",
     list(labels),
-    default=current,
+    default=[k for k in (state.compare or default) if k in labels],
     format_func=labels.get,
-    max_selections=MAX_TERRITORIES,
     key="cmp_territories",
     placeholder="Tapez un nom ou un code",
 )
-stored = () if tuple(chosen) == DEFAULT_COMPARE else tuple(chosen)
+# no max_selections: Streamlit would say so in English; the count is checked here instead
+chosen = list(picked[:MAX_TERRITORIES])
+if len(picked) > MAX_TERRITORIES:
+    st.warning(f"{TOO_MANY} Seuls les {MAX_TERRITORIES} premiers sont comparés.")
+stored = () if tuple(chosen) == default else tuple(chosen)
 if stored != state.compare:
     state = state.with_(compare=stored)
     set_state(state)
@@ -44,32 +51,32 @@ if len(chosen) < 2:
     st.info("Choisissez au moins deux territoires (région, département, EPCI ou commune).")
     st.stop()
 
+config_json = config.to_json()
+digest = exports.user_places_digest()
+region = exports.region_key(chosen[0])
+keys = list(dict.fromkeys([*chosen, *([region] if region else [])]))
+figures = {
+    k: pd.concat([exports.key_figures(k, config_json, digest), exports.outcome_figures(k, state.level, config_json, digest)],
+                 ignore_index=True).set_index("key")
+    for k in keys
+}
+short = data.territories().set_index("key")["name"]
+names = exports.unique_names(chosen, short, labels)
+ref_name = f"Référence : {short.get(region, region)} (région)" if region else None
+
 st.caption(
     "Chaque chiffre est recalculé par **somme des effectifs** des communes du territoire (jamais par moyenne de taux). "
     f"Besoin : modèle « {compute.NEED_LABELS[state.need_model]} » ; offre : lieux du territoire (réglages de la page Carte). "
+    f"**Indice de fragilité** : note moyenne des habitants, c'est-à-dire la note (0 à 10) de chaque zone "
+    f"({LEVEL_LABELS[state.level]}) pondérée par sa population, chaque note étant le décile de la zone sur la référence de l'indice. "
+    "**Accessibilité** (E2SFCA) : heures d'accompagnement par semaine pour 1 000 personnes en besoin, moyenne pondérée par le besoin ; "
+    "**besoin non couvert** : somme des zones. Mêmes valeurs que les pages Carte et Diagnostic. "
     "« n.d. » = donnée non disponible, avec sa raison sous le graphique et dans « Sources et remarques »."
 )
 
-config_json = config.to_json()
-digest = exports.user_places_digest()
-figures = {k: exports.key_figures(k, config_json, digest).set_index("key") for k in chosen}
-names = {k: data.territories().set_index("key").at[k, "name"] for k in chosen}
-# two territories may share a name (a commune and its EPCI): make column names unique
-seen: dict[str, int] = {}
-for k in chosen:
-    seen[names[k]] = seen.get(names[k], 0) + 1
-names = {k: (n if seen[n] == 1 else labels[k]) for k, n in names.items()}
-
 # -- table ----------------------------------------------------------------------------------------
-first = figures[chosen[0]]
-rows = []
-for fk in COMPARED:
-    row = {"Indicateur": first.loc[fk, "label"], "Unité": first.loc[fk, "unit"]}
-    for k in chosen:
-        f = figures[k].loc[fk]
-        row[names[k]] = exports.figure_text(f["value"], f["unit"], f["decimals"])
-    rows.append(row)
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+compared = {k: figures[k] for k in chosen}
+st.table(exports.comparison_table(compared, COMPARED, names), hide_index=True, border="horizontal")
 
 long = exports.comparison_long({k: figures[k].reset_index().query("key in @COMPARED") for k in chosen}, labels)
 st.download_button(
@@ -83,36 +90,29 @@ st.download_button(
 
 # -- one chart per figure -------------------------------------------------------------------------
 st.subheader("Indicateur par indicateur")
-grid = st.columns(2)
+if ref_name:
+    st.caption(f"Trait pointillé : valeur de {escape_md(short.get(region, region))}, la région, pour situer chaque territoire "
+               "(taux, indice et heures ; pas sur les effectifs, dont le total régional écraserait les barres).")
 for i, fk in enumerate(COMPARED):
+    if i % 2 == 0:  # one row of two charts at a time: the next row starts level
+        grid = st.columns(2)
     with grid[i % 2]:
-        f0 = first.loc[fk]
-        unit = f0["unit"]
-        st.markdown(f"**{f0['label']}** ({unit})")
-        vals = pd.DataFrame(
-            {
-                "Territoire": [names[k] for k in chosen],
-                "Valeur": [figures[k].loc[fk, "value"] for k in chosen],
-                "Texte": [exports.figure_text(figures[k].loc[fk, "value"], unit, figures[k].loc[fk, "decimals"]) for k in chosen],
-            }
-        )
-        finite = np.isfinite(vals["Valeur"].astype(float))
-        if finite.any():
-            order = [names[k] for k in chosen]
-            base = alt.Chart(vals.assign(Valeur=vals["Valeur"].where(finite, 0.0))).encode(
-                y=alt.Y("Territoire:N", sort=order, scale=alt.Scale(domain=order), title=None, axis=alt.Axis(labelLimit=220)),
-                x=alt.X("Valeur:Q", title=unit),
-                tooltip=["Territoire", alt.Tooltip("Texte:N", title=f0["label"])],
-            )
-            chart = base.mark_bar(color="#c2410c") + base.mark_text(align="left", dx=3, fontSize=11).encode(text="Texte:N")
-            st.altair_chart(chart.properties(height=34 * len(chosen) + 50).configure(locale=exports.VEGA_FR_LOCALE), width="stretch")
-        for k in chosen:
-            f = figures[k].loc[fk]
-            if not np.isfinite(f["value"]):
-                reason = str(f["note"] or "donnée absente").split(" ; ")[0]
-                st.caption(f"n.d. pour {names[k]} : {reason} (détail dans « Sources et remarques »).")
-        srcs = list(dict.fromkeys(figures[k].loc[fk, "source"] for k in chosen))
-        st.caption("Source : " + " | ".join(s for s in srcs if s))
+        f0 = figures[chosen[0]].loc[fk]
+        st.markdown(f"**{escape_md(f0['label'])}** ({escape_md(f0['unit'])})")
+        values = pd.DataFrame({
+            "Territoire": [names[k] for k in chosen],
+            "Valeur": [figures[k].loc[fk, "value"] for k in chosen],
+            "Texte": [exports.figure_text(figures[k].loc[fk, "value"], f0["unit"], f0["decimals"]) for k in chosen],
+        })
+        r = figures[region].loc[fk] if region and fk not in TOTALS else None
+        reference = (ref_name, float(r["value"]), exports.figure_text(r["value"], r["unit"], r["decimals"])) if r is not None else None
+        st.altair_chart(exports.comparison_chart(values, unit=f0["unit"], decimals=int(f0["decimals"]), reference=reference), width="stretch")
+        missing = [(names[k], str(figures[k].loc[fk, "note"] or "donnée absente").split(" ; ")[0]) for k in chosen
+                   if pd.isna(figures[k].loc[fk, "value"])]
+        for name, reason in missing:
+            st.caption(f"n.d. pour {escape_md(name)} : {escape_md(reason)} (détail dans « Sources et remarques »).")
+
+st.caption("**Sources**\n\n" + exports.comparison_sources(compared, COMPARED))
 
 with st.expander("Sources et remarques, territoire par territoire"):
     notes = long[["territoire", "indicateur", "source", "remarque"]]

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import CATALOGUE
+from indicators.definitions import REFERENCE_LABELS, effective_reference
 from ui import activity_panel, compute, data, exports, session_places
 from ui.folium_map import format_fr
 from ui.navigation import use_app_navigation
@@ -28,6 +29,29 @@ METRICS = {
     "pop_beyond_30": "Habitants à plus de 30 min d'un lieu",
 }
 LEVEL_FILE = {"iris": "iris", "commune": "communes"}
+#: short labels of the rates in the chart (the table gives the full ones)
+RATE_SHORT = {
+    "poverty": "Taux de pauvreté",
+    "unemployment": "Chômage des 15–64 ans",
+    "age65": "65 ans ou plus (parmi les 15 ans ou plus)",
+    "low_diploma": "Peu ou pas diplômés (parmi les 15 ans ou plus)",
+    "thd": "Locaux éligibles au très haut débit",
+    "ftth": "Locaux raccordables à la fibre",
+}
+#: columns of the priority table: widths that fit 1 440 px, the longer meaning in the column's help
+PRIORITY_COLUMNS = {
+    "Rang": st.column_config.TextColumn(width=48, help="Rang dans le territoire, par besoin non couvert"),
+    "Zone": st.column_config.TextColumn(width=170),
+    "Commune": st.column_config.TextColumn(width=130),
+    "Besoin non couvert": st.column_config.TextColumn(width=130, help="Personnes en besoin non couvert"),
+    "En besoin": st.column_config.TextColumn(width=85, help="Personnes en besoin d'accompagnement"),
+    "Accès": st.column_config.TextColumn(width=60, help="Heures d'accompagnement par semaine pour 1 000 personnes en besoin (E2SFCA)"),
+    "Indice (/10)": st.column_config.TextColumn(width=80, help="Indice de fragilité numérique, plus haut = plus fragile"),
+    "Temps (min)": st.column_config.TextColumn(width=80, help="Temps estimé jusqu'au lieu le plus proche"),
+    "Besoin × accès": st.column_config.TextColumn(width=185, help="Classe croisée besoin × accès (terciles de la région)"),
+}
+#: legend of the territory / reference series: vertical, so that no entry is cut in a half-width column
+SERIES_LEGEND = {"orient": "bottom", "direction": "vertical", "title": None, "labelLimit": 460}
 
 
 # -- state ----------------------------------------------------------------------------------------
@@ -42,6 +66,8 @@ ref = exports.reference_key(key)
 ref_label = data.territory_label(ref) if ref else None
 names = data.territories().set_index("key")["name"]
 short_name, ref_short = names.get(key, label), (names.get(ref, ref_label) if ref else None)
+ref_series = f"Référence : {ref_short}" if ref else None  # the reference's name in the charts' legends
+series = [n for n in (short_name, ref_series) if n]
 manifest = data.manifest()
 
 st.title(f"Diagnostic — {label}")
@@ -99,7 +125,7 @@ with c1:
     else:
         bars = pd.DataFrame({"Type": by_type.index, "Lieux": by_type.to_numpy()})
         base = alt.Chart(bars).encode(
-            y=alt.Y("Type:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False)),
+            y=alt.Y("Type:N", sort="-x", title=None, axis=alt.Axis(labelLimit=330, labelOverlap=False)),
             x=alt.X("Lieux:Q", title="lieux"),
             tooltip=["Type", "Lieux"],
         )
@@ -111,12 +137,12 @@ with c2:
     long = []
     missing = []
     for k in RATE_KEYS:
-        for name, table in ((short_name, figs), (ref_short, ref_figs)):
+        for name, table in ((short_name, figs), (ref_series, ref_figs)):
             if table is None:
                 continue
             v = table.loc[k, "value"]
             if np.isfinite(v):
-                long.append({"Indicateur": table.loc[k, "label"], "Territoire": name, "Valeur (%)": round(float(v), 1)})
+                long.append({"Indicateur": RATE_SHORT[k], "Territoire": name, "Valeur (%)": round(float(v), 1)})
             else:
                 missing.append(f"{table.loc[k, 'label']} ({name})")
     if long:
@@ -124,10 +150,10 @@ with c2:
             alt.Chart(pd.DataFrame(long))
             .mark_bar()
             .encode(
-                y=alt.Y("Indicateur:N", title=None, axis=alt.Axis(labelLimit=260)),
-                yOffset="Territoire:N",
+                y=alt.Y("Indicateur:N", title=None, sort=list(RATE_SHORT.values()), axis=alt.Axis(labelLimit=300)),
+                yOffset=alt.YOffset("Territoire:N", sort=series),
                 x=alt.X("Valeur (%):Q"),
-                color=alt.Color("Territoire:N", sort=[n for n in (short_name, ref_short) if n], legend=alt.Legend(orient="bottom", title=None, labelLimit=300)),
+                color=alt.Color("Territoire:N", sort=series, scale=alt.Scale(domain=series), legend=alt.Legend(**SERIES_LEGEND)),
                 tooltip=["Indicateur", "Territoire", "Valeur (%)"],
             )
             .properties(height=300)
@@ -137,6 +163,7 @@ with c2:
         st.caption("n.d. (voir les remarques du tableau) : " + " ; ".join(missing) + ".")
 
 level = state.level
+index_sources = " ; ".join(dict.fromkeys(exports.source_line(manifest, CATALOGUE[k].group) for k in config.indicator_keys))
 shares = exports.score_shares(key, level, config_json, digest)
 ref_shares = exports.score_shares(ref, level, config_json, digest) if ref else None
 st.markdown(f"**Répartition des zones ({LEVEL_LABELS[level]}) par note de l'indice de fragilité**")
@@ -145,27 +172,30 @@ if shares.empty:
 else:
     frames = [shares.assign(Territoire=short_name)]
     if ref_shares is not None and not ref_shares.empty:
-        frames.append(ref_shares.assign(Territoire=ref_short))
+        frames.append(ref_shares.assign(Territoire=ref_series))
     dist = pd.concat(frames, ignore_index=True)
     chart = (
         alt.Chart(dist)
         .mark_bar()
         .encode(
             x=alt.X("classe:N", title="note de l'indice (/10, plus haut = plus fragile)", sort=None, axis=alt.Axis(labelAngle=0)),
-            xOffset="Territoire:N",
+            xOffset=alt.XOffset("Territoire:N", sort=series),
             y=alt.Y("part:Q", title="% des zones"),
-            color=alt.Color("Territoire:N", sort=[n for n in (short_name, ref_short) if n], legend=alt.Legend(orient="bottom", title=None, labelLimit=300)),
+            color=alt.Color("Territoire:N", sort=series, scale=alt.Scale(domain=series), legend=alt.Legend(**SERIES_LEGEND)),
             tooltip=["Territoire", "classe", alt.Tooltip("part:Q", format=".1f"), "zones"],
         )
         .properties(height=240)
     )
     st.altair_chart(chart.configure(locale=exports.VEGA_FR_LOCALE), width="stretch")
-    st.caption(
-        "Les notes sont des déciles calculés sur la référence de l'indice (département par défaut) : "
-        "une référence uniforme a 10 % de ses zones dans chaque classe. Sources : "
-        + " ; ".join(dict.fromkeys(exports.source_line(manifest, CATALOGUE[k].group) for k in config.indicator_keys))
-        + "."
-    )
+    peak_of, peak_name = (ref_shares, ref_series) if ref_shares is not None and not ref_shares.empty else (shares, short_name)
+    index_ref = REFERENCE_LABELS.get(effective_reference(level, config.reference), config.reference)
+    st.caption(exports.score_shares_note(peak_of, f"« {peak_name} »", index_ref) + " Sources : " + index_sources + ".")
+
+# -- map of the index -----------------------------------------------------------------------------
+st.markdown(f"**Carte de l'indice de fragilité numérique ({LEVEL_LABELS[level]})**")
+map_png, map_caption = exports.index_map(key, level, config_json, digest, "calcul du projet à partir de " + index_sources)
+st.image(map_png, width="content", caption=None)
+st.caption(map_caption)
 
 # -- observed activity (conseillers numériques, Aidants Connect) -------------------------------------
 activity_panel.draw(kind, code, short_name, ref_short, figs, ref_figs, compute.results("commune", config)[0])
@@ -180,25 +210,25 @@ else:
     table = pd.DataFrame(
         {
             "Rang": [format_fr(i, 0) if np.isfinite(u) else "n.d." for i, u in enumerate(top["unmet"].to_numpy(float), start=1)],
-            "Rang régional": top["priority_rank"].map(lambda v: format_fr(v, 0)),
             "Zone": top["name"],
             **({"Commune": top["commune_name"]} if "commune_name" in top else {}),
-            "Population": top["population"].map(lambda v: format_fr(v, 0)),
-            "Indice (/10)": top["score"].map(lambda v: format_fr(v, 1)),
-            "Personnes en besoin": top["need"].map(lambda v: format_fr(v, 0)),
-            "Accès (h/sem. pour 1 000)": top["access"].map(lambda v: format_fr(v, 1)),
-            "Cible": top["target"].map(lambda v: format_fr(v, 1)),
             "Besoin non couvert": top["unmet"].map(lambda v: format_fr(v, 0)),
-            "Temps au lieu le plus proche (min)": top["nearest_time_min"].map(lambda v: format_fr(v, 0)),
-            "Classe besoin × accès": top["bivariate_label"],
+            "En besoin": top["need"].map(lambda v: format_fr(v, 0)),
+            "Accès": top["access"].map(lambda v: format_fr(v, 1)),
+            "Indice (/10)": top["score"].map(lambda v: format_fr(v, 1)),
+            "Temps (min)": top["nearest_time_min"].map(lambda v: format_fr(v, 0)),
+            "Besoin × accès": top["bivariate_label"],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)))
+    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)), column_config=PRIORITY_COLUMNS)
+    targets = pd.to_numeric(top["target"], errors="coerce").dropna().unique()
+    target_text = f" ({format_fr(targets[0], 1)} h/sem. pour 1 000 ici)" if len(targets) == 1 else ""
     st.caption(
-        "Besoin non couvert = personnes en besoin × (1 − accès ÷ cible), la cible étant l'accès médian de la référence. "
-        "Rang régional : parmi toutes les zones de la région à cette maille. "
-        "Accès : E2SFCA, heures d'accompagnement par semaine pour 1 000 personnes en besoin. Temps : estimation à vol "
-        "d'oiseau × détour. n.d. = donnée absente (population ou pauvreté manquante, voir Données & méthode)."
+        "Besoin non couvert = personnes en besoin × (1 − accès ÷ cible), la cible étant l'accès médian de la référence"
+        f"{target_text}. Accès : E2SFCA, heures d'accompagnement par semaine pour 1 000 personnes en besoin. Temps : jusqu'au "
+        "lieu le plus proche, estimé à vol d'oiseau × détour. Besoin × accès : terciles de la région. Population, rang "
+        "parmi toutes les zones de la région et chaque indicateur : dans les téléchargements (CSV, XLSX). n.d. = donnée "
+        "absente (population ou pauvreté manquante, voir Données & méthode)."
     )
 
     # -- downloads --------------------------------------------------------------------------------

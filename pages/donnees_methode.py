@@ -7,6 +7,7 @@ import streamlit as st
 
 from loaders.quality import quality_rows
 from ui import data, method, picker, session_places
+from ui.folium_map import format_fr
 from ui.navigation import use_app_navigation
 
 use_app_navigation()
@@ -19,29 +20,22 @@ tab_sources, tab_coverage, tab_method, tab_upload = st.tabs(["Sources", "Couvert
 with tab_sources:
     st.markdown(
         "Toutes les données viennent de producteurs publics (INSEE, IGN, ARCEP, ANCT, Ministère de la Culture, data·inclusion, Hinaura). "
-        "Le jeu de données embarqué est **dérivé** de leurs fichiers par le programme de construction du projet "
-        "(`python -m loaders.build_pack`) ; chaque fichier d'entrée est identifié par son empreinte SHA-256."
+        "Le jeu de données embarqué est **dérivé** de leurs fichiers par le programme de construction du projet, qui vérifie "
+        "l'empreinte de chaque fichier téléchargé."
     )
-    rows = [
-        {
-            "Source": s["title"],
-            "Producteur": s["producer"],
-            "Millésime": s["vintage"],
-            "Licence": s["licence"],
-            "Téléchargement officiel": s.get("url") or s.get("page") or "—",
-            "Remarques": s.get("notes", ""),
-            "SHA-256": (s.get("sha256") or "absent")[:12],
-        }
-        for s in sorted(manifest["sources"].values(), key=lambda s: s["title"])
-    ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    tables = pd.DataFrame([{"Table": k, "Fichier": v["file"], "Lignes": v["rows"]} for k, v in manifest["tables"].items()])
-    st.markdown("**Tables du jeu de données**")
-    st.dataframe(tables, hide_index=True)
+    st.dataframe(
+        method.sources_table(manifest), hide_index=True, width="stretch",
+        column_config={"Source": st.column_config.TextColumn(width=300), "Producteur": st.column_config.TextColumn(width=210),
+                       "Millésime": st.column_config.TextColumn(width=130), "Licence": st.column_config.TextColumn(width=190),
+                       "Téléchargement officiel": st.column_config.LinkColumn(width=140, display_text="page officielle")},
+    )
+    st.markdown("**Contenu du jeu de données**")
+    st.dataframe(method.contents_table(manifest), hide_index=True)
     t = data.territories()
     st.markdown(
-        f"**Territoires disponibles** : {int((t['kind'] == 'reg').sum())} région, {int((t['kind'] == 'dep').sum())} départements, "
-        f"{int((t['kind'] == 'epci').sum())} EPCI, {int((t['kind'] == 'com').sum())} communes, {len(data.pack()['iris'])} IRIS."
+        f"**Territoires disponibles** : {format_fr((t['kind'] == 'reg').sum(), 0)} région, {format_fr((t['kind'] == 'dep').sum(), 0)} "
+        f"départements, {format_fr((t['kind'] == 'epci').sum(), 0)} EPCI, {format_fr((t['kind'] == 'com').sum(), 0)} communes, "
+        f"{format_fr(len(data.pack()['iris']), 0)} IRIS."
     )
 
 with tab_coverage:

@@ -12,24 +12,18 @@ import streamlit as st
 
 from planning.scenarios import MAX_IMPORT_BYTES, MAX_IMPORT_SCENARIOS, WorkspaceError
 from ui import compute, data, plan_runs, session_places
-from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map_with_clicks
+from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map, show_map_with_clicks
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
 from ui.picker import sidebar
+from ui.plan_runs import METHOD_LABELS, MODEL_LABELS, MODEL_SHORT
 from ui.safe_text import escape_md
 
 use_app_navigation()
 
-MODEL_LABELS = {
-    "mclp": "Couverture maximale (MCLP) : p nouveaux lieux, le plus de personnes à portée",
-    "pmedian": "p-médiane : p nouveaux lieux, le moins de temps de trajet cumulé",
-    "lscp": "Couverture totale (LSCP) : le moins de lieux pour que toutes les zones soient à portée",
-    "mclp_capacity": "Couverture avec capacité : chaque lieu accompagne un nombre limité de personnes",
-}
-METHOD_LABELS = {"exact": "Optimum exact (CBC)", "greedy": "Heuristique gloutonne (grands territoires)"}
-
 state = sidebar()
 config = compute.config_for(state)
+config_json = config.to_json()
 st.title(f"Implantation — {data.territory_label(state.territory)}")
 st.caption(
     "Choisissez un modèle : l'outil propose les emplacements (centres des communes, quartiers prioritaires, points cliqués sur la carte) "
@@ -38,14 +32,20 @@ st.caption(
 
 
 pack = data.pack()
-zones_level = pack[state.level]
 territory = data.zones_in(state.kind, state.code, state.level)
 if territory.empty:
     st.warning("Aucune zone à cette maille pour ce territoire : choisissez la maille « Communes ».")
     st.stop()
-mask = zones_level.index.isin(territory.index)
 st.session_state.setdefault("plan_points", [])
 st.session_state.setdefault("plan_edits", {"added": [], "removed": [], "edited": []})
+# a new session (a reload, a shared link) recomputes the plan its link carries (ui.plan_runs)
+if "plan_args" not in st.session_state and "plan" in st.query_params and not st.session_state.get("plan_link_read"):
+    st.session_state["plan_link_read"] = True
+    link, link_notices = plan_runs.plan_from_query(dict(st.query_params), set(pack["places"]["place_id"].astype(str)))
+    for notice in link_notices:
+        st.warning(notice)  # Markdown-safe: the quoted values are escaped
+    if link is not None:
+        plan_runs.apply_link(link)
 
 with st.form("plan_form"):
     c1, c2, c3 = st.columns(3)
@@ -57,28 +57,37 @@ with st.form("plan_form"):
     hours = c5.number_input("Heures d'ouverture d'un nouveau lieu / semaine", 1.0, 70.0, 24.0, key="plan_hours")
     staff = c6.number_input("Conseillers par nouveau lieu", 0.5, 10.0, 1.0, step=0.5, key="plan_staff")
     cap_people = st.number_input("Personnes qu'un nouveau lieu peut accompagner (modèle avec capacité)", 50, 5000, 500, key="plan_cap")
-    st.caption(plan_runs.capacity_note(state.territory, config.to_json(), float(hours), float(staff), float(cap_people)))
+    st.caption(plan_runs.capacity_note(state.territory, config_json, float(hours), float(staff), float(cap_people)))
     use_observed = st.checkbox("Utiliser la capacité observée plutôt que l'hypothèse", value=False, key="plan_cap_observed")
     use_qpv = st.checkbox("Proposer les quartiers prioritaires (QPV)", value=True, key="plan_qpv")
     submitted = st.form_submit_button("Calculer les meilleurs emplacements", type="primary")
 
 
-if submitted or "plan_args" in st.session_state:
-    if submitted:
-        per_hour = plan_runs.observed_rate(state.territory, config.to_json())[2]
-        if use_observed and per_hour == per_hour and per_hour > 0:  # not NaN
-            cap_people = round(per_hour * hours * staff)
-        st.session_state["plan_capacity_used"] = (float(cap_people), "observée" if use_observed and per_hour == per_hour and per_hour > 0 else "hypothèse")
-        st.session_state["plan_args"] = (model, p, float(service_time), method, float(hours), float(staff), float(cap_people), tuple(st.session_state["plan_points"]), use_qpv)
+outcome = timing = None
+if submitted:
+    per_hour = plan_runs.observed_rate(state.territory, config_json)[2]
+    observed = bool(use_observed and per_hour == per_hour and per_hour > 0)  # not NaN
+    if observed:
+        cap_people = round(per_hour * hours * staff)
+    st.session_state["plan_capacity_used"] = (float(cap_people), "observée" if observed else "hypothèse")
+    points = tuple(plan_runs.rounded_point(lon, lat) for lon, lat in st.session_state["plan_points"])
+    st.session_state["plan_args"] = (model, p, float(service_time), method, float(hours), float(staff), float(cap_people), points, use_qpv)
+if "plan_args" in st.session_state:
     args = st.session_state["plan_args"]
+    edits_json = json.dumps(st.session_state["plan_edits"], sort_keys=True)
     user = session_places.get()
     try:
-        outcome = plan_runs.run_plan(state.level, state.territory, config.to_json(), *args, json.dumps(st.session_state["plan_edits"], sort_keys=True), None if user.empty else pd.DataFrame(user.drop(columns="geometry")))
+        outcome, timing = plan_runs.timed_plan(state.level, state.territory, config_json, *args, edits_json, None if user.empty else pd.DataFrame(user.drop(columns="geometry")))
     except ValueError as exc:
         st.error(f"Calcul impossible : {escape_md(exc)}")
         st.stop()
-    st.session_state["plan_outcome"] = outcome
-outcome = st.session_state.get("plan_outcome")
+    # the time the user waited for this result: kept while the same plan is shown again
+    run_key = (state.level, state.territory, config_json, args, edits_json)
+    if timing.cached and st.session_state.get("plan_timing", (None,))[0] == run_key:
+        timing = st.session_state["plan_timing"][1]
+    st.session_state["plan_timing"] = (run_key, timing)
+    observed_cap = st.session_state.get("plan_capacity_used", (0.0, "hypothèse"))[1] == "observée"
+    plan_runs.sync_link(plan_runs.PlanLink.from_args(args, st.session_state["plan_edits"], observed_cap))
 
 # map: need with existing places, chosen sites, clicked points ---------------------------------------
 view = territory[["code", "name", "geometry_display"]].copy()
@@ -109,10 +118,11 @@ except MissingAssetError as exc:
 left, right = st.columns([3, 2])
 with left:
     _zone, point = show_map_with_clicks(fmap, key=f"plan_map_{state.territory}_{state.level}", height=560)
-    if point and point not in st.session_state["plan_points"] and st.session_state.get("plan_last_click") != point:
+    if point and st.session_state.get("plan_last_click") != point:
         st.session_state["plan_last_click"] = point
-        st.session_state["plan_points"].append(point)
-        st.rerun()
+        if plan_runs.rounded_point(*point) not in st.session_state["plan_points"]:
+            st.session_state["plan_points"].append(plan_runs.rounded_point(*point))
+            st.rerun()
     st.caption(f"Cliquez sur la carte pour ajouter un emplacement candidat ({len(st.session_state['plan_points'])} ajouté(s)) ; il sera pris en compte au prochain calcul.")
     if st.session_state["plan_points"] and st.button("Effacer les points candidats"):
         st.session_state["plan_points"] = []
@@ -122,22 +132,31 @@ with right:
         st.info("Réglez le modèle puis lancez le calcul.")
     else:
         r, sm = outcome.result, outcome.summary
-        st.markdown(f"**Résultat** — {MODEL_LABELS[r.model].split(' :')[0]} · statut : {r.status} · {'< 0,01' if r.seconds < 0.01 else format_fr(r.seconds, 2)} s de calcul" + (f" · écart à la borne {format_fr(100 * r.gap, 2)} %" if r.gap else ""))
+        args = st.session_state["plan_args"]
+        st.markdown(
+            f"**Résultat** — {MODEL_SHORT[r.model]} · {plan_runs.STATUS_LABELS.get(r.status, 'statut inconnu')} · "
+            + plan_runs.timing_text(timing, r.seconds)
+            + (f" · écart à la borne {format_fr(100 * r.gap, 2)} %" if r.gap else "")
+        )
         c1, c2 = st.columns(2)
         c1.metric("Personnes en besoin à portée", format_fr(r.covered_after, 0), delta=format_fr(r.covered_after - r.covered_before, 0))
         c2.metric("Besoin non couvert", format_fr(sm["unmet_need_after"], 0), delta=format_fr(sm["unmet_need_after"] - sm["unmet_need_before"], 0), delta_color="inverse")
-        table = pd.DataFrame({"Rang": outcome.sites["rank"], "Emplacement": outcome.sites["name"], "Type": outcome.sites["kind"], "Personnes nouvellement à portée": outcome.sites["newly_covered"].round(0), "Gain marginal": outcome.sites["marginal_gain"].round(0)})
-        st.dataframe(table, hide_index=True)
+        st.markdown(plan_runs.outcome_sentence(outcome, args[2], args[4], args[5]))
+        st.dataframe(plan_runs.sites_table(outcome.sites), hide_index=True)
         stop_note = plan_runs.stopped_note(sm)
         if stop_note:
             st.info(stop_note)
         if r.model == "mclp_capacity" and "plan_capacity_used" in st.session_state:
             used, origin = st.session_state["plan_capacity_used"]
             st.caption(f"Capacité d'un nouveau lieu : {format_fr(used, 0)} personnes ({'valeur observée dans le territoire' if origin == 'observée' else 'hypothèse saisie'}).")
-        st.caption(f"{outcome.n_candidates} emplacements candidats, {outcome.n_existing} lieux existants gardés ouverts. Gain marginal : ce que chaque lieu ajoute, dans l'ordre (personnes, ou personnes × minutes pour la p-médiane).")
-        st.download_button("Sites proposés (CSV)", outcome.sites.drop(columns=[c for c in ("geometry",) if c in outcome.sites]).to_csv(index=False).encode("utf-8-sig"), "sites_proposes.csv", "text/csv")
-        gj = gpd.GeoDataFrame(outcome.sites, geometry=gpd.points_from_xy(outcome.sites["lon"], outcome.sites["lat"]), crs="EPSG:4326").to_json()
-        st.download_button("Sites proposés (GeoJSON)", gj.encode("utf-8"), "sites_proposes.geojson", "application/geo+json")
+        st.caption(
+            f"Personnes nouvellement à portée : personnes en besoin à moins de {format_fr(args[2], 0)} min de ce lieu qui n'avaient "
+            "aucun lieu ouvert à cette distance, une fois comptés les lieux mieux classés. Gain marginal : ce que chaque lieu ajoute "
+            "à l'objectif du modèle, dans l'ordre (personnes, ou personnes × minutes pour la p-médiane). "
+            f"{outcome.n_candidates} emplacements candidats, {outcome.n_existing} lieux existants gardés ouverts."
+        )
+        st.download_button("Sites proposés (CSV)", plan_runs.sites_csv(outcome.sites), "sites_proposes.csv", "text/csv")
+        st.download_button("Sites proposés (GeoJSON)", plan_runs.sites_geojson(outcome.sites), "sites_proposes.geojson", "application/geo+json")
 
 # what-if edits ----------------------------------------------------------------------------------------
 with st.expander("Et si… (fermer un lieu, changer ses horaires ou ses conseillers)"):
@@ -195,10 +214,7 @@ if c2.button("Enregistrer le scénario", disabled=ws is None or outcome is None 
         "service_time": float(st.session_state["plan_args"][2]),
         "edits": st.session_state["plan_edits"],
         "results": {k: v for k, v in outcome.summary.items() if v is not None},
-        "chosen_sites": [
-            {k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items() if k in ("candidate_id", "kind", "name", "x", "y", "lon", "lat", "code_commune", "rank", "marginal_gain", "newly_covered")}
-            for rec in outcome.sites.to_dict("records")
-        ],
+        "chosen_sites": plan_runs.scenario_sites(outcome),
     }
     try:
         ws.save(name.strip(), payload)
@@ -209,24 +225,24 @@ if c2.button("Enregistrer le scénario", disabled=ws is None or outcome is None 
     except ValueError as exc:
         st.error(f"Enregistrement refusé : {escape_md(exc)}")
 if saved:
-    df = pd.DataFrame(saved)
-    show = pd.DataFrame({"Nom": df["name"], "Mis à jour": df.get("updated", "")})
-    st.dataframe(show, hide_index=True)
-    ids = df["id"].tolist()
-    labels = dict(zip(df["id"], df["name"], strict=True))
-    chosen = st.multiselect("Comparer ou exporter", ids, format_func=labels.get, key="scenario_pick", max_selections=4, placeholder="Choisir des scénarios")
+    st.dataframe(plan_runs.saved_list(saved), hide_index=True)
+    labels = {rec["id"]: rec["name"] for rec in saved}
+    chosen = st.multiselect("Comparer ou exporter", list(labels), format_func=labels.get, key="scenario_pick", max_selections=4, placeholder="Choisir des scénarios")
     chosen = [sid for sid in chosen if sid in labels]
     if chosen:
-        rows = []
         try:
-            for sid in chosen:
-                sc = ws.get(sid)
-                pl = sc["payload"]
-                res_ = pl.get("results") or {}
-                # an imported scenario may have sites without a name (null is valid in the format)
-                sites = ", ".join(str(s.get("name") or s.get("candidate_id") or "?") for s in pl.get("chosen_sites") or [])
-                rows.append({"Scénario": sc["name"], "Modèle": pl.get("model"), "p": pl.get("p"), "Temps visé (min)": pl.get("service_time"), "À portée avant": res_.get("covered_before"), "À portée après": res_.get("covered_after"), "Non couvert après": res_.get("unmet_need_after"), "Sites": sites})
-            st.dataframe(pd.DataFrame(rows), hide_index=True)
+            records = [ws.get(sid) for sid in chosen]
+            st.table(plan_runs.comparison_table(records), border="horizontal")
+            st.caption(
+                "Nouvellement à portée : personnes en besoin que les lieux proposés mettent à portée (à moins du temps visé "
+                "d'un lieu ouvert). Le besoin non couvert compte les personnes au-delà de ce que l'offre accessible peut "
+                "accompagner par rapport à la cible : il baisse de ce que la capacité des nouveaux lieux ajoute."
+            )
+            cmp_layers = plan_runs.comparison_layers(records)
+            if cmp_layers:
+                cmp_map = build_choropleth(gview, "unmet", "name", bins, compute.palette("Reds", k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))], legend_title="Besoin non couvert (personnes)", legend_decimals=0, extra_points=cmp_layers)
+                show_map(cmp_map, key=f"plan_compare_map_{state.territory}_{state.level}", height=420)
+                st.caption("Les lieux proposés par chaque scénario (un point par lieu, une couleur par scénario ; cliquez pour le détail), sur le besoin non couvert actuel du territoire affiché.")
             st.download_button("Exporter (JSON)", ws.export_json(*chosen).encode("utf-8"), "scenarios.json", "application/json")
             if len(chosen) == 1:
                 st.download_button("Exporter (GeoJSON)", ws.export_geojson(chosen[0]).encode("utf-8"), "scenario.geojson", "application/geo+json")

@@ -59,7 +59,12 @@ __all__ = [
     "ScenarioStore",
     "WorkspaceError",
     "WorkspaceLockedError",
+    "LONLAT_DECIMALS",
+    "XY_DECIMALS",
+    "comparison_rows",
     "default_workspace_path",
+    "rounded_site",
+    "site_points",
     "validate_payload",
 ]
 
@@ -81,6 +86,9 @@ _MAX_DEPTH = 12
 LEVELS = ("iris", "commune", "epci", "departement", "region")
 MODEL_NAMES = ("mclp", "pmedian", "lscp", "mclp_capacity")
 DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
+#: decimals of exported coordinates: WGS84 degrees (10⁻⁶° ≈ 0.1 m) and Lambert-93 metres (0.1 m)
+LONLAT_DECIMALS = 6
+XY_DECIMALS = 1
 
 
 class WorkspaceError(OSError):
@@ -690,16 +698,109 @@ def _check_room(con: sqlite3.Connection, adding: int) -> None:
                          "supprimez ou exportez-en avant d'en ajouter")
 
 
-def _feature(role: str, item: dict) -> dict:
-    props = {"role": role, **{k: v for k, v in item.items() if k not in ("lon", "lat")}}
+def _lonlat(item: dict) -> tuple[float | None, float | None]:
+    """WGS84 position of a site or place record: its ``lon``/``lat``, else its Lambert-93 ``x``/``y``
+    converted; (None, None) when it has neither."""
     lon, lat = item.get("lon"), item.get("lat")
     if (lon is None or lat is None) and item.get("x") is not None and item.get("y") is not None:
         from planning.candidates import to_wgs84
 
         lo, la = to_wgs84(item["x"], item["y"])
         lon, lat = float(lo), float(la)
-    geom = {"type": "Point", "coordinates": [lon, lat]} if lon is not None and lat is not None else None
+    return lon, lat
+
+
+def _feature(role: str, item: dict) -> dict:
+    """A GeoJSON Feature of a site or place, coordinates rounded (:func:`rounded_site`)."""
+    item = rounded_site(item)
+    props = {"role": role, **{k: v for k, v in item.items() if k not in ("lon", "lat")}}
+    lon, lat = _lonlat(item)
+    geom = None
+    if lon is not None and lat is not None:
+        geom = {"type": "Point", "coordinates": [round(lon, LONLAT_DECIMALS), round(lat, LONLAT_DECIMALS)]}
     return {"type": "Feature", "geometry": geom, "properties": props}
+
+
+# --------------------------------------------------------------------------------------------
+# Display helpers (no French here: the app formats and labels these values)
+# --------------------------------------------------------------------------------------------
+
+
+def rounded_site(site: dict) -> dict:
+    """A copy of a site (or place) record with its coordinates rounded for export: ``lon``/``lat``
+    to :data:`LONLAT_DECIMALS` decimals (10⁻⁶ degree ≈ 0.1 m), Lambert-93 ``x``/``y`` (metres) to
+    :data:`XY_DECIMALS`; other values and missing coordinates unchanged."""
+    out = dict(site)
+    for key, decimals in (("lon", LONLAT_DECIMALS), ("lat", LONLAT_DECIMALS), ("x", XY_DECIMALS), ("y", XY_DECIMALS)):
+        v = _plain(out.get(key))
+        if isinstance(v, float) and math.isfinite(v):
+            out[key] = round(v, decimals)
+    return out
+
+
+def _number(v: Any) -> float | None:
+    v = _plain(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return None
+    return float(v)
+
+
+def _newly_covered(results: dict, sites: list) -> float | None:
+    """People newly within reach: ``covered_after − covered_before`` of the run, else the sum of
+    the chosen sites' ``newly_covered`` (None when neither is known)."""
+    before, after = _number(results.get("covered_before")), _number(results.get("covered_after"))
+    if before is not None and after is not None:
+        return after - before
+    per_site = [_number(s.get("newly_covered")) for s in sites if isinstance(s, dict)]
+    known = [v for v in per_site if v is not None]
+    return sum(known) if known else None
+
+
+def comparison_rows(records: list[dict]) -> list[dict]:
+    """The figures that compare saved scenarios, one dict per record of :meth:`ScenarioStore.get`.
+
+    Keys: ``name``, ``updated`` (ISO 8601 text as stored), ``territory`` (name or code),
+    ``model``, ``p``, ``service_time`` (min), ``n_sites``, ``covered_before``, ``covered_after``,
+    ``newly_covered`` (people in need brought within the service time by the new sites, see
+    :func:`_newly_covered`), ``unmet_before``, ``unmet_after`` (people), ``sites`` (names of the
+    chosen sites in rank order; an imported site without a name gives its ``candidate_id``).
+    Numbers are floats or None when the scenario does not hold them (imports may omit results).
+    """
+    rows = []
+    for rec in records:
+        pl = rec.get("payload") or {}
+        res = pl.get("results") or {}
+        sites = [s for s in pl.get("chosen_sites") or [] if isinstance(s, dict)]
+        terr = pl.get("territory") or {}
+        rows.append({
+            "name": rec.get("name"), "updated": rec.get("updated"), "territory": terr.get("name") or terr.get("code"),
+            "model": pl.get("model") or res.get("model"), "p": _number(pl.get("p")),
+            "service_time": _number(pl.get("service_time")), "n_sites": len(sites),
+            "covered_before": _number(res.get("covered_before")), "covered_after": _number(res.get("covered_after")),
+            "newly_covered": _newly_covered(res, sites),
+            "unmet_before": _number(res.get("unmet_need_before")), "unmet_after": _number(res.get("unmet_need_after")),
+            "sites": [str(s.get("name") or s.get("candidate_id") or "?") for s in sites],
+        })
+    return rows
+
+
+def site_points(records: list[dict]) -> list[dict]:
+    """The chosen sites of saved scenarios with a WGS84 position, for a map: ``scenario`` (index of
+    the record), ``scenario_name``, ``rank``, ``name``, ``kind``, ``newly_covered``, ``lon``,
+    ``lat`` (from ``x``/``y`` when the site has no ``lon``/``lat``); sites without any position are
+    left out."""
+    out = []
+    for k, rec in enumerate(records):
+        for s in (rec.get("payload") or {}).get("chosen_sites") or []:
+            if not isinstance(s, dict):
+                continue
+            lon, lat = _lonlat(s)
+            if lon is None or lat is None:
+                continue
+            out.append({"scenario": k, "scenario_name": rec.get("name"), "rank": s.get("rank"),
+                        "name": s.get("name") or s.get("candidate_id"), "kind": s.get("kind"),
+                        "newly_covered": _number(s.get("newly_covered")), "lon": float(lon), "lat": float(lat)})
+    return out
 
 
 def _unfeature(k: int, f: Any) -> tuple[str, dict]:

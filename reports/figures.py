@@ -437,7 +437,22 @@ def score_shares(scores) -> pd.DataFrame:
     return pd.DataFrame({"classe": [f"{i}–{i + 1}" for i in range(10)], "part": 100.0 * counts / counts.sum(), "zones": counts})
 
 
+def score_shares_note(shares: pd.DataFrame, name: str, index_reference: str) -> str:
+    """Why the bars of :func:`score_shares` are not flat, with the tallest bar of ``name`` (French):
+    each indicator is scored 1–10 by deciles over the index's reference zones, and the index is the
+    weighted mean of these notes, which gathers around the middle of the scale."""
+    text = (f"Chaque indicateur est noté de 1 à 10 par déciles de ses valeurs sur les zones de la référence de l'indice "
+            f"({index_reference}) ; l'indice est la moyenne pondérée de ces notes. Une moyenne de notes se resserre vers "
+            "le milieu de l'échelle : la répartition n'est donc pas plate, même sur la référence")
+    if shares.empty or not np.isfinite(pd.to_numeric(shares["part"], errors="coerce")).any():
+        return text + "."
+    peak = shares.loc[pd.to_numeric(shares["part"], errors="coerce").idxmax()]
+    return text + (f" — la classe la plus fréquente de {name}, {peak['classe']}, regroupe {format_fr(peak['part'], 0)} % "
+                   f"de ses zones ({format_fr(peak['zones'], 0)} sur {format_fr(shares['zones'].sum(), 0)}).")
+
+
 __all__ = [
     "MIN_COVERAGE", "source_entries", "RATE_FIGURES", "FIGURE_LABELS", "FIGURE_COLUMNS", "ESTIMATE_NOTES", "source_line", "places_source",
     "territory_figures", "figure_text", "places_by_type", "bivariate_label", "need_source", "key_figures_for", "score_shares",
+    "score_shares_note",
 ]

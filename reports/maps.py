@@ -179,6 +179,114 @@ def classify(values, scheme: str = "quantiles", k: int = 5) -> tuple[list[float]
     return edges, len(edges) - 1
 
 
+#: a class « 0 » of its own when at least this share of the zones is exactly 0 (unmet need:
+#: 57 % of the communes of the région, 50 % of its IRIS)
+ZERO_CLASS_SHARE = 0.2
+#: a class bound gets up to this many more decimals than asked, so that no two bounds read the
+#: same and no positive bound reads « 0 »
+EXTRA_DECIMALS = 3
+SCHEME_NAMES = {"quantiles": "classes de même effectif (quantiles)", "natural_breaks": "seuils naturels (Jenks)",
+                "equal_interval": "intervalles égaux"}
+
+
+@dataclass(frozen=True)
+class MapClasses:
+    """Classes of a map layer: ``bins`` (k + 1 increasing edges, class i when
+    ``bins[i] <= v < bins[i+1]``, the last class also holds ``bins[-1]``), one French legend
+    ``labels`` per class and the ``rule`` used, in French (for a caption)."""
+
+    bins: list[float]
+    labels: list[str]
+    rule: str
+
+    @property
+    def k(self) -> int:
+        return len(self.labels)
+
+    @property
+    def zero_class(self) -> bool:
+        return self.labels[:1] == ["0"] and self.k > 1
+
+
+def _zero_class_applies(v: np.ndarray) -> bool:
+    """Rule 3 of :func:`map_classes`: no negative value, at least :data:`ZERO_CLASS_SHARE` of
+    zeros and at least 2 distinct positive values."""
+    return bool(v.size and (v >= 0).all() and (v == 0).mean() >= ZERO_CLASS_SHARE and np.unique(v[v > 0]).size >= 2)
+
+
+def edge_texts(edges: Sequence[float], decimals: int = 1) -> list[str]:
+    """The class bounds in French, each with ``decimals`` decimals, or up to
+    :data:`EXTRA_DECIMALS` more when it would read as its lower neighbour or, being positive, as
+    « 0 » (``[0, 0.26, 3.5]`` at 0 decimals → « 0 », « 0,3 », « 4 »)."""
+    out: list[str] = []
+    shown: list[float] = []  # the value each text reads
+    for x in edges:
+        for d in range(decimals, decimals + EXTRA_DECIMALS + 1):
+            read = round(float(x), d)
+            if (read != 0 or x == 0) and (not shown or read != shown[-1]):
+                break
+        out.append(format_fr(x, d))
+        shown.append(read)
+    return out
+
+
+def class_labels(values, bins: Sequence[float], *, decimals: int = 1) -> list[str]:
+    """Legend labels of the classes ``bins`` for ``values``: « a – b » (French numbers,
+    :func:`edge_texts`); a class whose values are all equal reads that value alone (« 6,0 », not
+    « 6,0 – 7,0 »), a class holding 0 alone reads « 0 », and the class after it « moins de b »
+    when its lowest value reads 0 at ``decimals`` (0,004 person of unmet need → « moins de 1 »)."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(float)
+    texts = edge_texts(bins, decimals)
+    idx = class_indices(v, bins, len(bins) - 1)
+    labels = []
+    for i in range(len(bins) - 1):
+        here = v[idx == i]
+        if here.size and here.min() == here.max():
+            labels.append("0" if here[0] == 0 else edge_texts([here[0]], decimals)[0])
+        elif i == 1 and labels == ["0"] and round(float(bins[1]), decimals) == 0:
+            labels.append(f"moins de {texts[2]}")  # after a « 0 » class, not « 0,004 – 1 »
+        else:
+            labels.append(f"{texts[i]} – {texts[i + 1]}")
+    return labels
+
+
+def map_classes(values, scheme: str = "quantiles", k: int = 5, *, decimals: int = 1) -> MapClasses:
+    """Classes of a map layer that stay readable on skewed values (the app's maps and the
+    report's), in this order:
+
+    1. no value: one class ``[0, 1]`` labelled « aucune valeur »;
+    2. one distinct value ``a``: one class ``[a, a + 1]`` labelled « a »;
+    3. **zero class** — values ≥ 0, at least :data:`ZERO_CLASS_SHARE` (20 %) of them exactly 0
+       and at least 2 distinct positive values: class « 0 » alone (edges ``[0, p_min)``, p_min
+       the smallest positive value), then k − 1 classes of the positive values with ``scheme``
+       (quantiles of mostly zeros would merge into « 0 – 2 », « 2 – 14 », « 14 – 26 821 »);
+    4. otherwise ``scheme`` on all values (:func:`classify`: fewer classes when values repeat).
+
+    Labels: :func:`class_labels` (``decimals`` decimals, more where two bounds would read the
+    same). ``scheme``: quantiles | natural_breaks | equal_interval; ``k`` ≥ 1 classes asked.
+    """
+    if scheme not in SCHEME_NAMES:
+        msg = f"scheme must be one of {sorted(SCHEME_NAMES)}, got {scheme!r}"
+        raise ValueError(msg)
+    if int(k) < 1:
+        msg = f"k must be at least 1 class, got {k!r}"
+        raise ValueError(msg)
+    v = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(float)
+    if v.size == 0:
+        return MapClasses([0.0, 1.0], ["aucune valeur"], "aucune valeur")
+    if np.unique(v).size == 1:
+        return MapClasses([float(v[0]), float(v[0]) + 1.0], class_labels(v, [v[0], v[0] + 1.0], decimals=decimals),
+                          "une seule valeur")
+    if k >= 2 and _zero_class_applies(v):
+        positive, _n = classify(v[v > 0], scheme, k - 1)
+        bins = [0.0, *positive]
+        share = format_fr(100.0 * (v == 0).mean(), 0)
+        return MapClasses(bins, class_labels(v, bins, decimals=decimals),
+                          f"une classe « 0 » ({share} % des zones), puis {SCHEME_NAMES[scheme]} des autres valeurs")
+    bins, _n = classify(v, scheme, k)
+    return MapClasses(bins, class_labels(v, bins, decimals=decimals), SCHEME_NAMES[scheme])
+
+
 def palette(name: str, k: int) -> list[str]:
     """k hex colours from a matplotlib colormap (``_r`` reversed), as the app's maps."""
     import matplotlib
@@ -341,4 +449,5 @@ def map_png(gdf: gpd.GeoDataFrame, column: str, *, title: str, legend_title: str
 
 
 __all__ = ["MAP_SIZE_CM", "fit_size", "PointSet", "MapFrame", "scale_bar", "north_arrow", "classify", "palette", "class_indices",
+           "ZERO_CLASS_SHARE", "MapClasses", "map_classes", "class_labels", "edge_texts",
            "choropleth_png", "bivariate_png", "places_png", "locator_png", "map_png"]

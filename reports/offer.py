@@ -26,10 +26,11 @@ DAYS_PER_MONTH = 365.25 / 12
 #: families of place types for the map: (label, types, marker, face colour, edge colour)
 PLACE_FAMILIES = (
     ("France Services", ("france_services",), "s", "#111111", "white"),
-    ("Lieux de médiation numérique (EPN, tiers-lieux, associations, autres)", ("epn_tiers_lieu", "association", "autre"),
+    ("Lieux de médiation numérique (EPN, tiers-lieux, associations, autres)", ("epn_tiers_lieu", "association", "entreprise", "autre"),
      "o", "#7a7a7a", "black"),
-    ("Structures sociales et services publics (CCAS, centres sociaux, mairies, CAF, mission locale, France Travail)",
-     ("ccas", "centre_social", "mairie", "caf", "mission_locale", "france_travail"), "D", "white", "black"),
+    ("Structures sociales et services publics (CCAS, centres sociaux, mairies, CAF, mission locale, France Travail…)",
+     ("ccas", "centre_social", "mairie", "caf", "mission_locale", "france_travail", "services_publics", "pimms",
+      "information_jeunesse", "emploi_insertion", "departement", "intercommunalite"), "D", "white", "black"),
     ("Bibliothèques et médiathèques", ("bibliotheque", "mediatheque"), "^", "#d9d9d9", "black"),
 )
 

@@ -16,8 +16,6 @@ from reports.offer import PLACE_FAMILIES, family_of, freshness_table, service_ta
 from reports.results import estimated_flags
 from reports.sections import MAP_WIDTH_CM, TOP_ZONES, estimated_caption, nb
 
-#: share of zones without unmet need above which the map gives them their own class
-ZERO_SHARE = 0.2
 #: a zone is « robust » when it stays in the top decile in at least this share of the draws
 ROBUST_SHARE = 0.8
 
@@ -128,24 +126,13 @@ def _access_numbers(ctx: ReportContext) -> Table:
     return Table(header, rows, widths, "lrr" if ctx.reference else "lr", small=True)
 
 
-def _people(x: float) -> str:
-    """A class bound in people: a decimal below 10 (a zone's unmet need can be a fraction)."""
-    return fr(x, 0 if x >= 10 else 1)
-
-
 def unmet_classes(values: pd.Series, k: int = 5) -> tuple[list[float], list[str], str]:
-    """Classes of the unmet-need map: quintiles, or — when at least :data:`ZERO_SHARE` of the
-    zones have no unmet need — a class « 0 » and quartiles of the positive values (quintiles of
-    mostly zeros would give classes « 0 – 0 »). Returns (bins, labels, how)."""
-    v = pd.to_numeric(values, errors="coerce").dropna()
-    if len(v) and (v <= 0).mean() >= ZERO_SHARE and (v > 0).sum() >= 2:
-        positive_bins, _n = maps.classify(v[v > 0], "quantiles", k - 1)
-        bins = [0.0, min(0.5, positive_bins[0]), *positive_bins[1:]]
-        labels = ["0 (besoin couvert)", f"moins de {_people(bins[2])}",
-                  *(f"{_people(a)} – {_people(b)}" for a, b in zip(bins[2:-1], bins[3:], strict=True))]
-        return bins, labels, f"une classe « 0 » ({pct(100 * (v <= 0).mean(), 0)} des zones), puis les quartiles des autres"
-    bins, _n = maps.classify(v, "quantiles", k)
-    return bins, [f"{fr(a)} – {fr(b)}" for a, b in zip(bins[:-1], bins[1:], strict=True)], "quintiles"
+    """Classes of the unmet-need map, the app's own (:func:`reports.maps.map_classes`): a class
+    « 0 » when at least 20 % of the zones have no unmet need, then quantiles of the others;
+    quintiles otherwise. Returns (bins, labels, how)."""
+    classes = maps.map_classes(values, "quantiles", k, decimals=0)
+    labels = ["0 (besoin couvert)" if lab == "0" else lab for lab in classes.labels]
+    return classes.bins, labels, classes.rule
 
 
 def unmet_maps(ctx: ReportContext, cap: Captions) -> list[Block]:

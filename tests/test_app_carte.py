@@ -9,7 +9,9 @@ IRIS in ``zones_iris.parquet``, Grenoble (38185) 70.
 
 from __future__ import annotations
 
+import html as html_lib
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -157,6 +159,15 @@ def test_invalid_query_param_falls_back_with_notice(query, param, metro_iris):
     assert not at.warning
 
 
+def _explanation_blocks(at) -> list[dict]:
+    """The zone explanation's « why this note » blocks as shown: label, points, details."""
+    html = next(m.value for m in at.markdown if "inc-contributions" in m.value)
+    blocks = re.findall(r"overflow-wrap:anywhere'>([^<]+)</span><b style='white-space:nowrap'>([^<]+)</b>.*?"
+                        r"<div style='font-size:0.8rem;color:#555;overflow-wrap:anywhere'>([^<]*)</div>", html)
+    return [{"label": html_lib.unescape(lab), "points": html_lib.unescape(pts), "details": html_lib.unescape(det)}
+            for lab, pts, det in blocks]
+
+
 def test_zone_pick_shows_its_explanation():
     at = new_app().run()
     assert not at.subheader
@@ -164,18 +175,27 @@ def test_zone_pick_shows_its_explanation():
     at.selectbox(key="zone_pick").set_value(ABBAYE).run()
     assert not at.exception, at.exception
     assert [s.value for s in at.subheader] == ["Abbaye — Grenoble"]
-    assert any(m.value.startswith("**Pourquoi cette note**") for m in at.markdown)
-    metrics = {m.label: m.value for m in at.metric}
-    assert set(metrics) == {"Indice /10", "En besoin", "Non couverts"}
-    table = next(d.value for d in at.dataframe if "Contribution" in d.value.columns)
-    assert table.columns.tolist() == ["Indicateur", "Valeur", "Note (1–10)", "Contribution", "Remarque"]
-    assert len(table) == 5  # the five IFN indicators
-    assert "Taux de pauvreté (seuil à 60 %)" in set(table["Indicateur"])
-    # equal weights: contribution = note / 5, and the contributions add up to the index
-    assert table["Contribution"].to_numpy() == pytest.approx(table["Note (1–10)"].to_numpy() / 5)
-    score = float(metrics["Indice /10"].replace(",", "."))
-    assert table["Contribution"].sum() == pytest.approx(score, abs=0.05)
+    key = next(m.value for m in at.markdown if "inc-key-figures" in m.value)
+    assert all(label in key for label in ("Indice de fragilité", "Personnes en besoin", "Besoin non couvert"))
+    assert re.search(r"\d,\d\u00a0/10</b>", key) and "\u00a0personnes</b>" in key  # units beside the values
+    why = next(m.value for m in at.markdown if m.value.startswith("**Pourquoi cette note**"))
+    score = float(re.search(r"leur somme fait l'indice, (\d+,\d)", why).group(1).replace(",", "."))
+    blocks = _explanation_blocks(at)
+    assert len(blocks) == 5  # the five IFN indicators, each label whole (never cut)
+    assert "Taux de pauvreté (seuil à 60 %)" in {b["label"] for b in blocks}
+    # equal weights: contribution = note / 5 points, and the contributions add up to the index
+    points = [float(b["points"].removesuffix("\u00a0pt").replace(",", ".")) for b in blocks]
+    notes = [float(re.search(r"note (\d+)/10", b["details"]).group(1)) for b in blocks]
+    assert points == pytest.approx([n / 5 for n in notes], abs=0.06)
+    assert sum(points) == pytest.approx(score, abs=0.15)
+    assert all(re.search(r"valeur \d[\d\u202f]*(,\d)?\u00a0\S", b["details"]) for b in blocks)  # French number + unit
     assert any(m.value == "**Lieux les plus proches**" for m in at.markdown)
+    near = next(m.value for m in at.markdown if "inc-nearest" in m.value)
+    assert near.count("<li") == 5 and "None" not in near and "nan" not in near
+    assert not re.search(r"\b(france_services|epn_tiers_lieu|centre_social|mediatheque|bibliotheque)\b", near)
+    assert not re.search(r"\d\.\d", re.sub(r"<[^>]+>", " ", near))  # no decimal point: 0,24 km, 36,5 h
+    access = next(m.value for m in at.markdown if m.value.startswith("**Accessibilité**"))
+    assert not re.search(r"\d,\d\d\b", access)  # one decimal: « 39,4 h », not « 39,40 »
 
 
 def test_clicking_a_zone_on_the_map_shows_its_explanation(captured):
@@ -204,15 +224,14 @@ def test_changing_territory_after_a_pick_does_not_break():
 
 
 def test_explanation_remarks_are_in_french():
-    """The « Remarque » column explains imputed / rescaled values in French.
+    """The remark under each indicator explains imputed / rescaled values in French.
 
     Fails with ui/explain.py as of this writing: the pack's status codes are shown raw
     ("from_commune", "rescaled") instead of ui.compute.STATUS_LABELS.
     """
     at = new_app().run()
     at.selectbox(key="zone_pick").set_value(ABBAYE).run()
-    table = next(d.value for d in at.dataframe if "Contribution" in d.value.columns)
-    remarks = dict(zip(table["Indicateur"], table["Remarque"], strict=True))
+    remarks = {b["label"]: b["details"].split(" · ", 2)[2] if b["details"].count(" · ") >= 2 else "" for b in _explanation_blocks(at)}
     # Abbaye (Grenoble): THD and diploma are its commune's rates given to the IRIS; 65+ among
     # people 15+ spreads the commune's RP2022 count with the RP2016 structure of the IRIS
     assert remarks["Locaux sans très haut débit fixe (≥ 30 Mbit/s)"] == "valeur de la commune (imputée, signalée)"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import geodata
+from ui.folium_map import format_fr
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 GAM = "200040715"
@@ -35,6 +39,29 @@ def metric(app: AppTest, label: str) -> str:
     found = [m.value for m in app.metric if m.label == label]
     assert found, f"no metric {label!r}; have {[m.label for m in app.metric]}"
     return found[0]
+
+
+def charts(app: AppTest) -> list[tuple[dict, dict]]:
+    """Every Altair chart of the page: (Vega-Lite spec, {dataset name: DataFrame})."""
+    out = []
+    for el in app.get("vega_lite_chart"):
+        data = {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets}
+        out.append((json.loads(el.proto.spec), data))
+    return out
+
+
+def series_chart(app: AppTest, field: str) -> tuple[dict, pd.DataFrame]:
+    """The chart whose x or y field is ``field`` (its first layer for a layered chart), with its data."""
+    for spec, data in charts(app):
+        enc = (spec.get("layer") or [spec])[0].get("encoding", {})
+        if field in (enc.get("x", {}).get("field"), enc.get("y", {}).get("field")):
+            return spec, next(iter(data.values()))
+    raise AssertionError(f"no chart of {field!r}")
+
+
+def map_shown(app: AppTest) -> bool:
+    """The page shows the map of the index: an image and its caption with classes and source."""
+    return bool(app.get("image")) and any(c.value.startswith("Classes :") and "Source :" in c.value for c in app.caption)
 
 
 def test_no_exception(at):
@@ -79,10 +106,58 @@ def test_key_figures_table_against_isere(at):
     assert (table["Source et millésime"].str.len() > 0).all()
 
 
+def test_every_legend_entry_has_a_french_label(at):
+    """Both series of the two comparison charts are named: the Métropole and « Référence : Isère »
+    (the reference's entry had no text), in a vertical legend that a half-width column cannot cut."""
+    for field in ("Valeur (%)", "part"):
+        spec, data = series_chart(at, field)
+        color = spec["encoding"]["color"]
+        assert color["scale"]["domain"] == ["Grenoble-Alpes-Métropole", "Référence : Isère"]
+        assert color["legend"]["direction"] == "vertical"
+        assert set(data["Territoire"]) == {"Grenoble-Alpes-Métropole", "Référence : Isère"}
+    spec, data = series_chart(at, "Valeur (%)")
+    assert data["Indicateur"].str.len().max() <= 50  # short labels, not cut at 300 px
+
+
+def test_distribution_caption_says_what_the_reference_bars_are(at):
+    """The caption no longer claims 10 % per class: it gives the reference's tallest bar, as drawn."""
+    _spec, data = series_chart(at, "part")
+    ref = data[data["Territoire"] == "Référence : Isère"]
+    peak = ref.loc[ref["part"].idxmax()]
+    assert peak["part"] > 20  # a mean of decile notes gathers in the middle: never flat
+    caption = next(c.value for c in at.caption if "déciles" in c.value)
+    assert "10 % de ses zones dans chaque classe" not in caption
+    assert f"la classe la plus fréquente de « Référence : Isère », {peak['classe']}, regroupe {format_fr(peak['part'], 0)} %" in caption
+    assert f"({format_fr(peak['zones'], 0)} sur {format_fr(ref['zones'].sum(), 0)})" in caption
+
+
+def test_map_of_the_index_with_its_source(at):
+    assert map_shown(at)
+    png = at.get("image")[0].proto.imgs[0].url
+    assert png  # served by the media file manager
+    caption = next(c.value for c in at.caption if c.value.startswith("Classes :"))
+    assert "quantiles" in caption and "Contours :" in caption
+    assert "Hachures" in caption or "Aucune zone" in caption  # estimated zones marked (or said absent)
+
+
+def test_places_by_type_shows_labels_not_codes(at, pack):
+    from ui.labels import PLACE_TYPE_LABELS
+
+    _spec, data = series_chart(at, "Lieux")
+    assert set(data["Type"]) <= set(PLACE_TYPE_LABELS.values())
+    assert not set(data["Type"]) & set(PLACE_TYPE_LABELS)  # no code such as « services_publics »
+
+
 def test_priority_table_and_downloads(at):
     prio = at.dataframe[0].value
-    assert {"Rang", "Rang régional", "Zone", "Indice (/10)", "Personnes en besoin", "Accès (h/sem. pour 1 000)", "Temps au lieu le plus proche (min)", "Classe besoin × accès"} <= set(prio.columns)
+    # every column fits the ~980 px of the page at 1 440 px: no horizontal scroll
+    assert list(prio.columns) == ["Rang", "Zone", "Commune", "Besoin non couvert", "En besoin", "Accès", "Indice (/10)",
+                                  "Temps (min)", "Besoin × accès"]
     assert len(prio) > 100  # IRIS of the Métropole
+    widths = {c: cfg.get("width") for c, cfg in json.loads(at.dataframe[0].proto.columns).items() if c != "_index"}
+    assert set(widths) == set(prio.columns) and sum(widths.values()) <= 980
+    assert (prio["Indice (/10)"].str.contains(",") | (prio["Indice (/10)"] == "n.d.")).all()  # French decimal comma
+    assert prio["Besoin × accès"].str.len().max() <= 28  # « besoin faible · accès faible » fits 185 px
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Zones (CSV)", "Zones et sources (XLSX)", "Couche (GeoPackage)", "Couche (GeoJSON)", "Carte de l'indice (PNG)"]
     assert at.checkbox(key="csv_labels").value is False  # French CSV headers on request
@@ -118,6 +193,9 @@ def test_the_region_has_no_reference_and_no_error(pack):
     assert digits(metric(app, "Population")) == str(int(pack["commune"]["population"].sum()))
     priority = next(d.value for d in app.dataframe if "Besoin non couvert" in d.value.columns)
     assert len(priority) == len(pack["commune"]) == 4027
+    assert map_shown(app)  # the map of the 4 027 communes, under the distribution chart
+    _spec, data = series_chart(app, "part")
+    assert set(data["Territoire"]) == {"Auvergne-Rhône-Alpes"}
 
 
 def test_report_button_writes_the_diagnostic(monkeypatch, tmp_path):

@@ -70,24 +70,27 @@ def test_sources_table_lists_the_manifest_sources(manifest):
     assert tabs == ["Sources", "Couverture", "Méthode", "Importer vos lieux"]
     sources = at.dataframe[0].value
     assert len(sources) == len(manifest["sources"]) == 36
-    assert sources.columns.tolist() == [
-        "Source",
-        "Producteur",
-        "Millésime",
-        "Licence",
-        "Téléchargement officiel",
-        "Remarques",
-        "SHA-256",
-    ]
+    assert sources.columns.tolist() == ["Source", "Producteur", "Millésime", "Licence", "Téléchargement officiel"]
     assert sorted(sources["Source"]) == sorted(s["title"] for s in manifest["sources"].values())
-    shas = {s["title"]: (s.get("sha256") or "absent")[:12] for s in manifest["sources"].values()}
-    assert dict(zip(sources["Source"], sources["SHA-256"], strict=True)) == shas
-    tables = at.dataframe[1].value
-    assert dict(zip(tables["Table"], tables["Lignes"], strict=True)) == {
-        k: v["rows"] for k, v in manifest["tables"].items()
-    }
-    assert tables.set_index("Table").at["iris", "Lignes"] == 5224  # 5 223 IRIS + Lyon as a whole commune
-    assert any("4027 communes, 5224 IRIS" in m.value for m in at.markdown)
+    # French only: the manifest's English fragments are translated
+    text = " ".join(sources[["Producteur", "Millésime", "Licence"]].to_numpy().ravel())
+    for english in ("third-party", "unstated", "January", "open data", " from "):
+        assert english not in text
+    assert "Licence Ouverte (données ouvertes de l'ARCEP)" in set(sources["Licence"])
+    contents = at.dataframe[1].value
+    assert contents.columns.tolist() == ["Contenu", "Lignes"]
+    assert contents.set_index("Contenu").at["IRIS (quartiers)", "Lignes"] == "5\u202f224"  # 5 223 IRIS + Lyon as a whole commune
+    assert len(contents) == len(manifest["tables"])
+    assert any("4\u202f027 communes, 5\u202f224 IRIS" in m.value for m in at.markdown)
+
+
+def test_no_file_name_on_the_page():
+    """The user reads sources and contents by name: no « .parquet » file, no build command."""
+    at = donnees_app()
+    shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    for d in at.dataframe:
+        shown += [str(v) for v in d.value.astype(str).to_numpy().ravel()] + [str(c) for c in d.value.columns]
+    assert not [t for t in shown if ".parquet" in t or "python -m" in t]
 
 
 def test_upload_reports_the_bad_row_and_adds_two_places():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from planning.scenarios import ScenarioStore
+from ui import plan_runs
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -27,6 +30,10 @@ def _page(workspace, monkeypatch) -> AppTest:
     return app
 
 
+def _result_line(app: AppTest) -> str:
+    return next(m.value for m in app.markdown if m.value.startswith("**Résultat**"))
+
+
 def test_run_save_and_reopen_a_scenario(workspace, monkeypatch):
     app = _page(workspace, monkeypatch)
     app.get("form_submit_button")[0].click()
@@ -40,6 +47,22 @@ def test_run_save_and_reopen_a_scenario(workspace, monkeypatch):
     assert gains == sorted(gains, reverse=True)
     covered = {m.label: m.value for m in app.metric}
     assert "Personnes en besoin à portée" in covered
+    # French labels, never the candidates' codes
+    assert set(sites["Type"]) <= set(plan_runs.CANDIDATE_KIND_LABELS.values())
+    assert not set(sites["Type"]) & {"qpv", "commune_centre", "place", "point"}
+    # the wall time of the whole computation (not the solver's < 0,01 s), and it stays on a rerun
+    line = _result_line(app)
+    assert re.search(r"calculé en \d+,\d s \(dont .+ d'optimisation\)", line), line
+    assert "optimum prouvé" in line
+    app.run()
+    assert _result_line(app) == line
+    # one sentence explains « à portée » and why the unmet need falls by less
+    sentence = next(m.value for m in app.markdown if m.value.startswith("Le modèle cherche à"))
+    newly = int(round(app.session_state["plan_timing"][0] and sum(sites["Personnes nouvellement à portée"])))
+    assert f"mettent {newly:,} personnes en besoin de plus à portée".replace(",", "\u202f") in sentence
+    assert "c'est-à-dire à moins de 15 min d'un lieu ouvert" in sentence and "ne baisse que de" in sentence
+    # the plan is in the link (its own allow-listed keys), so that a reload recomputes it
+    assert app.query_params["plan"] == "mclp-3-15-exact-24-1-500-1-h"
 
     app.text_input(key="scenario_name").input("Métropole p3")
     app.run()
@@ -54,10 +77,76 @@ def test_run_save_and_reopen_a_scenario(workspace, monkeypatch):
     assert [s["name"] for s in saved] == ["Métropole p3"]
     payload = store.load(saved[0]["id"])
     assert [s["name"] for s in payload["chosen_sites"]] == sites["Emplacement"].tolist()
+    for site in payload["chosen_sites"]:  # coordinates rounded: 10⁻⁶ degree, 0,1 m
+        assert site["lon"] == round(site["lon"], 6) and site["lat"] == round(site["lat"], 6)
+        assert site["x"] == round(site["x"], 1)
+    listed = again.dataframe[0].value
+    assert listed["Modèle"].tolist() == ["Couverture maximale (MCLP)"]
+    assert re.fullmatch(r"\d{1,2} \S+ 20\d\d, \d{1,2} h \d\d", listed["Mis à jour"].iloc[0])
     again.multiselect(key="scenario_pick").select(saved[0]["id"])
     again.run()
-    table = again.dataframe[-1].value
-    assert table["Scénario"].tolist() == ["Métropole p3"]
+    assert not again.exception, [e.value for e in again.exception]
+    table = again.table[-1].value
+    assert list(table.columns) == ["Métropole p3"]
+    col = table["Métropole p3"]
+    assert col["Modèle"] == "Couverture maximale (MCLP)" and col["Temps d'accès visé"] == "15 min"
+    assert col["Nouvellement à portée"] == "+" + f"{newly:,}".replace(",", "\u202f")
+    assert "." not in col["Besoin non couvert après"] and re.fullmatch(r"[\d\u202f]+", col["Besoin non couvert après"])
+    assert re.fullmatch(r"\d{1,2} \S+ 20\d\d, \d{1,2} h \d\d", col["Enregistré le"])
+    # the scenarios' sites on a map of their own (one layer per scenario)
+    maps = [json.loads(c.proto.json_args) for c in again.get("component_instance") if c.proto.component_name.endswith("st_folium")]
+    assert len(maps) == 2  # the planning map and the comparison's
+    cmp = maps[1]["script"] + (maps[1].get("feature_group") or "")
+    assert "Scénario « Métropole p3 »" in cmp and all(name in cmp for name in sites["Emplacement"])
+    assert any("une couleur par scénario" in c.value for c in again.caption)
+
+
+def test_a_reload_recomputes_the_plan_of_its_link(workspace, monkeypatch):
+    """The link of a computed plan (its query parameters) opens a new session on the same plan,
+    from the cache, and says so; the form shows the plan's settings."""
+    first = _page(workspace, monkeypatch)
+    first.slider(key="plan_time").set_value(20)
+    first.get("form_submit_button")[0].click()
+    first.run()
+    assert not first.exception, [e.value for e in first.exception]
+    sites = first.dataframe[0].value
+    query = dict(first.query_params)
+    assert query["plan"] == "mclp-3-20-exact-24-1-500-1-h"
+
+    monkeypatch.setenv("INCLUSION_WORKSPACE", str(workspace))
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.switch_page("pages/implantation.py")
+    again.query_params.update(query)
+    again.run()
+    assert not again.exception, [e.value for e in again.exception]
+    assert again.dataframe[0].value.equals(sites)
+    assert "résultat déjà calculé (le calcul avait pris" in _result_line(again)
+    assert again.slider(key="plan_time").value == 20
+
+
+@pytest.mark.parametrize(
+    ("query", "notice"),
+    [
+        ({"plan": "mclp-3-15-exact-24-1-500-1"}, "Paramètre « plan » ignoré : 9 valeurs"),
+        ({"plan": "mclp-99-15-exact-24-1-500-1-h"}, "Paramètre « plan » ignoré : p : entier de 1 à 10 attendu"),
+        ({"plan": "mclp-3-15-exact-24-1-500-1-h", "plan_pts": "[x](https://example.org)"}, "Paramètre « plan_pts » ignoré : point"),
+    ],
+)
+def test_a_bad_plan_link_is_ignored_with_a_french_notice(workspace, monkeypatch, query, notice):
+    monkeypatch.setenv("INCLUSION_WORKSPACE", str(workspace))
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.switch_page("pages/implantation.py")
+    app.query_params.update(query)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    warnings = [w.value for w in app.warning]
+    assert any(notice in _as_shown(w) for w in warnings), warnings
+    assert not any("](" in w or "https://" in w for w in warnings)  # quoted values escaped
+
+
+def _as_shown(markdown: str) -> str:
+    """The text a Markdown notice shows: backslash escapes resolved, zero-width spaces removed."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u200b", "")
 
 
 def test_malformed_import_changes_nothing(workspace, monkeypatch, tmp_path):

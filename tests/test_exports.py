@@ -78,7 +78,7 @@ def test_metropole_figures_from_summed_counts(pack, commune_results):
     # places: the 6 France services sites of the Métropole (ANCT list, Aug. 2024)
     pl = pack["places"]
     here = pl[pl["code_commune"].isin(set(communes["code"]))]
-    assert figs.at["places", "value"] == len(here) == 175  # 141 reception points + 34 public libraries
+    assert figs.at["places", "value"] == len(here) == 173  # 139 reception points + 34 public libraries
     assert figs.at["france_services", "value"] == (here["type"] == "france_services").sum() == 6
     # hours per 1 000 people in need = 1000 × Σ capacity of the territory's places ÷ Σ need
     need = res.loc[communes.index, "need"].sum()

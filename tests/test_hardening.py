@@ -608,9 +608,9 @@ def test_imported_scenario_with_a_null_site_name_compares(implantation, tmp_path
     at = implantation(path)
     at.multiselect(key="scenario_pick").select(sid).run()
     assert not at.exception, [e.value for e in at.exception]
-    table = at.dataframe[-1].value
-    assert table["Scénario"].tolist() == ["<b>Importé</b>"]  # a dataframe cell: text, not HTML
-    assert table["Sites"].tolist() == ["commune:38185, QPV"]
+    table = at.table[-1].value  # one column per scenario; st.table renders Markdown: names escaped
+    assert table.columns.tolist() == ["&lt;b&gt;Importé&lt;/b&gt;"]
+    assert table.at["Lieux proposés", table.columns[0]] == "1\\. commune\\:\u200b38185 ; 2\\. QPV"
 
 
 # ================================================================================================

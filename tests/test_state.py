@@ -65,6 +65,19 @@ def test_hostile_links_give_escaped_notices_and_never_raise():
     assert from_query({"w": '{"poverty": {"x": 1}}'}, KNOWN)[0].weights == {}
 
 
-def test_compare_with_too_many_items_is_refused_before_parsing_them():
+def test_compare_keeps_the_first_four_distinct_territories_with_a_notice():
+    """Streamlit's own limit message is English: the Comparer checks the count itself, and a link
+    with more than 4 territories (hand-edited) keeps the first 4 instead of losing all of them."""
+    known = KNOWN | {"dep:73"}
+    state, notices = from_query({"cmp": "epci:200040715,com:38185,dep:38,reg:84,dep:73"}, known)
+    assert state.compare == ("epci:200040715", "com:38185", "dep:38", "reg:84")
+    assert len(notices) == 1 and "4 territoires au plus" in notices[0]
+    assert from_query({"cmp": "dep:38,reg:84"}, known) == (ViewState(compare=("dep:38", "reg:84")), [])
+
+
+def test_compare_with_a_thousand_items_is_bounded():
     state, notices = from_query({"cmp": ",".join(["dep:38"] * 1000)}, KNOWN)
-    assert state.compare == () and "au plus 4 territoires" in notices[0]
+    # duplicates count once; the value is cut at MAX_RAW_CHARS, leaving a last « dep:3 » the pack lacks
+    assert state.compare == ("dep:38",) and not any("au plus" in n for n in notices)
+    state, notices = from_query({"cmp": ",".join(["<b>"] + ["dep:38"] * 999)}, KNOWN)
+    assert state.compare == () and len(notices) == 1 and "<b>" not in notices[0]

@@ -20,7 +20,7 @@ import streamlit as st
 from indicators import CATALOGUE, Config
 from indicators.definitions import estimated_fraction
 from reports.labels import BIVARIATE_COLORS, ESTIMATED_THRESHOLD, LEVEL_NOUNS, NEED_LABELS, STATUS_LABELS  # noqa: F401 (re-exported)
-from reports.maps import classify, palette  # noqa: F401 (re-exported: the report's maps use the same classes)
+from reports.maps import MapClasses, classify, map_classes, palette  # noqa: F401 (re-exported: the report's maps use the same classes)
 from reports.results import ESTIMATED_COLUMNS, level_results
 from ui import data, session_places
 from ui.safe_text import escape_md
@@ -82,7 +82,7 @@ def layers(config: Config) -> dict[str, Layer]:
     out = {
         "fragility": Layer("fragility", "Indice de fragilité numérique", "score", "note /10", 1, None, "YlOrRd"),
         "need": Layer("need", "Personnes en besoin d'accompagnement", "need", "personnes", 0, "poverty", "Oranges"),
-        "access": Layer("access", "Accessibilité (E2SFCA)", "access", "h / sem. pour 1 000 pers.", 2, None, "YlGnBu_r"),
+        "access": Layer("access", "Accessibilité (E2SFCA)", "access", "h / sem. pour 1 000 pers.", 1, None, "YlGnBu_r"),
         "unmet": Layer("unmet", "Besoin non couvert", "unmet", "personnes", 0, "poverty", "Reds"),
         "bivariate": Layer("bivariate", "Besoin × accessibilité (3 × 3)", "bivariate_num", "classe", 0, None, "bivariate"),
         "nearest": Layer("nearest", "Temps jusqu'au lieu le plus proche", "nearest_time_min", "min", 0, None, "PuRd"),
@@ -228,3 +228,25 @@ def estimate_view(view: pd.DataFrame, zones: pd.DataFrame, layer: Layer, config:
 def format_count(n: int) -> str:
     """'3 504' with a narrow no-break space."""
     return f"{n:,}".replace(",", "\u202f")
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """« 0 zone », « 1 zone », « 3 504 zones » (French: 0 and 1 take the singular)."""
+    return f"{format_count(n)} {singular if abs(n) < 2 else (plural_form or singular + 's')}"
+
+
+def _agree(n: int, singular: str, plural_form: str) -> str:
+    return singular if abs(n) < 2 else plural_form
+
+
+def zones_caption(n_zones: int, n_missing: int, n_estimated: int, n_uninhabited: int, *, large: bool) -> str:
+    """The counts that open the map's caption, singular or plural as the numbers say:
+    « 201 zones · 0 sans valeur · 161 dont la valeur repose en partie sur des estimations (pâles,
+    contour pointillé) · 17 sans habitants (non notées) » (« 1 zone · … »)."""
+    missing = f" ({_agree(n_missing, 'hachurée', 'hachurées')})" if n_missing else ""
+    look = "couleur pâle" if large else _agree(n_estimated, "pâle, contour pointillé", "pâles, contour pointillé")
+    parts = [plural(n_zones, "zone"), f"{format_count(n_missing)} sans valeur{missing}",
+             f"{format_count(n_estimated)} dont la valeur repose en partie sur des estimations ({look})"]
+    if n_uninhabited:
+        parts.append(f"{format_count(n_uninhabited)} sans habitants ({_agree(n_uninhabited, 'non notée', 'non notées')})")
+    return " · ".join(parts)

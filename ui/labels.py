@@ -12,6 +12,13 @@ PLACE_TYPE_LABELS = {
     "mission_locale": "Mission locale",
     "caf": "CAF",
     "france_travail": "France Travail",
+    "services_publics": "Point de services publics (MSAP, La Poste…)",
+    "pimms": "PIMMS (médiation multi-services)",
+    "information_jeunesse": "Information Jeunesse (PIJ, BIJ)",
+    "emploi_insertion": "Emploi, insertion, formation",
+    "departement": "Maison du Département / des solidarités",
+    "intercommunalite": "Intercommunalité",
+    "entreprise": "Entreprise",
     "autre": "Autre",
 }
 SERVICE_LABELS = {

@@ -13,7 +13,9 @@ from datetime import date
 from functools import partial
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 import streamlit as st
 from markupsafe import Markup
 
@@ -39,13 +41,33 @@ def zone_outlines(kind: str, code: str, level: str) -> PreparedFeatures:
     return prepare_zones(zones_for_map(kind, code, level))
 
 
+def dissolve_by(geoms: gpd.GeoSeries, keys) -> gpd.GeoSeries:
+    """Union of ``geoms`` per value of ``keys`` (same order as the first occurrence of each key).
+
+    A key with one geometry keeps it as is (no union: the outline is then the very same
+    coordinates as the zone); others are merged with ``shapely.union_all``, so that the borders
+    shared inside a group vanish and the group's outline follows its zones' edges exactly.
+    """
+    keys = pd.Series(np.asarray(keys, dtype=object), index=geoms.index)
+    if keys.isna().any():
+        raise ValueError(f"keys: {int(keys.isna().sum())} zone(s) without a group code")
+    out = {key: (g.iloc[0] if len(g) == 1 else shapely.union_all(g.to_numpy()))
+           for key, g in geoms.groupby(keys.to_numpy(), sort=False)}
+    return gpd.GeoSeries(list(out.values()), index=list(out.keys()), crs=geoms.crs)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def commune_boundaries(kind: str, code: str) -> PreparedFeatures:
-    """Outlines of the communes that hold the territory's IRIS (drawn over an IRIS map)."""
+    """Outlines of the communes of the territory's IRIS, drawn over an IRIS map.
+
+    They are the union, commune by commune, of the very IRIS geometry the map fills
+    (:func:`zones_for_map`: detailed, or the regional overview above ``data.OVERVIEW_MIN_ZONES``
+    zones): one geometry per zone for fill and outline at each scale, so that a commune's outline
+    follows its IRIS' edges (the communes' own display geometry, simplified on its own, crossed
+    them on small territories such as Salers or Échirolles)."""
     iris = data.zones_in(kind, code, "iris")
-    coms = data.pack()["commune"]
-    coms = coms[coms["code"].isin(set(iris["code_commune"]))]
-    return prepare_outlines(gpd.GeoDataFrame(geometry=coms["geometry_display"].values, crs="EPSG:4326"))
+    drawn = zones_for_map(kind, code, "iris")
+    return prepare_outlines(gpd.GeoDataFrame(geometry=dissolve_by(drawn.geometry, iris["code_commune"].to_numpy())))
 
 
 def _qpv_popup(row: pd.Series) -> Markup:

@@ -8,6 +8,29 @@ from collections.abc import Mapping
 import pandas as pd
 
 from loaders.quality import quality_rows
+from ui.folium_map import format_fr
+
+#: French for the English fragments of the manifest's producers, vintages and licences (written by
+#: the pack build for developers), longest first
+SOURCE_TEXT_FR = {
+    "(from INSEE COG, DGCL EPCI list, INSEE populations légales)":
+        "(d'après le COG de l'INSEE, la liste des EPCI de la DGCL et les populations légales de l'INSEE)",
+    "(ARCEP open data; no licence stated by the aggregating repository)":
+        "(données ouvertes de l'ARCEP ; licence non précisée par le dépôt qui les rassemble)",
+    "(IGN/INSEE data); derivative's own licence unstated": "(données IGN / INSEE) ; licence de l'extrait non précisée",
+    "(IGN data); derivative's own licence unstated": "(données IGN) ; licence de l'extrait non précisée",
+    "; compilation licence unstated": " ; licence de la compilation non précisée",
+    "(DGCL list, early 2024)": "(liste de la DGCL, début 2024)",
+    "(ARCEP open data)": "(données ouvertes de l'ARCEP)",
+    "(via a third-party extract)": "(extrait diffusé par un tiers)",
+    "January 2018": "janvier 2018",
+}
+#: the pack's tables, as a user knows them
+TABLE_LABELS = {
+    "region": "Région", "departement": "Départements", "epci": "EPCI (intercommunalités)", "commune": "Communes",
+    "iris": "IRIS (quartiers)", "places": "Lieux d'accueil et structures", "qpv": "Quartiers prioritaires (QPV)",
+    "reference_france": "Valeurs nationales de référence (communes de France)",
+}
 
 #: how each indicator group is built and what stays estimated, per level (French, for users)
 ESTIMATES = {
@@ -90,6 +113,36 @@ Un chiffre ne remplace pas l'avis des acteurs de terrain.
 """
 
 
+def french_source_text(text: str) -> str:
+    """``text`` of the manifest with its English fragments in French (:data:`SOURCE_TEXT_FR`)."""
+    for english, french in SOURCE_TEXT_FR.items():
+        text = text.replace(english, french)
+    return text
+
+
+def sources_table(manifest: Mapping) -> pd.DataFrame:
+    """The sources for a user: French name, producer, vintage, licence and official download page,
+    sorted by name (no file name, no checksum)."""
+    rows = [
+        {
+            "Source": s["title"],
+            "Producteur": french_source_text(s["producer"]),
+            "Millésime": french_source_text(s["vintage"]),
+            "Licence": french_source_text(s["licence"]),
+            "Téléchargement officiel": s.get("page") or s.get("url") or None,
+        }
+        for s in manifest.get("sources", {}).values()
+    ]
+    return pd.DataFrame(rows).sort_values("Source", key=lambda c: c.str.lower(), ignore_index=True)
+
+
+def contents_table(manifest: Mapping) -> pd.DataFrame:
+    """What the data pack holds, by French name, with the number of rows in French format."""
+    tables = manifest.get("tables", {})
+    order = [k for k in TABLE_LABELS if k in tables] + sorted(k for k in tables if k not in TABLE_LABELS)
+    return pd.DataFrame([{"Contenu": TABLE_LABELS.get(k, k), "Lignes": format_fr(tables[k]["rows"], 0)} for k in order])
+
+
 def estimates_table(manifest: Mapping) -> pd.DataFrame:
     """What is estimated, per indicator and level: how it is built, the estimated share (manifest)."""
     rows = []
@@ -109,4 +162,5 @@ def estimates_table(manifest: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["METHOD_MD", "ESTIMATES", "estimates_table"]
+__all__ = ["METHOD_MD", "ESTIMATES", "SOURCE_TEXT_FR", "TABLE_LABELS", "french_source_text", "sources_table", "contents_table",
+           "estimates_table"]

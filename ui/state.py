@@ -27,6 +27,8 @@ PRESETS = ("apl", "pysal", "30min")
 NEED_MODELS = ("precarity", "illectronisme")
 REFERENCES = ("departement", "epci", "region", "france")
 MAX_WEIGHT = 10
+#: territories compared at most (the Comparer page); a link with more keeps the first ones
+MAX_COMPARE = 4
 #: a query value is read up to this many characters (longer: cut, then validated)
 MAX_RAW_CHARS = 2000
 #: the longest weights JSON a link may carry ({"indicator": 10, …} for every indicator)
@@ -129,10 +131,11 @@ def _weights(raw: str) -> dict[str, int]:
 
 
 def _compare(raw: str) -> tuple[str, ...]:
+    """Distinct territories of ``?cmp=``, in their order (all of them: :func:`from_query` keeps the
+    first :data:`MAX_COMPARE` and says so). A value is at most :data:`MAX_RAW_CHARS` long, so a
+    hostile list holds a few hundred items at most, each checked in constant time."""
     parts = [x for x in raw.split(",") if x]
-    if len(parts) > 4:
-        raise ValueError("au plus 4 territoires à comparer")
-    return tuple(_territory(x) for x in parts)
+    return tuple(dict.fromkeys(_territory(x) for x in parts))
 
 
 #: query key -> (ViewState field, parser)
@@ -179,6 +182,10 @@ def from_query(params: dict[str, str | list[str]], known_territories: AbstractSe
                 if unknown:
                     notices.append(f"Paramètre « {key} » : territoire(s) absent(s) du jeu de données ignoré(s) : "
                                    f"{escape_md(', '.join(unknown))}.")
+            if name == "compare" and len(value) > MAX_COMPARE:
+                value = value[:MAX_COMPARE]
+                notices.append(f"Paramètre « {key} » : {MAX_COMPARE} territoires au plus à comparer ; "
+                               f"les {MAX_COMPARE} premiers sont gardés.")
             if name == "layer" and known_layers is not None and value not in known_layers:
                 raise ValueError(f"couche {_show(value)} inconnue")
             values[name] = value

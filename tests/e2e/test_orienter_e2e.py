@@ -41,7 +41,7 @@ def test_mme_x_saturday_morning_in_five_interactions(wide_page, app_server, tmp_
     interact("open the link")
     page.goto(f"{app_server.url}/orienter?t=com:38151")
     page.get_by_text("Où habite la personne").wait_for(timeout=COLD_TIMEOUT)
-    page.get_by_text("23 lieux").first.wait_for(timeout=COLD_TIMEOUT)  # the first screen already lists places
+    page.get_by_text("21 lieux").first.wait_for(timeout=COLD_TIMEOUT)  # the first screen already lists places
     wait_idle(page)
 
     interact("Démarches administratives")
@@ -90,7 +90,7 @@ def test_mme_x_saturday_morning_in_five_interactions(wide_page, app_server, tmp_
 def test_list_of_the_territory_opens_and_downloads_as_csv(wide_page, app_server, tmp_path):
     page = wide_page
     page.goto(f"{app_server.url}/orienter?t=com:38151")
-    page.get_by_text("23 lieux").first.wait_for(timeout=COLD_TIMEOUT)
+    page.get_by_text("21 lieux").first.wait_for(timeout=COLD_TIMEOUT)
     wait_idle(page)
     page.get_by_text("Tous les lieux du territoire").click()  # drawn when opened (lazy expander)
     button = page.get_by_role("button", name="Télécharger la liste (CSV)")
