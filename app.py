@@ -5,27 +5,54 @@
 Pages: Carte (default), Orienter, Diagnostic, Comparer, Implantation, Données & méthode. The pages are thin:
 they pick, call the core (``indicators``, ``planning``) through cached wrappers in ``ui`` and
 display. Everything runs on the embedded pack (``geodata/pack``), with no network.
+
+This file is read twice. ``streamlit run`` finds the ``st.App`` below and imports this module
+once at server start (``__name__ == "app"``): the server then serves the page URLs itself
+(``ui.navigation.page_routes``: no 404 when a page's URL is opened directly) and warms the
+default view's caches in the background before the first visit (``ui.warmup``). Every session
+then runs it as its script (``__name__ == "__main__"``, also under AppTest): :func:`main`.
 """
 
 import streamlit as st
 
-from ui.navigation import use_app_navigation
-from ui.server_socket import disable_nagle
+from ui import navigation
 
-disable_nagle()  # once per server process: ~40 ms less per file fetched (see ui/server_socket.py)
-use_app_navigation()
-st.set_page_config(
-    page_title="Inclusion numérique — diagnostic territorial",
-    page_icon="🗺️",  # local favicon: otherwise the :material/…: page icon is fetched from fonts.gstatic.com
-    layout="wide",
-)
+#: the longest a session waits for the server's warm-up (it normally ends in a few seconds)
+WARMUP_WAIT_S = 30.0
 
-pages = [
-    st.Page("pages/carte.py", title="Carte", icon=":material/map:", default=True, url_path="carte"),
-    st.Page("pages/orienter.py", title="Orienter", icon=":material/directions:", url_path="orienter"),
-    st.Page("pages/diagnostic.py", title="Diagnostic", icon=":material/summarize:", url_path="diagnostic"),
-    st.Page("pages/comparer.py", title="Comparer", icon=":material/compare_arrows:", url_path="comparer"),
-    st.Page("pages/implantation.py", title="Implantation", icon=":material/add_location_alt:", url_path="implantation"),
-    st.Page("pages/donnees_methode.py", title="Données & méthode", icon=":material/menu_book:", url_path="donnees_methode"),
-]
-st.navigation(pages).run()
+
+def main() -> None:
+    """The script every session runs: page setup, then the page the URL asks for."""
+    from ui.server_socket import disable_nagle
+
+    disable_nagle()  # once per server process: ~40 ms less per file fetched (see ui/server_socket.py)
+    navigation.use_app_navigation()
+    st.set_page_config(
+        page_title="Inclusion numérique — diagnostic territorial",
+        page_icon="🗺️",  # local favicon: otherwise the :material/…: page icon is fetched from fonts.gstatic.com
+        layout="wide",
+    )
+    from ui import warmup
+
+    warmup.wait(timeout=WARMUP_WAIT_S)  # mid-warm-up: wait for it (the same work), never longer
+    navigation.resolve_requested_page()  # aliases (/donnees-methode); unknown URLs: UnknownPageRedirect
+    pages = [
+        st.Page(script, title=title, icon=icon, url_path=url, default=(i == 0))
+        for i, (script, title, icon, url) in enumerate(navigation.PAGES)
+    ]
+    st.navigation(pages).run()
+
+
+if __name__ == "__main__":
+    main()
+else:  # imported by `streamlit run` at server start: the ASGI app it serves
+    from streamlit import config as _config
+
+    from ui import warmup
+
+    app = st.App(
+        __file__,
+        lifespan=warmup.lifespan,
+        routes=navigation.page_routes(_config.get_option("server.baseUrlPath") or ""),
+        middleware=navigation.page_middleware(_config.get_option("server.baseUrlPath") or ""),
+    )

@@ -20,6 +20,11 @@ Measured (targets of the issue, 2-core machine):
 - the same in one browser profile whose cache already holds the front-end files: switching from
   the Diagnostic page to the Carte page in the app's navigation, and the map's URL opened in a
   new tab (``returning_visits``).
+- issue #15's ratios, all from this run: the cold visit (first session after the server start:
+  the server warms the default view's caches at start, ``ui.warmup``) against the warm one, the
+  Carte page's first visit against the bare streamlit-folium page (the demo map), the Diagnostic
+  page's URL opened in a new profile (title shown, script finished) against the Carte page, and
+  the page switch Diagnostic → Carte (target ≤ 0.7 s).
 - rerun after changing the displayed layer (selectbox "Couche" → "Accessibilité"): from the option
   click to the redrawn map with the new legend (target ≤ 0.5 s).
 - peak RSS of the server process tree (psutil, sampled every 50 ms; target ≤ 600 MB), over the
@@ -207,6 +212,25 @@ def returning_visits(browser, url: str, n_zones: int, repeat: int) -> dict:
     return {"switch": statistics.median(switch), "reopen": statistics.median(reopen), "external": external}
 
 
+def load_diagnostic(browser, url: str, repeat: int) -> list[float]:
+    """Open the Diagnostic page's URL in a fresh context each time (a shared link, first visit):
+    seconds until its title is shown and the script has finished (no running indicator)."""
+    times = []
+    for _ in range(repeat):
+        ctx, page = new_page(browser)
+        try:
+            t0 = time.perf_counter()
+            page.goto(url)
+            page.locator("h1", has_text="Diagnostic").first.wait_for(timeout=300_000)
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')", timeout=300_000
+            )
+            times.append(time.perf_counter() - t0)
+        finally:
+            ctx.close()
+    return times
+
+
 def rerun_layer(browser, url: str, n_zones: int, option: str = "Accessibilité (E2SFCA)") -> dict:
     """Time from choosing ``option`` in the "Couche" selectbox to the map redrawn with its legend;
     ``to_map_message``: part until the new st_folium message arrived (round trip + script)."""
@@ -343,6 +367,7 @@ def main() -> None:
             warm["metro rerun"] = [rerun_layer(browser, app.url + METRO_URL, METRO_ZONES) for _ in range(args.repeat)]
             warm["aura rerun"] = [rerun_layer(browser, app.url + AURA_URL, AURA_ZONES)]
             rss["maps"] = sampler.peak  # the map scenarios of the issue (loads + reruns)
+            diagnostic = load_diagnostic(browser, app.url + "/diagnostic", args.repeat)
             returning = {  # these also open the Diagnostic page (key figures, charts, zone table)
                 "metro": returning_visits(browser, app.url + METRO_URL, METRO_ZONES, args.repeat),
                 "aura": returning_visits(browser, app.url + AURA_URL, AURA_ZONES, args.repeat),
@@ -390,6 +415,19 @@ def main() -> None:
     ):
         print(line(f"{label}: page switch", returning[case]["switch"], "s", target))
         print(line(f"{label}: new tab", returning[case]["reopen"], "s", target))
+    print("\nratios of issue #15 (same run)")
+    metro_warm, switch = med("metro", "time"), returning["metro"]["switch"]
+    diag = statistics.median(diagnostic)
+    for label, value, ref, ref_label, target in (
+        ("cold: 1st visit after server start, Métropole", r["metro"]["time"], metro_warm, "warm", 1.3),
+        ("warm visit, Métropole (new profile)", metro_warm, None, "", None),
+        ("Carte 1st visit vs bare streamlit-folium page", metro_warm, demo_t, "bare map", 1.25),
+        ("Diagnostic page, 1st visit (new profile)", diag, metro_warm, "Carte", 1.5),
+        ("page switch Diagnostic → Carte", switch, None, "", None),
+    ):
+        ratio = f"  ×{value / ref:.2f} vs {ref_label} (target ≤ ×{target:g}: {'OK' if value / ref <= target else 'MISS'})" if ref else ""
+        print(f"{label:<48} {value:9.3f} s{ratio}")
+    print(line("page switch Diagnostic → Carte (target ≤ 0.7 s)", switch, "s", 0.7))
     print("\npayload until the map is drawn (websocket frames received; st_folium arguments)")
     demo_map = med("demo", "map_bytes") / 1e6
     print(line("reference: demo map component", demo_map, "MB"))

@@ -38,6 +38,7 @@ picked = st.multiselect(
     format_func=labels.get,
     key="cmp_territories",
     placeholder="Tapez un nom ou un code",
+    select_all=False,
 )
 # no max_selections: Streamlit would say so in English; the count is checked here instead
 chosen = list(picked[:MAX_TERRITORIES])

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from loaders.quality import quality_rows
 from ui import data, method, picker, session_places
 from ui.folium_map import format_fr
 from ui.navigation import use_app_navigation
@@ -45,15 +43,15 @@ with tab_coverage:
         "mailles agrégées, la part estimée est celle de la population des communes estimées. Une valeur absente est "
         "affichée comme absente, jamais comme zéro."
     )
-    cov = pd.DataFrame(quality_rows(manifest))
-    if not cov.empty:
-        cov = cov.rename(columns={"indicator": "Indicateur", "level": "Maille", "zones": "Zones", "with_value_pct": "Zones avec valeur (%)", "population_covered_pct": "Population couverte (%)", "imputed_pct": "Estimé (%)", "capped_zones": "Zones corrigées (source incohérente)", "vintage": "Millésime"})
-        st.dataframe(cov.drop(columns="group"), hide_index=True, width="stretch")
+    # a table that wraps (French text), not a data grid that would scroll sideways in the column
+    st.table(method.coverage_table(manifest), border="horizontal")
+    st.caption("Zones corrigées : valeurs incohérentes de la source ramenées à la borne possible (par exemple plus de locaux "
+               "raccordables à la fibre que de locaux).")
 
 with tab_method:
     st.markdown(method.METHOD_MD)
     st.markdown("### Ce qui est estimé, par indicateur et par maille")
-    st.dataframe(method.estimates_table(manifest), hide_index=True, width="stretch")
+    st.table(method.estimates_text(manifest), border="horizontal")
     cal = manifest.get("estimates", {}).get("poverty_secret_communes", {})
     if cal:
         st.caption(

@@ -54,8 +54,10 @@ with st.form("plan_form"):
     service_time = c3.slider("Temps d'accès visé (minutes)", 5, 30, 15, key="plan_time")
     c4, c5, c6 = st.columns(3)
     method = c4.selectbox("Résolution", list(METHOD_LABELS), format_func=METHOD_LABELS.get, key="plan_method", placeholder="Choisir une résolution")
-    hours = c5.number_input("Heures d'ouverture d'un nouveau lieu / semaine", 1.0, 70.0, 24.0, key="plan_hours")
-    staff = c6.number_input("Conseillers par nouveau lieu", 0.5, 10.0, 1.0, step=0.5, key="plan_staff")
+    hours = c5.number_input("Heures d'ouverture d'un nouveau lieu / semaine", 1, 70, 24, step=1, key="plan_hours")
+    # a slider of French values: a number input would show « 1.0 » with a decimal point
+    staff = c6.select_slider("Conseillers par nouveau lieu", plan_runs.STAFF_OPTIONS, value=1.0, key="plan_staff",
+                             format_func=plan_runs.staff_text)
     cap_people = st.number_input("Personnes qu'un nouveau lieu peut accompagner (modèle avec capacité)", 50, 5000, 500, key="plan_cap")
     st.caption(plan_runs.capacity_note(state.territory, config_json, float(hours), float(staff), float(cap_people)))
     use_observed = st.checkbox("Utiliser la capacité observée plutôt que l'hypothèse", value=False, key="plan_cap_observed")
@@ -227,8 +229,13 @@ if c2.button("Enregistrer le scénario", disabled=ws is None or outcome is None 
 if saved:
     st.dataframe(plan_runs.saved_list(saved), hide_index=True)
     labels = {rec["id"]: rec["name"] for rec in saved}
-    chosen = st.multiselect("Comparer ou exporter", list(labels), format_func=labels.get, key="scenario_pick", max_selections=4, placeholder="Choisir des scénarios")
+    # no max_selections (Streamlit's own message is in English): the page keeps the first 4
+    chosen = st.multiselect("Comparer ou exporter (4 au plus)", list(labels), format_func=labels.get, key="scenario_pick",
+                            placeholder="Choisir des scénarios", select_all=False)
     chosen = [sid for sid in chosen if sid in labels]
+    if len(chosen) > plan_runs.MAX_COMPARED:
+        st.warning(f"{plan_runs.MAX_COMPARED} scénarios au plus : seuls les {plan_runs.MAX_COMPARED} premiers sont comparés.")
+        chosen = chosen[:plan_runs.MAX_COMPARED]
     if chosen:
         try:
             records = [ws.get(sid) for sid in chosen]

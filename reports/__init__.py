@@ -14,6 +14,17 @@ Diagnostic page and its exports. No Streamlit in this package (``ui.exports`` wr
 - :mod:`.pdf`, :mod:`.docx` — the two renderers; :mod:`.build` — ``build_report`` / ``write_report``.
 """
 
-from reports.build import DEFAULT_CONFIG, build_report, render, write_report
-
 __all__ = ["DEFAULT_CONFIG", "build_report", "render", "write_report"]
+
+
+def __getattr__(name: str):
+    """``reports.build_report`` & co., imported on first use (PEP 562). Not at import time: the
+    package would then import ``build`` → ``context`` → ``figures`` whenever any of its modules is
+    imported, and ``reports.figures`` imported first by two threads at once (two first visits)
+    could see itself half initialised (ImportError)."""
+    if name in __all__:
+        from reports import build
+
+        return getattr(build, name)
+    msg = f"module 'reports' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -9,6 +9,7 @@ mime))``); the parser (:func:`loaders.user_places.parse_user_places`) and the po
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -82,6 +83,23 @@ def test_sources_table_lists_the_manifest_sources(manifest):
     assert contents.set_index("Contenu").at["IRIS (quartiers)", "Lignes"] == "5\u202f224"  # 5 223 IRIS + Lyon as a whole commune
     assert len(contents) == len(manifest["tables"])
     assert any("4\u202f027 communes, 5\u202f224 IRIS" in m.value for m in at.markdown)
+
+
+def test_coverage_and_estimates_tables_read_in_french(manifest):
+    """Tables that wrap (no sideways scroll in the column), French level names and numbers."""
+    at = donnees_app()
+    coverage, estimates = (t.value for t in at.table[:2])
+    assert coverage.columns.tolist() == ["Indicateur", "Maille", "Zones", "Avec valeur (%)", "Population couverte (%)",
+                                         "Estimé (%)", "Zones corrigées", "Millésime"]
+    assert set(coverage["Maille"]) == {"IRIS", "communes", "EPCI", "départements", "région"}
+    n_rows = sum(len(levels) for levels in manifest["coverage"].values())
+    assert len(coverage) == n_rows
+    for table in (coverage, estimates):
+        cells = table.drop(columns=[c for c in ("Millésime", "Comment") if c in table]).astype(str).to_numpy().ravel()
+        assert not [c for c in cells if re.search(r"\d\.\d", c)]  # decimal comma only
+    row = coverage[(coverage["Maille"] == "communes")].iloc[0]
+    assert re.fullmatch(r"[\d\u202f]+", row["Zones"]) and re.fullmatch(r"\d+,\d|n\.d\.", row["Avec valeur (%)"])
+    assert "Comment" in estimates.columns and set(estimates["Maille"]) <= {"IRIS", "communes", "EPCI", "départements", "région"}
 
 
 def test_no_file_name_on_the_page():

@@ -141,7 +141,7 @@ def draw(
                 ("map_types", "Types de lieux", PLACE_TYPE_LABELS, settings.types, "Tous les types"),
                 ("map_services", "Services", SERVICE_LABELS, settings.services, "Tous les services"),
             ):
-                st.multiselect(label, list(labels), default=list(chosen), format_func=labels.get, key=key, placeholder=placeholder)
+                st.multiselect(label, list(labels), default=list(chosen), format_func=labels.get, key=key, placeholder=placeholder, select_all=False)
             st.toggle("Quartiers prioritaires (QPV)", value=settings.qpv, key="map_qpv")
             st.toggle("Fond de carte OpenStreetMap (réseau requis)", value=settings.tiles, key="map_tiles")
         else:

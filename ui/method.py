@@ -143,11 +143,37 @@ def contents_table(manifest: Mapping) -> pd.DataFrame:
     return pd.DataFrame([{"Contenu": TABLE_LABELS.get(k, k), "Lignes": format_fr(tables[k]["rows"], 0)} for k in order])
 
 
+#: the pack's levels as the tables name them
+LEVEL_TEXT = {"iris": "IRIS", "commune": "communes", "epci": "EPCI", "departement": "départements", "region": "région"}
+
+
+def _pct(value) -> str:
+    """« 26,6 » (one decimal, French), « n.d. » when missing."""
+    return format_fr(value, 1)
+
+
+def coverage_table(manifest: Mapping) -> pd.DataFrame:
+    """Coverage of each indicator per level (``loaders.quality.quality_rows``), as text for a
+    table that wraps: French level names and numbers, short headers (the tab's text explains)."""
+    rows = [{
+        "Indicateur": r["indicator"],
+        "Maille": LEVEL_TEXT.get(r["level"], "autre"),
+        "Zones": format_fr(r["zones"], 0),
+        "Avec valeur (%)": _pct(r["with_value_pct"]),
+        "Population couverte (%)": _pct(r["population_covered_pct"]),
+        "Estimé (%)": _pct(r["imputed_pct"]),
+        "Zones corrigées": format_fr(r.get("capped_zones"), 0),
+        "Millésime": str(r.get("vintage") or "n.d."),
+    } for r in quality_rows(manifest)]
+    return pd.DataFrame(rows)
+
+
 def estimates_table(manifest: Mapping) -> pd.DataFrame:
-    """What is estimated, per indicator and level: how it is built, the estimated share (manifest)."""
+    """What is estimated, per indicator and level: how it is built, the estimated share (manifest);
+    numbers as numbers (the report formats them; the page: :func:`estimates_text`)."""
     rows = []
     meta = manifest.get("indicators", {})
-    levels = {"iris": "IRIS", "commune": "communes", "epci": "EPCI", "departement": "départements", "region": "région"}
+    levels = LEVEL_TEXT
     for r in quality_rows(manifest):
         if r["group"] not in ESTIMATES:
             continue
@@ -162,5 +188,14 @@ def estimates_table(manifest: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def estimates_text(manifest: Mapping) -> pd.DataFrame:
+    """:func:`estimates_table` with its shares as French text, for a table that wraps."""
+    table = estimates_table(manifest)
+    for col in ("Zones avec valeur (%)", "Estimé (%)"):
+        if col in table:
+            table[col] = table[col].map(_pct)
+    return table
+
+
 __all__ = ["METHOD_MD", "ESTIMATES", "SOURCE_TEXT_FR", "TABLE_LABELS", "french_source_text", "sources_table", "contents_table",
-           "estimates_table"]
+           "estimates_table", "coverage_table", "estimates_text", "LEVEL_TEXT"]

@@ -7,12 +7,23 @@ The project layout keeps ``pages/`` (the owner's layout), so the flag is cleared
 calls :func:`use_app_navigation` before ``st.navigation``, and every page calls it first, which
 reruns through ``app.py`` when a page was reached the legacy way. Covered by the browser test
 that opens ``/diagnostic`` on a fresh server.
+
+Page URLs (issue #15): opened directly, ``/diagnostic`` made Streamlit's front end look for the
+server under ``/diagnostic/`` first (two 404s: ``_stcore/health`` and ``_stcore/host-config``,
+then a retry at the root 100 ms later): :func:`page_routes` serves the page URLs with the
+server's root written into the page. ``/donnees-methode`` and unknown URLs fell back to Carte
+with Streamlit's English « Page not found » dialog (shown by the front end itself):
+:func:`resolve_requested_page` maps the aliases to their page, and :class:`UnknownPageRedirect`
+redirects any other one-segment URL to the root (Carte) before the front end sees it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 
 def use_app_navigation() -> None:
@@ -22,3 +33,116 @@ def use_app_navigation() -> None:
         if not st.session_state.get("_app_navigation"):
             st.rerun()
     st.session_state["_app_navigation"] = True
+
+
+# -- page URLs (issue #15) ------------------------------------------------------------------------
+
+#: the app's pages: (script, title, icon, url path); the first is the default (Carte, at "/")
+PAGES = (
+    ("pages/carte.py", "Carte", ":material/map:", "carte"),
+    ("pages/orienter.py", "Orienter", ":material/directions:", "orienter"),
+    ("pages/diagnostic.py", "Diagnostic", ":material/summarize:", "diagnostic"),
+    ("pages/comparer.py", "Comparer", ":material/compare_arrows:", "comparer"),
+    ("pages/implantation.py", "Implantation", ":material/add_location_alt:", "implantation"),
+    ("pages/donnees_methode.py", "Données & méthode", ":material/menu_book:", "donnees_methode"),
+)
+#: other spellings of a page's URL that open it (a hyphen is what people type for a space)
+PAGE_ALIASES = {"donnees-methode": "donnees_methode", "donnees": "donnees_methode", "methode": "donnees_methode"}
+
+#: runs before Streamlit's own script: ``new URL(".", location.href)`` is the app's root for a
+#: page URL (``/diagnostic`` → ``/``, ``/inclusion/diagnostic`` → ``/inclusion/``), so the front
+#: end connects there at once instead of probing ``/diagnostic/_stcore/health`` first (a 404)
+_BASE_SCRIPT = (
+    "<script>window.__streamlit=Object.assign({},window.__streamlit,"
+    '{BACKEND_BASE_URL:new URL(".",window.location.href).href});</script>'
+)
+
+
+def url_paths() -> tuple[str, ...]:
+    """Every page's URL path, then the aliases (what :func:`page_routes` serves)."""
+    return tuple(p[3] for p in PAGES) + tuple(PAGE_ALIASES)
+
+
+def resolve_requested_page(known: tuple[str, ...] | None = None) -> str | None:
+    """Before ``st.navigation``: map an alias (``/donnees-methode``) to its page, and a name
+    that reaches the script unknown (the server redirects them first) to the default page;
+    returns that unknown name, or None."""
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "pages_manager", None)
+    if manager is None or manager.intended_page_script_hash or not manager.intended_page_name:
+        return None
+    name = manager.intended_page_name
+    known = known or tuple(p[3] for p in PAGES)
+    if name in known:
+        return None
+    target = PAGE_ALIASES.get(name, "")
+    manager.set_script_intent("", target)  # "": the default page, without Streamlit's message
+    return None if target else name
+
+
+def page_html() -> bytes:
+    """Streamlit's ``index.html`` with :data:`_BASE_SCRIPT` first in ``<head>`` (read once)."""
+    if not _page_html:
+        import streamlit
+
+        index = Path(streamlit.__file__).parent / "static" / "index.html"
+        _page_html.append(index.read_text(encoding="utf-8").replace("<head>", "<head>\n    " + _BASE_SCRIPT, 1).encode())
+    return _page_html[0]
+
+
+_page_html: list[bytes] = []
+
+
+async def _page(_request):
+    """A page URL opened directly: the front end, told where the server's root is."""
+    from starlette.responses import Response
+
+    return Response(page_html(), media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+def page_routes(base_url_path: str = "") -> list:
+    """Starlette routes serving :func:`page_html` at every page URL (under ``base_url_path``)."""
+    from starlette.routing import Route
+
+    base = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+    return [Route(f"{base}/{path}", _page, methods=["GET", "HEAD"]) for path in url_paths()]
+
+
+#: single-segment paths Streamlit serves itself (never a page name)
+_STREAMLIT_PATHS = frozenset({"media", "component", "static", "app", "healthz"})
+
+
+class UnknownPageRedirect:
+    """ASGI middleware: a GET of a one-segment URL that names no page (``/nulle-part``) is
+    redirected to the app's root, query string kept. Streamlit's front end would otherwise show
+    its English « Page not found » dialog (decided in the browser, out of the script's reach).
+    Paths with a dot (files), starting with ``_`` (``_stcore``) or owned by Streamlit pass."""
+
+    def __init__(self, app, base_url_path: str = "") -> None:
+        self.app = app
+        self.base = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+        self.known = frozenset(url_paths())
+
+    def _is_unknown_page(self, path: str) -> bool:
+        if self.base and not path.startswith(self.base + "/"):
+            return False
+        name = path[len(self.base) + 1:]
+        return bool(name) and "/" not in name and "." not in name and not name.startswith("_") \
+            and name not in self.known and name not in _STREAMLIT_PATHS
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and self._is_unknown_page(scope.get("path", "")):
+            from starlette.responses import RedirectResponse
+
+            query = scope.get("query_string", b"").decode("latin-1")
+            await RedirectResponse((self.base or "") + "/" + (f"?{query}" if query else ""), status_code=307)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def page_middleware(base_url_path: str = "") -> list:
+    """The Starlette middleware of ``app.py``'s ``st.App``: :class:`UnknownPageRedirect`."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(UnknownPageRedirect, base_url_path=base_url_path)]
+

@@ -68,6 +68,10 @@ CANDIDATE_KIND_LABELS = {
 }
 #: colours of the compared scenarios' sites (at most 4 scenarios; none red: the map is in reds)
 SCENARIO_COLORS = ("#2563eb", "#16a34a", "#9333ea", "#d97706")
+#: scenarios compared at most (one colour each)
+MAX_COMPARED = 4
+#: counsellors per new site offered by the form (a slider: 0,5 to 10 by 0,5)
+STAFF_OPTIONS = tuple(x / 2 for x in range(1, 21))
 MONTHS_FR = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
 
 
@@ -415,6 +419,16 @@ class PlanLink:
         return cls(model, int(p), int(minutes), method, float(hours), float(staff), float(cap), bool(qpv), observed, tuple(points), edits)
 
 
+def staff_text(staff: float) -> str:
+    """« 1 », « 1,5 » (a slider's French label)."""
+    return format_fr(staff, 0 if float(staff).is_integer() else 1)
+
+
+def nearest_staff(staff: float) -> float:
+    """The slider's option nearest to ``staff`` (a link may carry any value from 0,5 to 10)."""
+    return min(STAFF_OPTIONS, key=lambda option: abs(option - float(staff)))
+
+
 def rounded_point(lon: float, lat: float) -> tuple[float, float]:
     """A clicked point as the plan and its link keep it (10⁻⁵ degree ≈ 1 m): the link is then
     lossless, and a reload finds the plan in the cache."""
@@ -430,7 +444,8 @@ def apply_link(link: PlanLink) -> None:
     ss["plan_edits"] = json.loads(json.dumps(link.edits))
     ss["plan_capacity_used"] = (link.cap_people, "observée" if link.observed else "hypothèse")
     widgets = {"plan_model": link.model, "plan_p": link.p, "plan_time": link.service_time, "plan_method": link.method,
-               "plan_hours": link.hours, "plan_staff": link.staff, "plan_qpv": link.qpv, "plan_cap_observed": link.observed}
+               "plan_hours": int(round(link.hours)), "plan_staff": nearest_staff(link.staff), "plan_qpv": link.qpv,
+               "plan_cap_observed": link.observed}
     if not link.observed and 50 <= link.cap_people <= 5000 and link.cap_people.is_integer():
         widgets["plan_cap"] = int(link.cap_people)
     ss.update(widgets)

@@ -36,7 +36,7 @@ def test_run_scenario_draw_sites_save_and_reload(page, tmp_path):
         points_before = page.frame_locator(FOLIUM_IFRAME).locator(f"path.{POINT_CLASS}").count()
         page.locator(FOLIUM_IFRAME).element_handle().content_frame().evaluate("() => { window.__sameDocument = true; }")
         page.get_by_role("button", name="Calculer les meilleurs emplacements").click()
-        page.get_by_text("Personnes en besoin à portée").wait_for(timeout=COLD_TIMEOUT)
+        page.get_by_text("Personnes en besoin à portée", exact=True).wait_for(timeout=COLD_TIMEOUT)
         page.wait_for_function(
             "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')"
             f" && document.querySelectorAll('{FOLIUM_IFRAME}').length === 1",
@@ -61,6 +61,11 @@ def test_run_scenario_draw_sites_save_and_reload(page, tmp_path):
         page.get_by_text("Scénario « Essai navigateur » enregistré.").wait_for(timeout=30_000)
         SCREENSHOT_DIR.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT_DIR / "implantation.png"), full_page=True)
+        # a reload (a new session) shows the same result again: the plan travels in the link
+        assert "plan=mclp-3-15-exact-24-1-500-1-h" in page.url
+        page.reload()
+        page.get_by_text("Personnes en besoin à portée", exact=True).wait_for(timeout=COLD_TIMEOUT)
+        page.get_by_text("résultat déjà calculé", exact=False).first.wait_for(timeout=30_000)
     finally:
         server.stop()
     saved = ScenarioStore(workspace).list()
