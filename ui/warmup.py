@@ -4,16 +4,17 @@ Why: the caches of the pages are filled by the first session that needs them, so
 after a server start paid for the pack (≈ 0.3 s), the first indicator run over every AURA IRIS
 and the map layers of the default territory: 5.0–6.7 s to a drawn map against 1.9–2.1 s warm.
 
-What: :func:`start` runs :func:`warm_default_view` once per process in a daemon thread. It calls
-the very cached functions the Carte page calls for its default view (Grenoble-Alpes-Métropole,
-IRIS, default configuration, no uploaded places) with the same arguments, so it fills the same
-``st.cache_data`` / ``st.cache_resource`` entries (their key is the function and its
-arguments). A user who arrives mid-warm-up does not start a second computation: Streamlit's
-caches hold one lock per entry while it is computed, and a second caller of the same entry waits
-for it (``tests/test_warmup.py`` checks that the computation runs once). The server starts the
-thread from the ASGI lifespan of ``app.py`` (``streamlit run app.py`` serves an ``st.App``) and
-runs it before it answers (:func:`run_now`), so the work is done before anyone connects (AppTest runs of ``app.py`` do not start it). An error
-is logged, never raised: the pages compute what is missing as they always did.
+What: :func:`warm_default_view` runs once per process. It calls the very cached functions the
+Carte page calls for its default view (Grenoble-Alpes-Métropole, IRIS, default configuration, no
+uploaded places) with the same arguments, so it fills the same ``st.cache_data`` /
+``st.cache_resource`` entries (their key is the function and its arguments). ``app.py`` serves
+an ``st.App`` whose ASGI lifespan (:func:`lifespan`) imports the page's modules (:func:`preload`)
+and runs the warm-up (:func:`run_now`) before the server answers, so the work is done before
+anyone connects; AppTest runs of ``app.py`` do not start it. :func:`start` runs it in a daemon
+thread instead (tests): a visit arriving meanwhile does not start a second computation
+(Streamlit's caches hold one lock per entry while it is computed; ``tests/test_warmup.py``
+checks that it runs once) and waits for it (:func:`wait`). An error is logged, never raised: the
+pages compute what is missing as they always did.
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ def run_now() -> None:
 async def lifespan(_app) -> AsyncIterator[None]:
     """ASGI lifespan of ``app.py``'s ``st.App``: before the server answers, import the default
     page's modules and warm its caches (≈ 3–5 s on 2 cores), so that the first visit finds what a
-    warm one finds. Run in the server's own thread, not a new one: nothing is served yet, and a
-    thread of its own would keep its memory arena (≈ 100 MB more at the peak, measured)."""
+    warm one finds. Run in the server's own thread: nothing is served yet, so there is nothing to
+    wait beside."""
     timings["imports"] = preload()
     run_now()
     yield
