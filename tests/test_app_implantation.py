@@ -21,10 +21,12 @@ def workspace(tmp_path_factory):
     return tmp_path_factory.mktemp("ws") / "scenarios.sqlite"
 
 
-def _page(workspace, monkeypatch) -> AppTest:
+def _page(workspace, monkeypatch, query: dict | None = None) -> AppTest:
+    """The Implantation page run once in a new session (``query``: its link's parameters)."""
     monkeypatch.setenv("INCLUSION_WORKSPACE", str(workspace))
     app = AppTest.from_file(APP, default_timeout=120)
     app.switch_page("pages/implantation.py")
+    app.query_params.update(query or {})
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
@@ -113,12 +115,7 @@ def test_a_reload_recomputes_the_plan_of_its_link(workspace, monkeypatch):
     query = dict(first.query_params)
     assert query["plan"] == "mclp-3-20-exact-24-1-500-1-h"
 
-    monkeypatch.setenv("INCLUSION_WORKSPACE", str(workspace))
-    again = AppTest.from_file(APP, default_timeout=120)
-    again.switch_page("pages/implantation.py")
-    again.query_params.update(query)
-    again.run()
-    assert not again.exception, [e.value for e in again.exception]
+    again = _page(workspace, monkeypatch, query)
     assert again.dataframe[0].value.equals(sites)
     assert "résultat déjà calculé (le calcul avait pris" in _result_line(again)
     assert again.slider(key="plan_time").value == 20
@@ -133,12 +130,7 @@ def test_a_reload_recomputes_the_plan_of_its_link(workspace, monkeypatch):
     ],
 )
 def test_a_bad_plan_link_is_ignored_with_a_french_notice(workspace, monkeypatch, query, notice):
-    monkeypatch.setenv("INCLUSION_WORKSPACE", str(workspace))
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.switch_page("pages/implantation.py")
-    app.query_params.update(query)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = _page(workspace, monkeypatch, query)
     warnings = [w.value for w in app.warning]
     assert any(notice in _as_shown(w) for w in warnings), warnings
     assert not any("](" in w or "https://" in w for w in warnings)  # quoted values escaped

@@ -13,8 +13,9 @@ server under ``/diagnostic/`` first (two 404s: ``_stcore/health`` and ``_stcore/
 then a retry at the root 100 ms later): :func:`page_routes` serves the page URLs with the
 server's root written into the page. ``/donnees-methode`` and unknown URLs fell back to Carte
 with Streamlit's English « Page not found » dialog (shown by the front end itself):
-:func:`resolve_requested_page` maps the aliases to their page, and :class:`UnknownPageRedirect`
-redirects any other one-segment URL to the root (Carte) before the front end sees it.
+:class:`UnknownPageRedirect` redirects an alias to its page and any other unknown one-segment
+URL to the root (Carte) before the front end sees it; :func:`resolve_requested_page` maps the
+aliases in a script run too (AppTest, no server in front).
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ _BASE_SCRIPT = (
 
 
 def url_paths() -> tuple[str, ...]:
-    """Every page's URL path, then the aliases (what :func:`page_routes` serves)."""
-    return tuple(p[3] for p in PAGES) + tuple(PAGE_ALIASES)
+    """Every page's URL path (what :func:`page_routes` serves; the aliases are redirected)."""
+    return tuple(p[3] for p in PAGES)
 
 
 def resolve_requested_page(known: tuple[str, ...] | None = None) -> str | None:
@@ -113,10 +114,11 @@ _STREAMLIT_PATHS = frozenset({"media", "component", "static", "app", "healthz"})
 
 
 class UnknownPageRedirect:
-    """ASGI middleware: a GET of a one-segment URL that names no page (``/nulle-part``) is
-    redirected to the app's root, query string kept. Streamlit's front end would otherwise show
-    its English « Page not found » dialog (decided in the browser, out of the script's reach).
-    Paths with a dot (files), starting with ``_`` (``_stcore``) or owned by Streamlit pass."""
+    """ASGI middleware: a GET of a one-segment URL that names no page is redirected, query
+    string kept: an alias (``/donnees-methode``) to its page, anything else (``/nulle-part``) to
+    the app's root. Streamlit's front end would otherwise show its English « Page not found »
+    dialog (decided in the browser, out of the script's reach). Paths with a dot (files),
+    starting with ``_`` (``_stcore``) or owned by Streamlit pass."""
 
     def __init__(self, app, base_url_path: str = "") -> None:
         self.app = app
@@ -135,7 +137,8 @@ class UnknownPageRedirect:
             from starlette.responses import RedirectResponse
 
             query = scope.get("query_string", b"").decode("latin-1")
-            await RedirectResponse((self.base or "") + "/" + (f"?{query}" if query else ""), status_code=307)(scope, receive, send)
+            target = PAGE_ALIASES.get(scope["path"][len(self.base) + 1:], "")
+            await RedirectResponse(f"{self.base}/{target}" + (f"?{query}" if query else ""), status_code=307)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

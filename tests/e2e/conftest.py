@@ -11,6 +11,7 @@ Every request of the browser context is recorded; requests to any host other tha
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -234,7 +235,14 @@ def app_server(tmp_path_factory):
     Skips (or fails under ``INCLUSION_REQUIRE_E2E=1``) before starting when Chromium is absent.
     """
     _require_browser()
-    server = StreamlitServer(REPO_DIR / "app.py", tmp_path_factory.mktemp("app") / "streamlit.log")
+    with served_app(tmp_path_factory.mktemp("app") / "streamlit.log") as server:
+        yield server
+
+
+@contextlib.contextmanager
+def served_app(log_path: Path, env: dict[str, str] | None = None):
+    """The real app (``app.py``) in a server process while the block runs, stopped after it."""
+    server = StreamlitServer(REPO_DIR / "app.py", log_path, env=env)
     try:
         server.wait_ready()
         yield server

@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
-from tests.e2e.conftest import REPO_DIR, StreamlitServer, _require_browser, is_local_url
+from tests.e2e.conftest import _require_browser, is_local_url, served_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("vendored_leaflet")]
 
@@ -190,12 +191,8 @@ def screens_server(tmp_path_factory):
                         "n_sites": len(sites), "p_requested": len(sites)},
             "chosen_sites": [_site(k, *s) for k, s in enumerate(sites, 1)],
         })
-    server = StreamlitServer(REPO_DIR / "app.py", tmp / "streamlit.log", env={"INCLUSION_WORKSPACE": str(tmp / "scenarios.sqlite")})
-    try:
-        server.wait_ready()
+    with served_app(tmp / "streamlit.log", env={"INCLUSION_WORKSPACE": str(tmp / "scenarios.sqlite")}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -221,13 +218,19 @@ def wait_idle(page, timeout: float = RUN_TIMEOUT) -> None:
     for _ in range(2):
         page.wait_for_function(idle, timeout=timeout)
         time.sleep(0.4)
-    for handle in page.locator(FOLIUM_IFRAME).element_handles():
-        frame = handle.content_frame()
-        if frame is not None:
-            frame.wait_for_function(
-                f"() => document.querySelector('{ZONES_DRAWN}') && window.map && window.map._loaded && !window.map._animatingZoom",
-                timeout=timeout,
-            )
+    drawn = f"() => document.querySelector('{ZONES_DRAWN}') && window.map && window.map._loaded && !window.map._animatingZoom"
+    deadline = time.monotonic() + timeout / 1000
+    while True:  # the iframes are looked up again on each attempt: a rerun may replace one
+        try:
+            for handle in page.locator(FOLIUM_IFRAME).element_handles():
+                frame = handle.content_frame()
+                if frame is not None:
+                    frame.wait_for_function(drawn, timeout=15_000)
+            break
+        except PlaywrightError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     page.wait_for_function(idle, timeout=timeout)
     time.sleep(0.8)
 
