@@ -324,6 +324,23 @@ def line(
     return s
 
 
+def print_ratios(*, cold: float, warm: float, bare: float, diagnostic: float, switch: float) -> None:
+    """Issue #15's ratios, all from this run: cold / warm first visit of the Carte (≤ ×1.3), Carte
+    / bare streamlit-folium page (≤ ×1.25), Diagnostic / Carte first visits (≤ ×1.5), page switch
+    (≤ 0.7 s)."""
+    print("\nratios of issue #15 (same run)")
+    for label, value, ref, ref_label, target in (
+        ("cold: 1st visit after server start, Métropole", cold, warm, "warm", 1.3),
+        ("warm visit, Métropole (new profile)", warm, None, "", None),
+        ("Carte 1st visit vs bare streamlit-folium page", warm, bare, "bare map", 1.25),
+        ("Diagnostic page, 1st visit (new profile)", diagnostic, warm, "Carte", 1.5),
+        ("page switch Diagnostic → Carte", switch, None, "", None),
+    ):
+        ratio = f"  ×{value / ref:.2f} vs {ref_label} (target ≤ ×{target:g}: {'OK' if value / ref <= target else 'MISS'})" if ref else ""
+        print(f"{label:<48} {value:9.3f} s{ratio}")
+    print(line("page switch Diagnostic → Carte (target ≤ 0.7 s)", switch, "s", 0.7))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=3, help="warm measurements per case (median)")
@@ -415,19 +432,8 @@ def main() -> None:
     ):
         print(line(f"{label}: page switch", returning[case]["switch"], "s", target))
         print(line(f"{label}: new tab", returning[case]["reopen"], "s", target))
-    print("\nratios of issue #15 (same run)")
-    metro_warm, switch = med("metro", "time"), returning["metro"]["switch"]
-    diag = statistics.median(diagnostic)
-    for label, value, ref, ref_label, target in (
-        ("cold: 1st visit after server start, Métropole", r["metro"]["time"], metro_warm, "warm", 1.3),
-        ("warm visit, Métropole (new profile)", metro_warm, None, "", None),
-        ("Carte 1st visit vs bare streamlit-folium page", metro_warm, demo_t, "bare map", 1.25),
-        ("Diagnostic page, 1st visit (new profile)", diag, metro_warm, "Carte", 1.5),
-        ("page switch Diagnostic → Carte", switch, None, "", None),
-    ):
-        ratio = f"  ×{value / ref:.2f} vs {ref_label} (target ≤ ×{target:g}: {'OK' if value / ref <= target else 'MISS'})" if ref else ""
-        print(f"{label:<48} {value:9.3f} s{ratio}")
-    print(line("page switch Diagnostic → Carte (target ≤ 0.7 s)", switch, "s", 0.7))
+    print_ratios(cold=r["metro"]["time"], warm=med("metro", "time"), bare=demo_t, diagnostic=statistics.median(diagnostic),
+                 switch=returning["metro"]["switch"])
     print("\npayload until the map is drawn (websocket frames received; st_folium arguments)")
     demo_map = med("demo", "map_bytes") / 1e6
     print(line("reference: demo map component", demo_map, "MB"))
