@@ -254,12 +254,22 @@ def served_app(log_path: Path, env: dict[str, str] | None = None):
 def wide_page(browser):
     """Like :func:`page` at 1440 × 900 (a desk screen), downloads accepted; records and aborts
     every non-local request (``external_requests``) and records dialogs."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR", service_workers="block",
-                                  accept_downloads=True)
+    with guarded_page(browser, width=1440, height=900, accept_downloads=True) as pg:
+        yield pg
+
+
+@contextlib.contextmanager
+def guarded_page(browser, *, width: int, height: int, **context_options):
+    """A page in a fresh French context of ``width`` × ``height``: every non-local request is
+    aborted and recorded (``external_requests``), dialogs are recorded and dismissed."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR", service_workers="block",
+                                  **context_options)
     pg = context.new_page()
     pg.external_requests, pg.dialogs = [], []
     context.on("request", lambda r: None if is_local_url(r.url) else pg.external_requests.append(r.url))
     context.route("**/*", lambda route_: route_.continue_() if is_local_url(route_.request.url) else route_.abort())
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        context.close()

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.e2e.conftest import _require_browser, is_local_url, served_app
+from tests.e2e.conftest import _require_browser, guarded_page, served_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("vendored_leaflet")]
 
@@ -198,14 +198,8 @@ def screens_server(tmp_path_factory):
 @pytest.fixture
 def screen(browser):
     """A fresh 1 440 × 900 page; non-local requests aborted and recorded (``external_requests``)."""
-    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, locale="fr-FR", service_workers="block")
-    pg = context.new_page()
-    pg.external_requests, pg.dialogs = [], []
-    context.on("request", lambda r: None if is_local_url(r.url) else pg.external_requests.append(r.url))
-    context.route("**/*", lambda route_: route_.continue_() if is_local_url(route_.request.url) else route_.abort())
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    yield pg
-    context.close()
+    with guarded_page(browser, width=WIDTH, height=HEIGHT) as pg:
+        yield pg
 
 
 # -- helpers --------------------------------------------------------------------------------------
