@@ -8,10 +8,10 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from ui import compute, data, exports
+from ui import comparison, compute, data, exports
 from ui.navigation import use_app_navigation
 from ui.picker import LEVEL_LABELS, set_state, sidebar
-from ui.safe_text import escape_md
+from ui.safe_text import escape_md, escape_md_name
 from ui.state import MAX_COMPARE
 
 use_app_navigation()
@@ -30,7 +30,7 @@ config = compute.config_or_stop(state)
 st.title("Comparer des territoires")
 terr = data.territories()
 labels = dict(zip(terr["key"], terr["label"], strict=True))
-default = exports.compare_defaults(state.territory)
+default = comparison.compare_defaults(state.territory)
 picked = st.multiselect(
     f"Territoires à comparer (2 à {MAX_TERRITORIES})",
     list(labels),
@@ -54,15 +54,15 @@ if len(chosen) < 2:
 
 config_json = config.to_json()
 digest = exports.user_places_digest()
-region = exports.region_key(chosen[0])
+region = comparison.region_key(chosen[0])
 keys = list(dict.fromkeys([*chosen, *([region] if region else [])]))
 figures = {
-    k: pd.concat([exports.key_figures(k, config_json, digest), exports.outcome_figures(k, state.level, config_json, digest)],
+    k: pd.concat([exports.key_figures(k, config_json, digest), comparison.outcome_figures(k, state.level, config_json, digest)],
                  ignore_index=True).set_index("key")
     for k in keys
 }
 short = data.territories().set_index("key")["name"]
-names = exports.unique_names(chosen, short, labels)
+names = comparison.unique_names(chosen, short, labels)
 ref_name = f"Référence : {short.get(region, region)} (région)" if region else None
 
 st.caption(
@@ -77,7 +77,7 @@ st.caption(
 
 # -- table ----------------------------------------------------------------------------------------
 compared = {k: figures[k] for k in chosen}
-st.table(exports.comparison_table(compared, COMPARED, names), hide_index=True, border="horizontal")
+st.table(comparison.comparison_table(compared, COMPARED, names), hide_index=True, border="horizontal")
 
 long = exports.comparison_long({k: figures[k].reset_index().query("key in @COMPARED") for k in chosen}, labels)
 st.download_button(
@@ -107,15 +107,16 @@ for i, fk in enumerate(COMPARED):
         })
         r = figures[region].loc[fk] if region and fk not in TOTALS else None
         reference = (ref_name, float(r["value"]), exports.figure_text(r["value"], r["unit"], r["decimals"])) if r is not None else None
-        st.altair_chart(exports.comparison_chart(values, unit=f0["unit"], decimals=int(f0["decimals"]), reference=reference), width="stretch")
+        st.altair_chart(comparison.comparison_chart(values, unit=f0["unit"], decimals=int(f0["decimals"]), reference=reference), width="stretch")
         missing = [(names[k], str(figures[k].loc[fk, "note"] or "donnée absente").split(" ; ")[0]) for k in chosen
                    if pd.isna(figures[k].loc[fk, "value"])]
         for name, reason in missing:
             st.caption(f"n.d. pour {escape_md(name)} : {escape_md(reason)} (détail dans « Sources et remarques »).")
 
-st.caption("**Sources**\n\n" + exports.comparison_sources(compared, COMPARED))
+st.caption("**Sources**\n\n" + comparison.comparison_sources(compared, COMPARED))
 
 with st.expander("Sources et remarques, territoire par territoire"):
     notes = long[["territoire", "indicateur", "source", "remarque"]]
     notes = notes[notes["remarque"].astype(str).str.len() > 0]
+    notes = notes.assign(territoire=notes["territoire"].map(escape_md_name))  # st.table renders Markdown
     st.table(notes.rename(columns={"territoire": "Territoire", "indicateur": "Indicateur", "source": "Source", "remarque": "Remarque"}), hide_index=True, border="horizontal")

@@ -15,6 +15,7 @@ from ui import activity_panel, compute, data, exports, session_places
 from ui.folium_map import format_fr
 from ui.navigation import use_app_navigation
 from ui.picker import LEVEL_LABELS, sidebar
+from ui.safe_text import escape_md_name
 
 use_app_navigation()
 
@@ -91,10 +92,11 @@ for col, (k, short) in zip(cols, METRICS.items(), strict=True):
 
 rows = []
 for k, f in figs.iterrows():
-    row = {"Indicateur": f["label"], label: exports.figure_text(f["value"], f["unit"], f["decimals"])}
+    # st.table renders Markdown: the territories' names (data) are escaped in its headers
+    row = {"Indicateur": f["label"], escape_md_name(label): exports.figure_text(f["value"], f["unit"], f["decimals"])}
     if ref_figs is not None:
         r = ref_figs.loc[k] if k in ref_figs.index else None
-        row[f"Référence : {ref_label}"] = exports.figure_text(r["value"], r["unit"], r["decimals"]) if r is not None else "—"
+        row[f"Référence : {escape_md_name(ref_label)}"] = exports.figure_text(r["value"], r["unit"], r["decimals"]) if r is not None else "—"
     row["Unité"] = f["unit"]
     share = f["estimated_share"]
     row["Part estimée"] = exports.figure_text(100.0 * share, "%", 0) if np.isfinite(share) and share >= 0.0005 else "—"

@@ -37,7 +37,7 @@ from loaders.errors import LoaderError
 from loaders.sources import Source
 from loaders.user_places import MAX_BYTES, MAX_ROWS, parse_user_places, template_csv
 from planning import scenarios as sc
-from ui.safe_text import escape_md, quoted, shorten
+from ui.safe_text import escape_md, escape_md_name, quoted, shorten
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 APP = str(REPO_DIR / "app.py")
@@ -182,6 +182,24 @@ def test_escape_md_leaves_no_markup(raw):
     # what is left reads as the original once the escapes are removed
     plain = re.sub(r"\\(.)", r"\1", out).replace("\u200b", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     assert plain == raw.replace("\n", " ")
+
+
+@pytest.mark.parametrize("raw", [
+    "[Cliquez ici pour vous reconnecter](https://evil.example/login)",
+    "![pixel](https://evil.example/p.png)",
+    "<img src=x onerror=alert(1)>",
+    "www.evil.example et contact@evil.example",
+    ":red[ALERTE] $x$ **gras** `code` | table |",
+])
+def test_escape_md_name_leaves_no_markup_and_names_unchanged(raw):
+    """Names from the data in st.table headers and cells (ui.safe_text.escape_md_name)."""
+    out = escape_md_name(raw)
+    assert not re.search(r"(?<!\\)[\[\]*`$|_~]", out), out  # every bracket, emphasis, code, math or pipe escaped
+    assert "<" not in out and ">" not in out and not re.search(r"https?://|www\.|\w@\w", out), out
+    plain = re.sub(r"\\(.)", r"\1", out).replace("\u200b", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert plain == raw
+    for name in ("Saint-Martin-d'Hères (Commune 38421)", "Grenoble-Alpes-Métropole (EPCI 200040715)", "Val-d'Isère"):
+        assert escape_md_name(name) == name
 
 
 def test_escape_md_cuts_long_values():

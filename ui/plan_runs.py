@@ -30,7 +30,7 @@ import streamlit as st
 from markupsafe import Markup
 
 from indicators import Config
-from planning.scenarios import LONLAT_DECIMALS, XY_DECIMALS, ScenarioStore, comparison_rows, site_points
+from planning.scenarios import ScenarioStore, comparison_rows, rounded_site, site_points
 from planning.workflow import PlanOutcome, apply_edits, plan
 from ui import data
 from ui.folium_map import PointLayer, format_fr
@@ -222,29 +222,32 @@ def sites_table(sites: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _rounded_sites(sites: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(sites.drop(columns=[c for c in ("geometry",) if c in sites]))
-    for col, decimals in (("lon", LONLAT_DECIMALS), ("lat", LONLAT_DECIMALS), ("x", XY_DECIMALS), ("y", XY_DECIMALS)):
-        if col in out:
-            out[col] = pd.to_numeric(out[col], errors="coerce").round(decimals)
-    if "kind" in out:
-        out.insert(out.columns.get_loc("kind") + 1, "type", out["kind"].astype(str).map(lambda k: CANDIDATE_KIND_LABELS.get(k, "Autre")))
+def _site_records(sites: pd.DataFrame) -> list[dict]:
+    """The proposed sites as plain records, coordinates rounded as a saved scenario keeps them
+    (:func:`planning.scenarios.rounded_site`), the candidate kind's label beside its code."""
+    out = []
+    for rec in pd.DataFrame(sites.drop(columns=[c for c in ("geometry",) if c in sites])).to_dict("records"):
+        row = {}
+        for k, v in rounded_site({k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()}).items():
+            row[k] = v
+            if k == "kind":
+                row["type"] = CANDIDATE_KIND_LABELS.get(str(v), "Autre")
+        out.append(row)
     return out
 
 
 def sites_csv(sites: pd.DataFrame) -> bytes:
     """The proposed sites as CSV (UTF-8 with BOM), coordinates rounded: lon/lat to 10⁻⁶ degree
     (≈ 0,1 m), Lambert-93 x/y to 0,1 m."""
-    return _rounded_sites(sites).to_csv(index=False).encode("utf-8-sig")
+    return pd.DataFrame(_site_records(sites)).to_csv(index=False).encode("utf-8-sig")
 
 
 def sites_geojson(sites: pd.DataFrame) -> bytes:
     """The proposed sites as a GeoJSON FeatureCollection (WGS84, RFC 7946), rounded as in :func:`sites_csv`."""
-    out = _rounded_sites(sites)
     feats = []
-    for rec in out.to_dict("records"):
+    for rec in _site_records(sites):
         lon, lat = rec.pop("lon", None), rec.pop("lat", None)
-        props = {k: (None if isinstance(v, float) and not math.isfinite(v) else (v.item() if hasattr(v, "item") else v)) for k, v in rec.items()}
+        props = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in rec.items()}
         geom = {"type": "Point", "coordinates": [lon, lat]} if lon == lon and lat == lat and lon is not None else None
         feats.append({"type": "Feature", "geometry": geom, "properties": props})
     return json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -253,8 +256,7 @@ def sites_geojson(sites: pd.DataFrame) -> bytes:
 def scenario_sites(outcome: PlanOutcome) -> list[dict]:
     """The proposed sites as a saved scenario holds them (plain values, coordinates rounded)."""
     keep = ("candidate_id", "kind", "name", "x", "y", "lon", "lat", "code_commune", "rank", "marginal_gain", "newly_covered")
-    recs = _rounded_sites(outcome.sites).to_dict("records")
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items() if k in keep} for rec in recs]
+    return [{k: v for k, v in rec.items() if k in keep} for rec in _site_records(outcome.sites)]
 
 
 # -- saved scenarios side by side --------------------------------------------------------------------

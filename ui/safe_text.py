@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_NOTICE_CHARS", "MAX_VALUE_CHARS", "escape_md", "quoted", "shorten"]
+__all__ = ["MAX_NOTICE_CHARS", "MAX_VALUE_CHARS", "escape_md", "escape_md_name", "quoted", "shorten"]
 
 #: a quoted value (URL parameter, cell, file name) is shown with at most this many characters
 MAX_VALUE_CHARS = 80
@@ -41,6 +41,9 @@ MAX_NOTICE_CHARS = 400
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 #: ASCII punctuation with a meaning in Markdown / GFM / Streamlit's renderer (``&<>`` are entities)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
+#: the characters a name from the data (a territory, a zone) may hold that Markdown would read:
+#: links and images need ``[``, emphasis ``*`` ``_`` ``~``, code `````, math ``$``, tables ``|``
+_MD_NAME_SPECIAL = re.compile(r"([\\`*_\[\]$|~])")
 _ZWSP = "\u200b"
 _WWW = re.compile(r"(?i)(www)(\\?\.)")
 
@@ -66,3 +69,16 @@ def escape_md(text: object, max_chars: int = MAX_NOTICE_CHARS) -> str:
 def quoted(value: object, max_chars: int = MAX_VALUE_CHARS) -> str:
     """« value », shortened and escaped for a Markdown notice."""
     return f"« {escape_md(value, max_chars)} »"
+
+
+def escape_md_name(text: object, max_chars: int = MAX_VALUE_CHARS) -> str:
+    """A name from the data (territory, zone) for a Markdown cell or header (``st.table``):
+    :func:`escape_md`'s protections against links, images, HTML, emphasis and autolinks, but
+    the punctuation names are made of (hyphens, apostrophes, parentheses, dots) left as it is,
+    so that « Saint-Martin-d'Hères (Commune 38421) » reads and compares unchanged."""
+    s = shorten(text, max_chars)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_NAME_SPECIAL.sub(r"\\\1", s)
+    s = s.replace(":", ":" + _ZWSP).replace("@", "@" + _ZWSP)
+    return _WWW.sub(r"\1" + _ZWSP + r"\2", s)
+
