@@ -68,7 +68,7 @@ ref_name = f"Référence : {short.get(region, region)} (région)" if region else
 st.caption(
     "Chaque chiffre est recalculé par **somme des effectifs** des communes du territoire (jamais par moyenne de taux). "
     f"Besoin : modèle « {compute.NEED_LABELS[state.need_model]} » ; offre : lieux du territoire (réglages de la page Carte). "
-    f"**Indice de fragilité** : note moyenne des habitants, c'est-à-dire la note (0 à 10) de chaque zone "
+    f"**Indice de fragilité** : note moyenne des habitants, c'est-à-dire la note (1 à 10) de chaque zone "
     f"({LEVEL_LABELS[state.level]}) pondérée par sa population, chaque note étant le décile de la zone sur la référence de l'indice. "
     "**Accessibilité** (E2SFCA) : heures d'accompagnement par semaine pour 1 000 personnes en besoin, moyenne pondérée par le besoin ; "
     "**besoin non couvert** : somme des zones. Mêmes valeurs que les pages Carte et Diagnostic. "

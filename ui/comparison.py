@@ -44,7 +44,7 @@ def outcome_rows(res: pd.DataFrame, zones: pd.DataFrame, level: str, source: str
     territory's zones of that level (pack rows, with ``population``). The same sums as the
     diagnostic report (``reports.sections_access``) and the Diagnostic page's zone table:
 
-    - index = Σ_z pop_z · score_z / Σ_z pop_z over the scored zones: the note (0–10) of the zone
+    - index = Σ_z pop_z · score_z / Σ_z pop_z over the scored zones: the note (1–10) of the zone
       where the average resident lives (each zone's decile against the index reference);
     - access = Σ_z N_z · A_z / Σ_z N_z (hours per week per 1 000 people in need, need-weighted:
       equal to the territory's own value, :mod:`indicators.levels`);
