@@ -152,10 +152,14 @@ def _finish(fig: Figure, ax, frame: MapFrame, handles: list, legend_title: str) 
 
 
 def classify(values, scheme: str = "quantiles", k: int = 5) -> tuple[list[float], int]:
-    """Class edges (k + 1 values) with mapclassify, as the app's maps (``ui.compute.classify``);
-    fewer classes when there are few distinct values."""
-    import mapclassify
+    """Class edges (k + 1 values), as the app's maps (``ui.compute.classify``); fewer classes
+    when there are few distinct values.
 
+    Natural breaks: ``mapclassify.NaturalBreaks``. Quantiles and equal intervals are mapclassify's
+    own definitions written with numpy (:func:`_mapclassify_bins`), so that the map server does
+    not import mapclassify for the default classes: its import pulls scikit-learn, scipy.stats
+    and matplotlib.pyplot (≈ 1,1 s and ≈ 100 MB of server memory on the first map);
+    ``tests/test_map_classes.py`` checks they equal mapclassify's bins on every layer."""
     v = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(float)
     if v.size == 0:
         return [0.0, 1.0], 1
@@ -164,19 +168,37 @@ def classify(values, scheme: str = "quantiles", k: int = 5) -> tuple[list[float]
     if k == 1:
         lo, hi = float(distinct[0]), float(distinct[-1])
         return [lo, hi if hi > lo else lo + 1.0], 1
-    with warnings.catch_warnings():  # « not enough unique values »: fewer classes, as the edges below say
-        warnings.simplefilter("ignore", UserWarning)
-        if scheme == "natural_breaks":
-            c = mapclassify.NaturalBreaks(v, k=k)
-        elif scheme == "equal_interval":
-            c = mapclassify.EqualInterval(v, k=k)
-        else:
-            c = mapclassify.Quantiles(v, k=k)
-    edges = sorted({float(v.min()), *(float(b) for b in c.bins)})
+    if scheme == "natural_breaks":
+        import mapclassify
+
+        with warnings.catch_warnings():  # « not enough unique values »: fewer classes, as the edges below say
+            warnings.simplefilter("ignore", UserWarning)
+            bins = mapclassify.NaturalBreaks(v, k=k).bins
+    else:
+        bins = _mapclassify_bins(v, scheme, k)
+    edges = sorted({float(v.min()), *(float(b) for b in bins)})
     if len(edges) < 2:
         edges = [edges[0], edges[0] + 1.0]
     edges[-1] = max(edges[-1], float(v.max()))
     return edges, len(edges) - 1
+
+
+def _mapclassify_bins(v: np.ndarray, scheme: str, k: int) -> np.ndarray:
+    """Upper bounds of the k classes as ``mapclassify.Quantiles`` / ``EqualInterval`` set them:
+
+    - quantiles: the distinct values of the percentiles p = 100/k, 2·100/k, …, 100 (linear
+      interpolation, as ``scipy.stats.scoreatpercentile``);
+    - equal interval: min + i·(max − min)/k for i = 1 … k, the last one set to max."""
+    if scheme == "equal_interval":
+        lo, hi = float(v.min()), float(v.max())
+        width = (hi - lo) / k
+        cuts = np.arange(lo + width, hi + width, width)[:k]
+        cuts[-1] = hi
+        return cuts
+    step = 100.0 / k
+    pct = np.arange(step, 100.0 + step, step)
+    pct[-1] = min(pct[-1], 100.0)
+    return np.unique(np.percentile(v, pct))
 
 
 #: a class « 0 » of its own when at least this share of the zones is exactly 0 (unmet need:

@@ -4,23 +4,60 @@ on the real unmet need of the région's communes and hand cases."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import geodata
 from reports.build import DEFAULT_CONFIG
-from reports.maps import class_indices, class_labels, edge_texts, map_classes
+from reports.maps import class_indices, class_labels, classify, edge_texts, map_classes
 from reports.results import level_results, pack_tables
 from reports.sections_access import unmet_classes
 from ui.compute import plural, zones_caption
 
 
 @pytest.fixture(scope="module")
-def region_unmet() -> pd.Series:
+def region_results() -> dict[str, pd.DataFrame]:
+    """The région's results at commune and IRIS level (every layer the maps can show)."""
     pack = geodata.load_pack()
     places = pd.DataFrame(pack["places"].drop(columns="geometry"))
-    return level_results(pack_tables(pack), "commune", places, DEFAULT_CONFIG)[0]["unmet"]
+    tables = pack_tables(pack)
+    return {level: level_results(tables, level, places, DEFAULT_CONFIG)[0] for level in ("commune", "iris")}
+
+
+@pytest.fixture(scope="module")
+def region_unmet(region_results) -> pd.Series:
+    return region_results["commune"]["unmet"]
+
+
+def test_quantiles_and_equal_intervals_are_mapclassify_bins(region_results):
+    """The numpy quantiles / equal intervals of ``classify`` (which spare the map server the
+    import of mapclassify) give mapclassify's bins, on every numeric layer of the région at both
+    levels, for 3, 5 and 7 classes, and on tied hand values."""
+    import mapclassify
+
+    checked = 0
+    cases = [np.array([0.0, 0, 0, 0, 1, 1, 2, 50]), np.array([1.0, 2.0]), np.arange(1000.0)]
+    for table in region_results.values():
+        for col in table.select_dtypes("number").columns:
+            v = table[col].dropna().to_numpy(float)
+            if np.unique(v).size >= 2:
+                cases.append(v)
+    for v in cases:
+        for k in (3, 5, 7):
+            k_used = min(k, np.unique(v).size)
+            for scheme, cls in (("quantiles", mapclassify.Quantiles), ("equal_interval", mapclassify.EqualInterval)):
+                with warnings.catch_warnings():  # « not enough unique values »
+                    warnings.simplefilter("ignore", UserWarning)
+                    expected = sorted({float(v.min()), *map(float, cls(v, k=k_used).bins)})
+                expected[-1] = max(expected[-1], float(v.max()))
+                edges, n = classify(v, scheme, k)
+                assert edges == pytest.approx(expected, rel=1e-12, abs=1e-12), (scheme, k, v[:5])
+                assert n == len(expected) - 1
+                checked += 1
+    assert checked > 100  # the layers were found (index, indicators, access, unmet need…)
 
 
 def test_region_unmet_need_gets_a_zero_class(region_unmet):

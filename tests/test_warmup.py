@@ -7,13 +7,18 @@ computations of the page's entry.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from ui import compute, map_layers, warmup
 from ui.state import ViewState
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -84,3 +89,15 @@ def test_start_runs_once_and_a_failure_does_not_raise(monkeypatch, caplog):
     assert warmup.wait(0) and not thread.is_alive()
     assert warmup.start() is None  # once per process
     assert "warm-up failed" in caplog.text
+
+
+def test_preload_leaves_component_modules_to_the_sessions():
+    """A Streamlit component module imported outside a session is never registered (its iframe
+    then answers 404 and the map is never drawn): the server-start preload imports the page's
+    heavy modules but not streamlit-folium. Run in a fresh interpreter (this one may have it)."""
+    code = (
+        "import sys; from ui import warmup; warmup.preload(); "
+        "print(sorted(m for m in ('streamlit_folium', 'folium.plugins', 'mapclassify') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['folium.plugins']"  # nor mapclassify (≈ 100 MB, 1 s)

@@ -109,6 +109,11 @@ def wait(timeout: float | None = None) -> bool:
 PAGE_MODULES = (
     "geopandas", "indicators", "ui.compute", "ui.data", "ui.explain", "ui.folium_map", "ui.labels", "ui.map_controls",
     "ui.map_layers", "ui.offline_assets", "ui.picker", "ui.safe_text", "ui.session_places", "ui.state",
+    # imported inside functions of the page by its first run: folium's plugins (≈ 0,2 s, their
+    # templates compiled; streamlit-folium itself must not be imported here: a component module
+    # imported outside a session is never registered, and its iframe answers 404), the page
+    # icon's emoji table (0,13 s), the classes and matplotlib for the palettes
+    "folium.plugins", "streamlit.emojis", "reports.maps", "matplotlib",
 )
 
 
