@@ -9,7 +9,8 @@ display. Everything runs on the embedded pack (``geodata/pack``), with no networ
 This file is read twice. ``streamlit run`` finds the ``st.App`` below and imports this module
 once at server start (``__name__ == "app"``): the server then serves the page URLs itself
 (``ui.navigation.page_routes``: no 404 when a page's URL is opened directly) and warms the
-default view's caches in the background before the first visit (``ui.warmup``). Every session
+default view's caches before the first visit (``ui.warmup``), with glibc's malloc limited to
+two arenas (``ui.server_memory``). Every session
 then runs it as its script (``__name__ == "__main__"``, also under AppTest): :func:`main`.
 """
 
@@ -49,7 +50,9 @@ else:  # imported by `streamlit run` at server start: the ASGI app it serves
     from streamlit import config as _config
 
     from ui import warmup
+    from ui.server_memory import limit_malloc_arenas
 
+    limit_malloc_arenas()  # before the sessions' threads: 2 malloc arenas, not 16 (ui/server_memory.py)
     app = st.App(
         __file__,
         lifespan=warmup.lifespan,
