@@ -40,8 +40,17 @@ def point_features(args: dict, class_name: str) -> list[dict]:
 
 
 def zone_style(args: dict) -> dict:
-    """The ZoneStyle data sent with the map: ``{"styles", "zones": {code: [k, tip, pop]}, "legend"}``."""
+    """The ZoneStyle data sent with the map: ``{"styles", "zones": {code: [k, tip, pop]}, "legend"}``,
+    each tooltip joined back from its shared lines as the browser does (``tipText``); the lines
+    as sent are under ``"lines"``."""
     text = args.get("feature_group") or ""
     start = text.find(ZONE_STYLE_MARKER)
     assert start >= 0, "no zone style in the component's feature group"
-    return json.JSONDecoder().raw_decode(text, start + len(ZONE_STYLE_MARKER))[0]
+    data = json.JSONDecoder().raw_decode(text, start + len(ZONE_STYLE_MARKER))[0]
+    lines = data.get("lines", [])
+
+    def tip(t):
+        return t if t is None or isinstance(t, str) else "<br>".join(lines[p] if isinstance(p, int) else p for p in t)
+
+    data["zones"] = {code: [z[0], tip(z[1]), *z[2:]] for code, z in data["zones"].items()}
+    return data

@@ -360,3 +360,36 @@ def test_reference_france_from_the_link():
     at.selectbox(key="zone_pick").set_value(GRENOBLE).run()
     captions = " ".join(c.value for c in at.caption)
     assert "Référence France" in captions and "Taux de pauvreté" in captions
+
+
+def test_region_commune_map_sends_shared_tooltip_lines_once(captured):
+    """The région at commune level (4 027 zones): tooltip lines shared by several zones (« Valeur
+    estimée : … », « Indice … : 5,8 ») travel once; joined back they are the built tooltips, and
+    the component's arguments stay under the 2 MB of issue #15 (2,10 MB when each zone carried
+    its whole tooltip)."""
+    at = new_app(t="reg:84", lvl="commune").run()
+    assert not at.exception, at.exception
+    args = map_args(at)
+    style = zone_style(args)
+    built = zone_properties(captured.maps[0])
+    assert len(style["zones"]) == len(built) == 4027
+    assert style["zones"] == {c: [z["k"], z["tip"], z["pop"]] for c, z in built.items()}
+    assert len(style["lines"]) >= 10 and any(line.startswith("<i>Valeur estimée") for line in style["lines"])
+    size = len(json.dumps(args, ensure_ascii=False).encode())
+    assert size < 2_000_000, size
+
+
+def test_shared_tooltip_lines_round_trip_and_keep_escaping():
+    zones = {
+        "a": [0, "<b>A &lt;br&gt;</b><br>Indice : 5,8<br><i>Valeur estimée</i>", None],
+        "b": [1, "<b>B</b><br>Indice : 5,8<br><i>Valeur estimée</i>", "<p>x</p>"],
+        "c": [2, "<b>C</b><br>Indice : 6,1", None],
+        "d": [3, None, None],
+    }
+    lines, compact = ui.folium_map.shared_tooltip_lines(zones)
+    assert lines == ["Indice : 5,8", "<i>Valeur estimée</i>"]
+    assert compact["a"] == [0, ["<b>A &lt;br&gt;</b>", 0, 1], None] and compact["b"][2] == "<p>x</p>"
+    assert compact["c"] == zones["c"] and compact["d"] == zones["d"]  # nothing shared: sent whole
+    joined = {k: "<br>".join(lines[p] if isinstance(p, int) else p for p in z[1]) if isinstance(z[1], list) else z[1]
+              for k, z in compact.items()}
+    assert joined == {k: z[1] for k, z in zones.items()}
