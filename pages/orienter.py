@@ -39,23 +39,63 @@ st.caption(
 user = session_places.get()
 index = ou.place_index(today.isoformat(), None if user.empty else pd.DataFrame(user.drop(columns="geometry")))
 
+
+def territory_map(origin: ou.Origin | None, shown: pd.DataFrame) -> None:
+    """The territory's map with the places ``shown`` (numbered) and the start; a click there sets
+    the start when « Un point cliqué sur la carte » is chosen."""
+    level = state.level if not data.zones_in(state.kind, state.code, state.level).empty else "commune"
+    zones = data.zones_in(state.kind, state.code, level)[["code", "name"]].assign(value=0.0)
+    layers = []
+    if len(shown):
+        pts = gpd.GeoDataFrame(shown.assign(label=shown["rank"].astype(str) + ". " + shown["name"].astype(str)),
+                               geometry=gpd.points_from_xy(shown["lon"], shown["lat"]), crs="EPSG:4326")
+        layers.append(PointLayer(pts, "label", "Lieux proposés (numéro et nom au survol)", "#1d4ed8",
+                                 partial(explain.place_popup, type_labels=PLACE_TYPE_LABELS, service_labels=SERVICE_LABELS, today=today),
+                                 None, 7, changes=True))
+    if origin is not None:
+        start = gpd.GeoDataFrame({"label": [f"Départ : {origin.label}"]}, geometry=gpd.points_from_xy([origin.x], [origin.y]),
+                                 crs="EPSG:2154").to_crs("EPSG:4326")
+        layers.append(PointLayer(start, "label", "Point de départ", "#dc2626", None, None, 8, changes=True))
+    try:
+        fmap = build_choropleth(zones, "value", "name", [0.0, 1.0], ["#eef2f7"], legend_title="Territoire",
+                                legend_labels=["Quartiers / communes"], extra_points=layers,
+                                zone_outlines=map_layers.zone_outlines(state.kind, state.code, level))
+        _zone, clicked = show_map_with_clicks(fmap, key=f"orient_map_{state.territory}_{level}", height=460)
+    except MissingAssetError as exc:
+        st.error(f"Les fichiers de la carte sont absents : {escape_md(exc)}")
+        clicked = None
+    if picked == ou.POINT_KEY and clicked and clicked != st.session_state.get("orient_last_click"):
+        st.session_state["orient_last_click"] = clicked
+        st.session_state["orient_point"] = clicked
+        st.rerun()
+
+
 # 1. where the person lives, how they travel --------------------------------------------------------------
 options = ou.origin_options(state.kind, state.code)
 origin_key = f"orient_origin_{state.territory}"
 K = ou.KEYS
 row_a = st.columns([4, 2, 2])
+choose_first = state.kind in ou.CHOOSE_ORIGIN_KINDS  # département, région: no central start
 picked = row_a[0].selectbox("Où habite la personne ? (commune ou quartier)", list(options), format_func=options.get,
+                            index=None if choose_first else 0, placeholder="Choisissez sa commune",
                             key=origin_key, help="Le temps de trajet part du point central du quartier ou de la commune, "
                             "ou d'un point cliqué sur la carte (choisissez « Un point cliqué sur la carte » puis cliquez).")
 point = st.session_state.get("orient_point")
 first = next(iter(options))
 if picked == ou.POINT_KEY and point:
     origin = ou.point_origin(*point)
+elif picked is None or (picked == ou.POINT_KEY and choose_first):
+    origin = None  # asked below, once the map is drawn to click on
 elif picked == ou.POINT_KEY:
     origin = ou.zone_origin(first, options[first])
     row_a[0].info("Cliquez sur la carte pour placer le point de départ.")
 else:
     origin = ou.zone_origin(picked, options[picked])
+if origin is None:
+    st.info(ou.CHOOSE_ORIGIN_TEXT)
+    if picked == ou.POINT_KEY:
+        territory_map(None, pd.DataFrame())
+    st.stop()
 if not st.session_state.get(K["mode_touched"]) and st.session_state.get("orient_mode_for") != origin.key:
     st.session_state[K["mode"]] = origin.auto_mode  # follow the starting zone until the worker chooses
     st.session_state["orient_mode_for"] = origin.key
@@ -105,30 +145,7 @@ with left:
 
 # 4. the map and the fiche ------------------------------------------------------------------------------
 with right:
-    level = state.level if not data.zones_in(state.kind, state.code, state.level).empty else "commune"
-    zones = data.zones_in(state.kind, state.code, level)[["code", "name"]].assign(value=0.0)
-    shown = matches.head(ou.N_CARDS)
-    layers = []
-    if len(shown):
-        pts = gpd.GeoDataFrame(shown.assign(label=shown["rank"].astype(str) + ". " + shown["name"].astype(str)),
-                               geometry=gpd.points_from_xy(shown["lon"], shown["lat"]), crs="EPSG:4326")
-        layers.append(PointLayer(pts, "label", "Lieux proposés (numéro et nom au survol)", "#1d4ed8",
-                                 partial(explain.place_popup, type_labels=PLACE_TYPE_LABELS, service_labels=SERVICE_LABELS, today=today),
-                                 None, 7, changes=True))
-    start = gpd.GeoDataFrame({"label": [f"Départ : {origin.label}"]}, geometry=gpd.points_from_xy([origin.x], [origin.y]), crs="EPSG:2154").to_crs("EPSG:4326")
-    layers.append(PointLayer(start, "label", "Point de départ", "#dc2626", None, None, 8, changes=True))
-    try:
-        fmap = build_choropleth(zones, "value", "name", [0.0, 1.0], ["#eef2f7"], legend_title="Territoire",
-                                legend_labels=["Quartiers / communes"], extra_points=layers,
-                                zone_outlines=map_layers.zone_outlines(state.kind, state.code, level))
-        _zone, clicked = show_map_with_clicks(fmap, key=f"orient_map_{state.territory}_{level}", height=460)
-    except MissingAssetError as exc:
-        st.error(f"Les fichiers de la carte sont absents : {escape_md(exc)}")
-        clicked = None
-    if picked == ou.POINT_KEY and clicked and clicked != st.session_state.get("orient_last_click"):
-        st.session_state["orient_last_click"] = clicked
-        st.session_state["orient_point"] = clicked
-        st.rerun()
+    territory_map(origin, matches.head(ou.N_CARDS))
     fiche = ou.fiche_from(result, origin.label, (origin.x, origin.y), today, ou.commune_names())
     pack = data.pack()
     fiche = replace(fiche, note=ou.few_places_note(len(fiche.places), need) if fiche.places else ou.empty_text(need, origin.label))

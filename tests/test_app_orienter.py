@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from indicators.orientation import normalise_phone
 from ui.labels import PLACE_TYPE_LABELS
+from ui.orientation import POINT_KEY
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 APP = str(REPO_DIR / "app.py")
@@ -276,3 +277,27 @@ def test_carte_popups_carry_the_freshness_badge():
     pops = [f["properties"].get("pop", "") for f in point_features(map_args(at), POINT_CLASS)]
     places = [p for p in pops if "<i>Source :</i>" in p]  # the QPV markers have their own popups
     assert len(places) >= 20 and all(">à actualiser</span>" in p for p in places)  # every date of the pack is ≥ 18 months old
+
+
+@pytest.mark.parametrize("territory", ["reg:84", "dep:38"])
+def test_a_departement_or_the_region_asks_for_the_persons_commune_first(territory):
+    """No start at the centre of population of the région (in the Loire) or of a département: the
+    page asks for the commune, then answers from it; a clicked point is also offered."""
+    at = open_orienter(t=territory)
+    assert not at.exception, at.exception
+    box = at.selectbox(key=f"orient_origin_{territory}")
+    assert box.value is None and not any("centre de population" in str(o) for o in box.options)
+    assert "un point central ne dit rien de son trajet" in at.info[0].value
+    assert not cards(at)
+    box.set_value("commune:38151").run()  # Échirolles
+    assert not at.exception, at.exception
+    assert cards(at) and not any("un point central" in i.value for i in at.info)
+    at.selectbox(key=f"orient_origin_{territory}").set_value(POINT_KEY).run()
+    assert not at.exception, at.exception
+    assert "un point central" in at.info[0].value  # the map is there to click on
+
+
+def test_an_epci_still_starts_at_its_centre_of_population():
+    at = open_orienter(t="epci:200040715")
+    assert at.selectbox(key="orient_origin_epci:200040715").value == "epci:200040715"
+    assert cards(at)

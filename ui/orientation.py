@@ -732,14 +732,25 @@ class Origin:
     auto_mode: str
 
 
+#: territories too large for a default start: the person's commune is asked first
+CHOOSE_ORIGIN_KINDS = ("reg", "dep")
+CHOOSE_ORIGIN_TEXT = ("Choisissez d'abord où habite la personne (sa commune, ou un point sur la carte) : à l'échelle "
+                      "d'un département ou de la région, un point central ne dit rien de son trajet.")
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def origin_options(kind: str, code: str) -> dict[str, str]:
-    """{key: label} of the places of residence offered for the territory: itself, its communes
-    (above a commune) and its IRIS (up to an EPCI), then the clicked point."""
+    """{key: label} of the places of residence offered for the territory: itself (a commune, or an
+    EPCI's centre of population), its communes (above a commune) and its IRIS (up to an EPCI), then
+    the clicked point. A département or the région is not offered as a start: its centre of
+    population (the région's is in the Loire) says nothing of anyone's journey
+    (:data:`CHOOSE_ORIGIN_KINDS`: the page asks for a commune first)."""
     p = data.pack()
     level = data.KIND_LEVEL[kind]
     own = p[level][p[level]["code"] == code]
-    out = {f"{level}:{code}": f"{own['name'].iloc[0]} ({'commune entière' if kind == 'com' else 'centre de population'})"} if len(own) else {}
+    out = {}
+    if len(own) and kind not in CHOOSE_ORIGIN_KINDS:
+        out[f"{level}:{code}"] = f"{own['name'].iloc[0]} ({'commune entière' if kind == 'com' else 'centre de population'})"
     if kind != "com":
         coms = data.zones_in(kind, code, "commune").sort_values("name")
         out |= {f"commune:{c}": f"{n} (commune)" for c, n in zip(coms["code"], coms["name"], strict=True)}
