@@ -77,7 +77,7 @@ st.caption(
     + (f"comparés à la référence **{ref_label}**. " if ref else "sans référence au-dessus de la région. ")
     + f"Besoin estimé avec le modèle « {compute.NEED_LABELS[state.need_model]} » ; "
     f"zone de chalandise « {compute.PRESET_LABELS[state.preset]} » (réglages de la page Carte). "
-    "« n.d. » = donnée non disponible : la raison est donnée en remarque."
+    "« n.d. » = donnée non disponible : la raison est donnée dans les remarques, sous le tableau."
 )
 
 figs = exports.key_figures(key, config_json, digest).set_index("key")
@@ -100,11 +100,15 @@ for k, f in figs.iterrows():
     row["Unité"] = f["unit"]
     share = f["estimated_share"]
     row["Part estimée"] = exports.figure_text(100.0 * share, "%", 0) if np.isfinite(share) and share >= 0.0005 else "—"
-    row["Source et millésime"] = f["source"]
-    row["Remarque"] = f["note"]
     rows.append(row)
 st.subheader("Chiffres clés")
 st.table(pd.DataFrame(rows).set_index("Indicateur"), border="horizontal")
+# the sources and remarks in a table of their own (as in the report): long texts, one per figure,
+# that made every row of the figures' table eight lines high
+with st.expander("Sources, millésimes et remarques de ces chiffres", expanded=False):
+    st.table(pd.DataFrame({"Indicateur": figs["label"], "Source et millésime": figs["source"],
+                           "Remarque": figs["note"].fillna("").astype(str).replace("", "—")}).set_index("Indicateur"),
+             border="horizontal")
 estimated = figs[(figs["estimated_share"] >= 0.0005).fillna(False)]
 if len(estimated):
     st.caption(
@@ -162,7 +166,7 @@ with c2:
         )
         st.altair_chart(chart.configure(locale=exports.VEGA_FR_LOCALE), width="stretch")
     if missing:
-        st.caption("n.d. (voir les remarques du tableau) : " + " ; ".join(missing) + ".")
+        st.caption("n.d. (voir les remarques sous les chiffres clés) : " + " ; ".join(missing) + ".")
 
 level = state.level
 index_sources = " ; ".join(dict.fromkeys(exports.source_line(manifest, CATALOGUE[k].group) for k in config.indicator_keys))

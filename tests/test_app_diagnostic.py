@@ -102,8 +102,11 @@ def test_key_figures_table_against_isere(at):
     assert table.iloc[:, 0]["Taux de pauvreté publié pour l'EPCI"] == "15,0 %"
     assert table.at["Taux de pauvreté (seuil 60 %)", "Part estimée"] == "2 %"
     assert any("secret statistique" in c.value for c in at.caption)
-    # every figure names a source
-    assert (table["Source et millésime"].str.len() > 0).all()
+    # every figure names a source, in the table of sources and remarks under it
+    sources = at.table[1].value
+    assert list(sources.index) == list(table.index)
+    assert (sources["Source et millésime"].str.len() > 0).all() and (sources["Remarque"].str.len() > 0).all()
+    assert "Source et millésime" not in table.columns  # the figures' rows stay one line high
 
 
 def test_every_legend_entry_has_a_french_label(at):
@@ -176,7 +179,7 @@ def test_commune_outside_the_metropole():
     assert "Référence : Ain (Département 01)" in table.columns
     # RP2017 rates exist for every commune: 65+ shown, with its vintage
     label65 = "Part des 65 ans ou plus parmi les 15 ans ou plus"
-    assert table.iloc[:, 0][label65] != "n.d." and "RP2017" in table.at[label65, "Remarque"]
+    assert table.iloc[:, 0][label65] != "n.d." and "RP2017" in at.table[1].value.at[label65, "Remarque"]
 
 
 def test_the_region_has_no_reference_and_no_error(pack):
