@@ -37,6 +37,9 @@ def main() -> None:
 
     warmup.wait(timeout=WARMUP_WAIT_S)  # mid-warm-up: wait for it (the same work), never longer
     navigation.resolve_requested_page()  # aliases (/donnees-methode); unknown URLs: UnknownPageRedirect
+    notice = navigation.unknown_page_notice()  # redirected from an unknown address: say so, once
+    if notice:
+        st.info(notice)
     pages = [
         st.Page(script, title=title, icon=icon, url_path=url, default=(i == 0))
         for i, (script, title, icon, url) in enumerate(navigation.PAGES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ui.state import DEFAULT_TERRITORY, ViewState, from_query
 
 KNOWN = {"epci:200040715", "com:38185", "dep:38", "reg:84"}
@@ -81,3 +83,41 @@ def test_compare_with_a_thousand_items_is_bounded():
     assert state.compare == ("dep:38",) and not any("au plus" in n for n in notices)
     state, notices = from_query({"cmp": ",".join(["<b>"] + ["dep:38"] * 999)}, KNOWN)
     assert state.compare == () and len(notices) == 1 and "<b>" not in notices[0]
+
+
+def test_unknown_page_redirect_names_the_page_and_the_notice_escapes_it():
+    """/<unknown> → /?<query>&page_inconnue=<name> (ui.navigation.UnknownPageRedirect), and the
+    notice shows the name literally (it comes from the address)."""
+    import asyncio
+
+    from streamlit.testing.v1 import AppTest
+
+    from ui.navigation import UnknownPageRedirect
+
+    sent = []
+
+    async def app(scope, receive, send):  # the wrapped app: reached for known pages only
+        sent.append(("app", scope["path"]))
+
+    async def send(message):
+        sent.append(message)
+
+    mw = UnknownPageRedirect(app)
+    scope = {"type": "http", "method": "GET", "path": "/nulle%20part", "query_string": b"t=dep:38", "headers": []}
+    asyncio.run(mw(scope, None, send))
+    location = dict(sent[0]["headers"])[b"location"].decode()
+    assert location == "/?t=dep:38&page_inconnue=nulle+part"
+    sent.clear()
+    asyncio.run(mw(dict(scope, path="/donnees-methode", query_string=b""), None, send))
+    assert dict(sent[0]["headers"])[b"location"] == b"/donnees_methode"  # an alias: no notice
+    sent.clear()
+    asyncio.run(mw(dict(scope, path="/diagnostic"), None, send))
+    assert sent == [("app", "/diagnostic")]
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.query_params["page_inconnue"] = "<img src=x onerror=alert(1)> **x**"
+    at.run()
+    assert not at.exception
+    notice = at.info[0].value
+    assert notice.startswith("La page « &lt;img src=x onerror=alert\\(1\\)&gt; \\*\\*x\\*\\* » n'existe pas")
+    assert "page_inconnue" not in at.query_params

@@ -21,6 +21,7 @@ aliases in a script run too (AppTest, no server in front).
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote, urlencode
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -137,10 +138,31 @@ class UnknownPageRedirect:
             from starlette.responses import RedirectResponse
 
             query = scope.get("query_string", b"").decode("latin-1")
-            target = PAGE_ALIASES.get(scope["path"][len(self.base) + 1:], "")
+            name = scope["path"][len(self.base) + 1:]
+            target = PAGE_ALIASES.get(name, "")
+            if not target:  # the Carte page says that the page asked for does not exist
+                query = "&".join(q for q in (query, urlencode({UNKNOWN_PAGE_PARAM: unquote(name)[:MAX_PAGE_NAME]})) if q)
             await RedirectResponse(f"{self.base}/{target}" + (f"?{query}" if query else ""), status_code=307)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+#: query parameter of a redirected unknown address (read once, then removed, by :func:`unknown_page_notice`)
+UNKNOWN_PAGE_PARAM = "page_inconnue"
+MAX_PAGE_NAME = 80
+
+
+def unknown_page_notice() -> str | None:
+    """The French notice for a visit redirected from an unknown address (``?page_inconnue=…``,
+    :class:`UnknownPageRedirect`), the parameter then removed from the URL; None otherwise. The
+    name comes from the URL: it is shortened and escaped for Markdown."""
+    from ui.safe_text import quoted
+
+    name = st.query_params.get(UNKNOWN_PAGE_PARAM)
+    if name is None:
+        return None
+    del st.query_params[UNKNOWN_PAGE_PARAM]
+    return f"La page {quoted(name, MAX_PAGE_NAME)} n'existe pas dans l'outil : voici la carte. Les pages sont listées à gauche."
 
 
 def page_middleware(base_url_path: str = "") -> list:

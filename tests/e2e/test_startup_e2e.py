@@ -10,6 +10,8 @@ caches the warm-up of ``ui.warmup`` fills at start).
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("vendored_leaflet")]
@@ -58,9 +60,12 @@ def test_unknown_url_opens_carte_without_english(page, app_server):
     page.goto(f"{app_server.url}/nulle-part?t=dep:38")
     page.locator("h1", has_text="Carte").first.wait_for(timeout=COLD_TIMEOUT)
     _wait_idle(page)
-    assert page.url == f"{app_server.url}/?t=dep:38"
     assert "Isère" in page.locator("h1").first.inner_text()
     assert page.get_by_text("not found", exact=False).count() == 0
+    # the redirect says which page was asked for, once: the parameter leaves the address
+    assert page.get_by_text("La page « nulle-part » n'existe pas dans l'outil").count() == 1
+    url = urlsplit(page.url)
+    assert url.path == "/" and parse_qs(url.query) == {"t": ["dep:38"]}
     assert bad == []
 
 
