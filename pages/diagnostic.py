@@ -51,6 +51,8 @@ PRIORITY_COLUMNS = {
     "Temps (min)": st.column_config.TextColumn(width=80, help="Temps estimé jusqu'au lieu le plus proche"),
     "Besoin × accès": st.column_config.TextColumn(width=185, help="Classe croisée besoin × accès (terciles de la région)"),
 }
+#: priority zones shown whole (names wrapped) above the grid of every zone
+PRIORITY_SHOWN = 15
 #: legend of the territory / reference series: vertical, so that no entry is cut in a half-width column
 SERIES_LEGEND = {"orient": "bottom", "direction": "vertical", "title": None, "labelLimit": 460}
 
@@ -172,7 +174,7 @@ level = state.level
 index_sources = " ; ".join(dict.fromkeys(exports.source_line(manifest, CATALOGUE[k].group) for k in config.indicator_keys))
 shares = exports.score_shares(key, level, config_json, digest)
 ref_shares = exports.score_shares(ref, level, config_json, digest) if ref else None
-st.markdown(f"**Répartition des zones ({LEVEL_LABELS[level]}) par note de l'indice de fragilité**")
+st.markdown(f"**Répartition des zones par note de l'indice de fragilité** — maille : {LEVEL_LABELS[level]}")
 if shares.empty:
     st.info("Aucune zone notée à cette maille pour ce territoire.")
 else:
@@ -198,7 +200,7 @@ else:
     st.caption(exports.score_shares_note(peak_of, f"« {peak_name} »", index_ref) + " Sources : " + index_sources + ".")
 
 # -- map of the index -----------------------------------------------------------------------------
-st.markdown(f"**Carte de l'indice de fragilité numérique ({LEVEL_LABELS[level]})**")
+st.markdown(f"**Carte de l'indice de fragilité numérique** — maille : {LEVEL_LABELS[level]}")
 map_png, map_caption = exports.index_map(key, level, config_json, digest, "calcul du projet à partir de " + index_sources)
 st.image(map_png, width="content", caption=None)
 st.caption(map_caption)
@@ -208,7 +210,7 @@ activity_panel.draw(kind, code, short_name, ref_short, figs, ref_figs, compute.r
 
 # -- priority zones -------------------------------------------------------------------------------
 layer = exports.zone_layer(key, level, config_json, digest)
-st.subheader(f"Zones prioritaires ({LEVEL_LABELS[level]}) — classées par besoin non couvert")
+st.subheader(f"Zones prioritaires, classées par besoin non couvert — maille : {LEVEL_LABELS[level]}")
 if layer.empty:
     st.warning("Ce territoire n'a aucune zone à cette maille (commune sans IRIS) : choisissez la maille « Communes ».")
 else:
@@ -226,7 +228,14 @@ else:
             "Besoin × accès": top["bivariate_label"],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)), column_config=PRIORITY_COLUMNS)
+    # the first zones as a table whose long names wrap (a data grid cuts them with « … »), every
+    # zone in a sortable grid below
+    first = table.head(PRIORITY_SHOWN).assign(Zone=lambda t: t["Zone"].map(escape_md_name))
+    if "Commune" in first:
+        first["Commune"] = first["Commune"].map(escape_md_name)
+    st.table(first.set_index("Rang"), border="horizontal")
+    with st.expander(f"Toutes les zones ({format_fr(len(table), 0)}), à trier par colonne", expanded=False):
+        st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)), column_config=PRIORITY_COLUMNS)
     targets = pd.to_numeric(top["target"], errors="coerce").dropna().unique()
     target_text = f" ({format_fr(targets[0], 1)} h/sem. pour 1 000 ici)" if len(targets) == 1 else ""
     st.caption(

@@ -161,6 +161,11 @@ def test_priority_table_and_downloads(at):
     assert set(widths) == set(prio.columns) and sum(widths.values()) <= 980
     assert (prio["Indice (/10)"].str.contains(",") | (prio["Indice (/10)"] == "n.d.")).all()  # French decimal comma
     assert prio["Besoin × accès"].str.len().max() <= 28  # « besoin faible · accès faible » fits 185 px
+    # the first 15 zones above it in a table that wraps: the same zones, in the same order, names whole
+    first = next(t.value for t in at.table if "Besoin non couvert" in t.value.columns)
+    assert list(first.index) == list(prio["Rang"].head(15)) == [str(i) for i in range(1, 16)]
+    assert list(first["Zone"]) == list(prio["Zone"].head(15))  # escape_md_name leaves names as they are
+    assert list(first["Besoin non couvert"]) == list(prio["Besoin non couvert"].head(15))
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Zones (CSV)", "Zones et sources (XLSX)", "Couche (GeoPackage)", "Couche (GeoJSON)", "Carte de l'indice (PNG)"]
     assert at.checkbox(key="csv_labels").value is False  # French CSV headers on request
