@@ -11,7 +11,7 @@ import streamlit as st
 from ui import comparison, compute, data, exports
 from ui.navigation import use_app_navigation
 from ui.picker import LEVEL_LABELS, set_state, sidebar
-from ui.safe_text import escape_md, escape_md_name
+from ui.safe_text import escape_md, escape_md_cells
 from ui.state import MAX_COMPARE
 
 use_app_navigation()
@@ -118,5 +118,5 @@ st.caption("**Sources**\n\n" + comparison.comparison_sources(compared, COMPARED)
 with st.expander("Sources et remarques, territoire par territoire"):
     notes = long[["territoire", "indicateur", "source", "remarque"]]
     notes = notes[notes["remarque"].astype(str).str.len() > 0]
-    notes = notes.assign(territoire=notes["territoire"].map(escape_md_name))  # st.table renders Markdown
+    notes = escape_md_cells(notes, ["territoire", "source", "remarque"])  # st.table renders Markdown
     st.table(notes.rename(columns={"territoire": "Territoire", "indicateur": "Indicateur", "source": "Source", "remarque": "Remarque"}), hide_index=True, border="horizontal")

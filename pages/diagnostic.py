@@ -15,7 +15,7 @@ from ui import activity_panel, compute, data, exports, session_places
 from ui.folium_map import format_fr
 from ui.navigation import use_app_navigation
 from ui.picker import LEVEL_LABELS, sidebar
-from ui.safe_text import escape_md_name
+from ui.safe_text import escape_md_cells, escape_md_name
 
 use_app_navigation()
 
@@ -108,9 +108,9 @@ st.table(pd.DataFrame(rows).set_index("Indicateur"), border="horizontal")
 # the sources and remarks in a table of their own (as in the report): long texts, one per figure,
 # that made every row of the figures' table eight lines high
 with st.expander("Sources, millésimes et remarques de ces chiffres", expanded=False):
-    st.table(pd.DataFrame({"Indicateur": figs["label"], "Source et millésime": figs["source"],
-                           "Remarque": figs["note"].fillna("").astype(str).replace("", "—")}).set_index("Indicateur"),
-             border="horizontal")
+    sources = pd.DataFrame({"Indicateur": figs["label"], "Source et millésime": figs["source"],
+                            "Remarque": figs["note"].fillna("").astype(str).replace("", "—")})
+    st.table(escape_md_cells(sources, ["Source et millésime", "Remarque"]).set_index("Indicateur"), border="horizontal")
 estimated = figs[(figs["estimated_share"] >= 0.0005).fillna(False)]
 if len(estimated):
     st.caption(

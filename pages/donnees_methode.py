@@ -7,6 +7,7 @@ import streamlit as st
 from ui import data, method, picker, session_places
 from ui.folium_map import format_fr
 from ui.navigation import use_app_navigation
+from ui.safe_text import escape_md_cells
 
 use_app_navigation()
 
@@ -44,14 +45,14 @@ with tab_coverage:
         "affichée comme absente, jamais comme zéro."
     )
     # a table that wraps (French text), not a data grid that would scroll sideways in the column
-    st.table(method.coverage_table(manifest), border="horizontal")
+    st.table(escape_md_cells(method.coverage_table(manifest)), border="horizontal")
     st.caption("Zones corrigées : valeurs incohérentes de la source ramenées à la borne possible (par exemple plus de locaux "
                "raccordables à la fibre que de locaux).")
 
 with tab_method:
     st.markdown(method.METHOD_MD)
     st.markdown("### Ce qui est estimé, par indicateur et par maille")
-    st.table(method.estimates_text(manifest), border="horizontal")
+    st.table(escape_md_cells(method.estimates_text(manifest)), border="horizontal")
     cal = manifest.get("estimates", {}).get("poverty_secret_communes", {})
     if cal:
         st.caption(

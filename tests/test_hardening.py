@@ -202,6 +202,22 @@ def test_escape_md_name_leaves_no_markup_and_names_unchanged(raw):
         assert escape_md_name(name) == name
 
 
+def test_manifest_texts_in_tables_are_escaped_but_read_the_same():
+    """Sources and remarks (the manifest's texts) in st.table cells: escaped, long ones kept whole."""
+    import pandas as pd
+
+    from ui.safe_text import escape_md_cells
+
+    long_source = "INSEE — Filosofi 2021 (communes publiées ; communes sous secret estimées) " * 8
+    table = pd.DataFrame({"Source": ["data_inclusion *structures* [lien](https://x.example)", long_source],
+                          "Remarque": ["RP2017 : taux", None], "n": [1, 2]})
+    out = escape_md_cells(table)
+    assert out.loc[0, "Source"] == "data\\_inclusion \\*structures\\* \\[lien\\](https:\u200b//x.example)"
+    assert out.loc[1, "Source"] == long_source  # 600 characters: not shortened
+    assert pd.isna(out.loc[1, "Remarque"]) and list(out["n"]) == [1, 2]  # no text: left as it is
+    assert table.loc[0, "Source"].startswith("data_inclusion")  # a copy
+
+
 def test_escape_md_cuts_long_values():
     out = escape_md("x" * 5000, max_chars=100)
     assert len(out) == 100 and out.endswith("…")

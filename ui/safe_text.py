@@ -82,3 +82,21 @@ def escape_md_name(text: object, max_chars: int = MAX_VALUE_CHARS) -> str:
     s = s.replace(":", ":" + _ZWSP).replace("@", "@" + _ZWSP)
     return _WWW.sub(r"\1" + _ZWSP + r"\2", s)
 
+
+
+#: a cell of a sources / remarks table (texts of the pack's manifest: up to a few sentences)
+MAX_CELL_CHARS = 1200
+
+
+def escape_md_cells(table, columns=None):
+    """A copy of ``table`` (pandas) whose text cells in ``columns`` (default: every text column)
+    are escaped with :func:`escape_md_name`, for ``st.table``, which renders Markdown: the
+    manifest's source and remark texts come from files and their metadata, so an ``*`` or a
+    ``_`` there (file names, « data·inclusion_… ») must not turn into emphasis."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    out = table.copy()
+    names = list(columns) if columns is not None else [c for c in out.columns if is_string_dtype(out[c]) or is_object_dtype(out[c])]
+    for col in names:
+        out[col] = out[col].astype(object).map(lambda v: escape_md_name(v, MAX_CELL_CHARS) if isinstance(v, str) else v)
+    return out
