@@ -40,9 +40,9 @@ user = session_places.get()
 index = ou.place_index(today.isoformat(), None if user.empty else pd.DataFrame(user.drop(columns="geometry")))
 
 
-def territory_map(origin: ou.Origin | None, shown: pd.DataFrame) -> None:
-    """The territory's map with the places ``shown`` (numbered) and the start; a click there sets
-    the start when « Un point cliqué sur la carte » is chosen."""
+def territory_map(origin: ou.Origin | None, shown: pd.DataFrame, click_sets_start: bool) -> None:
+    """The territory's map with the places ``shown`` (numbered) and the start (if any); a click
+    there sets the start when ``click_sets_start`` (« Un point cliqué sur la carte » chosen)."""
     level = state.level if not data.zones_in(state.kind, state.code, state.level).empty else "commune"
     zones = data.zones_in(state.kind, state.code, level)[["code", "name"]].assign(value=0.0)
     layers = []
@@ -64,7 +64,7 @@ def territory_map(origin: ou.Origin | None, shown: pd.DataFrame) -> None:
     except MissingAssetError as exc:
         st.error(f"Les fichiers de la carte sont absents : {escape_md(exc)}")
         clicked = None
-    if picked == ou.POINT_KEY and clicked and clicked != st.session_state.get("orient_last_click"):
+    if click_sets_start and clicked and clicked != st.session_state.get("orient_last_click"):
         st.session_state["orient_last_click"] = clicked
         st.session_state["orient_point"] = clicked
         st.rerun()
@@ -94,7 +94,7 @@ else:
 if origin is None:
     st.info(ou.CHOOSE_ORIGIN_TEXT)
     if picked == ou.POINT_KEY:
-        territory_map(None, pd.DataFrame())
+        territory_map(None, pd.DataFrame(), click_sets_start=True)
     st.stop()
 if not st.session_state.get(K["mode_touched"]) and st.session_state.get("orient_mode_for") != origin.key:
     st.session_state[K["mode"]] = origin.auto_mode  # follow the starting zone until the worker chooses
@@ -145,7 +145,7 @@ with left:
 
 # 4. the map and the fiche ------------------------------------------------------------------------------
 with right:
-    territory_map(origin, matches.head(ou.N_CARDS))
+    territory_map(origin, matches.head(ou.N_CARDS), click_sets_start=picked == ou.POINT_KEY)
     fiche = ou.fiche_from(result, origin.label, (origin.x, origin.y), today, ou.commune_names())
     pack = data.pack()
     fiche = replace(fiche, note=ou.few_places_note(len(fiche.places), need) if fiche.places else ou.empty_text(need, origin.label))

@@ -301,3 +301,30 @@ def test_an_epci_still_starts_at_its_centre_of_population():
     at = open_orienter(t="epci:200040715")
     assert at.selectbox(key="orient_origin_epci:200040715").value == "epci:200040715"
     assert cards(at)
+
+
+def test_on_the_region_a_clicked_point_starts_the_search(monkeypatch):
+    """« Un point cliqué sur la carte » on the région: the map is drawn before any start, and a
+    click there becomes the start (the page then answers from it)."""
+    import ui.folium_map
+
+    clicks: list = [None]
+    drawn: list = []
+    real = ui.folium_map.show_map_with_clicks
+
+    def spy(m, *, key, height=560):
+        drawn.append(key)
+        real(m, key=key, height=height)
+        return None, clicks[-1]
+
+    monkeypatch.setattr(ui.folium_map, "show_map_with_clicks", spy)
+    at = open_orienter(t="reg:84")
+    assert not drawn and not cards(at)  # nothing to click on until the point is chosen
+    at.selectbox(key="orient_origin_reg:84").set_value(POINT_KEY).run()
+    assert drawn and not cards(at) and "un point central" in at.info[0].value
+    clicks.append((5.7005, 45.1460))  # Échirolles
+    at.run()
+    at.run()
+    assert not at.exception, at.exception
+    summary = [m.value for m in at.markdown if m.value.startswith("**") and "lieux**" in m.value][0]
+    assert "depuis un point choisi sur la carte (" in summary and cards(at)
