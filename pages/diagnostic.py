@@ -230,9 +230,7 @@ else:
     )
     # the first zones as a table whose long names wrap (a data grid cuts them with « … »), every
     # zone in a sortable grid below
-    first = table.head(PRIORITY_SHOWN).assign(Zone=lambda t: t["Zone"].map(escape_md_name))
-    if "Commune" in first:
-        first["Commune"] = first["Commune"].map(escape_md_name)
+    first = escape_md_cells(table.head(PRIORITY_SHOWN), [c for c in ("Zone", "Commune") if c in table])  # names: data
     st.table(first.set_index("Rang"), border="horizontal")
     with st.expander(f"Toutes les zones ({format_fr(len(table), 0)}), à trier par colonne", expanded=False):
         st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)), column_config=PRIORITY_COLUMNS)

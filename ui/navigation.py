@@ -27,6 +27,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui.safe_text import quoted
+
 
 def use_app_navigation() -> None:
     """Switch off the legacy ``pages/`` mode; rerun through app.py if a page ran without it."""
@@ -156,8 +158,6 @@ def unknown_page_notice() -> str | None:
     """The French notice for a visit redirected from an unknown address (``?page_inconnue=…``,
     :class:`UnknownPageRedirect`), the parameter then removed from the URL; None otherwise. The
     name comes from the URL: it is shortened and escaped for Markdown."""
-    from ui.safe_text import quoted
-
     name = st.query_params.get(UNKNOWN_PAGE_PARAM)
     if name is None:
         return None

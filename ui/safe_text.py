@@ -83,7 +83,6 @@ def escape_md_name(text: object, max_chars: int = MAX_VALUE_CHARS) -> str:
     return _WWW.sub(r"\1" + _ZWSP + r"\2", s)
 
 
-
 #: a cell of a sources / remarks table (texts of the pack's manifest: up to a few sentences)
 MAX_CELL_CHARS = 1200
 
