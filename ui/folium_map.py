@@ -373,6 +373,12 @@ class ZoneStyle(ScriptElement):
             var zones = window[{{ this.global_name|tojson }}];
             if (!zones) { return; }
             var styles = d.styles, n = 0;
+            if (!document.getElementById("inc-tip-css")) {  // zone tooltips wrap instead of leaving the map
+                var css = document.createElement("style");
+                css.id = "inc-tip-css";
+                css.textContent = ".leaflet-tooltip.inc-tip{white-space:normal;width:max-content;max-width:min(300px,44vw)}";
+                document.head.appendChild(css);
+            }
             var tipText = function(t) {  // a tooltip: HTML, or its lines (numbers: d.lines shared by zones)
                 return typeof t === "string" || t === null ? t : t.map(function(p) {
                     return typeof p === "number" ? d.lines[p] : p;
@@ -400,7 +406,7 @@ class ZoneStyle(ScriptElement):
                 var tip = tipText(z[1]);
                 layer.setStyle(styles[z[0]]);
                 if (layer.getTooltip()) { layer.setTooltipContent(tip); }
-                else if (tip) { layer.bindTooltip(tip, {sticky: true}); }
+                else if (tip) { layer.bindTooltip(tip, {sticky: true, className: "inc-tip"}); }
                 if (z[2]) { layer.bindPopup(z[2], {maxWidth: 320}); } else { layer.unbindPopup(); }
                 n += 1;
             });

@@ -146,6 +146,30 @@ def test_changing_the_layer_restyles_the_drawn_map_in_place(page, app_server, me
     assert_offline(page)
 
 
+def test_a_zone_tooltip_wraps_inside_the_map(page, app_server):
+    """The région's communes: a tooltip (« Indice de fragilité numérique (note /10) : 8,4 ») of a
+    zone left of the map's middle opens to the right; it wraps instead of running past the map's
+    edge (Leaflet's tooltips do not wrap)."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(app_server.url + "/?t=reg:84&lvl=commune")  # 4 027 zones: one canvas, no SVG paths to count
+    page.wait_for_function("() => { const f = document.querySelector('" + FOLIUM_IFRAME.replace("'", "\\'") + "');"
+                           " const b = f && f.contentDocument && f.contentDocument.querySelector('.leaflet-container');"
+                           " return !!b && Number(b.dataset.incDrawn || 0) >= 4027; }", timeout=COLD_TIMEOUT)
+    frame = page.locator(FOLIUM_IFRAME).element_handle().content_frame()
+    wait_idle(page)
+    box = page.locator('iframe[title="streamlit_folium.st_folium"]').bounding_box()
+    for dx in (0.40, 0.42, 0.45):
+        page.mouse.move(box["x"] + box["width"] * dx, box["y"] + box["height"] * 0.35, steps=4)
+        page.wait_for_timeout(300)
+    tip = frame.locator(".leaflet-tooltip")
+    tip.first.wait_for(timeout=15_000)
+    assert "Indice de fragilité numérique (note /10) :" in tip.first.inner_text()  # joined from the shared lines
+    edge = frame.evaluate("() => { const t = document.querySelector('.leaflet-tooltip').getBoundingClientRect();"
+                          " const m = document.querySelector('.leaflet-container').getBoundingClientRect();"
+                          " return [t.left, t.right, m.left, m.right]; }")
+    assert edge[2] <= edge[0] and edge[1] <= edge[3], edge
+
+
 def test_toggling_the_places_keeps_the_users_zoom(page, app_server, metro_iris):
     """Hiding and showing the places redraws the points on the same Leaflet map: the iframe is
     not reloaded, so the view the user zoomed to stays (it used to jump back to the territory)."""
