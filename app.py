@@ -20,6 +20,8 @@ from ui import navigation
 
 #: the longest a session waits for the server's warm-up (it normally ends in a few seconds)
 WARMUP_WAIT_S = 30.0
+#: the sidebar's starting width in pixels (Streamlit accepts 200–600)
+SIDEBAR_WIDTH = 340
 
 
 def main() -> None:
@@ -32,6 +34,9 @@ def main() -> None:
         page_title="Inclusion numérique — diagnostic territorial",
         page_icon="🗺️",  # local favicon: otherwise the :material/…: page icon is fetched from fonts.gstatic.com
         layout="wide",
+        # wider than Streamlit's default: the territory picker shows « Auvergne-Rhône-Alpes
+        # (Région 84) » and most commune labels whole (the user can still drag the edge)
+        initial_sidebar_state=SIDEBAR_WIDTH,
     )
     from ui import warmup
 

@@ -92,7 +92,7 @@ if show_places and len(near):
     user = session_places.get()
     user_df = None if user.empty else pd.DataFrame(user.drop(columns="geometry"))
     prepared = map_layers.place_points(kind, code, state.level, tuple(types), tuple(services), user_df)
-    point_layers.append(PointLayer(None, "name", f"Lieux d'accueil ({prepared.count})", "#1f2937", radius=4 if many_places else 6, prepared=prepared, changes=True))
+    point_layers.append(PointLayer(None, "name", f"Lieux d'accueil ({compute.format_count(prepared.count)})", "#1f2937", radius=4 if many_places else 6, prepared=prepared, changes=True))
 qpv = map_layers.qpv_points(kind, code, state.level) if show_qpv else None
 if qpv is not None and qpv.count:
     point_layers.append(PointLayer(None, "label", "QPV (centre de la commune, pas le périmètre)", "#7c3aed", radius=5, prepared=qpv, changes=True))
@@ -131,11 +131,13 @@ with left:
     rule = f" · classes : {classes.rule}" if classes is not None and classes.zero_class else ""
     st.caption(
         compute.zones_caption(len(view), n_missing, int(view["estimated"].sum()), n_empty, large=len(view) > LARGE_MAP)
-        + (f" — {' ; '.join(estimate_counts)}" if estimate_counts else "")
         + f"{rule} · source : {compute.vintage_note(layer.group)} · "
-        f"lieux : {len(near)} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)"
+        f"lieux : {compute.format_count(len(near))} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)"
         + (f" ; au-delà de {map_layers.MAX_POPUPS} lieux, choisissez un territoire plus petit pour voir leurs fiches." if many_places else ".")
     )
+    if estimate_counts:  # one line per estimated indicator: a list, not a wall of text under the map
+        with st.expander(f"Valeurs estimées : détail par indicateur ({len(estimate_counts)})"):
+            st.markdown("\n".join(f"- {escape_md(line)}" for line in estimate_counts))
 with right:
     options = view.sort_values("name")["code"].tolist()
     # a keyed selectbox keeps its own value: a map click writes it into the session state

@@ -298,7 +298,7 @@ else:
         key="dl_png",
     )
     st.caption(
-        f"{len(layer)} zones. CSV : UTF-8, séparateur virgule, point décimal (pour Excel, préférez le XLSX : en-têtes en français, "
+        f"{compute.plural(len(layer), 'zone')}. CSV : UTF-8, séparateur virgule, point décimal (pour Excel, préférez le XLSX : en-têtes en français, "
         "nombres formatés, chiffres clés, dictionnaire de chaque colonne et feuille « À propos » avec les sources et millésimes). "
         "Un texte qui commencerait par =, +, - ou @ reçoit une apostrophe (jamais lu comme une formule). "
         "GeoPackage / GeoJSON : géométrie simplifiée en WGS84 (EPSG:4326)."

@@ -22,12 +22,9 @@ with tab_sources:
         "Le jeu de données embarqué est **dérivé** de leurs fichiers par le programme de construction du projet, qui vérifie "
         "l'empreinte de chaque fichier téléchargé."
     )
-    st.dataframe(
-        method.sources_table(manifest), hide_index=True, width="stretch",
-        column_config={"Source": st.column_config.TextColumn(width=300), "Producteur": st.column_config.TextColumn(width=210),
-                       "Millésime": st.column_config.TextColumn(width=130), "Licence": st.column_config.TextColumn(width=190),
-                       "Téléchargement officiel": st.column_config.LinkColumn(width=140, display_text="page officielle")},
-    )
+    # a table that wraps (long titles and producers read whole, no cell cut), links built from
+    # http(s) addresses only (ui.safe_text.md_link)
+    st.table(method.sources_table_md(manifest), hide_index=True, border="horizontal")
     st.markdown("**Contenu du jeu de données**")
     st.dataframe(method.contents_table(manifest), hide_index=True)
     t = data.territories()

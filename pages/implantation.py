@@ -125,7 +125,7 @@ with left:
         if plan_runs.rounded_point(*point) not in st.session_state["plan_points"]:
             st.session_state["plan_points"].append(plan_runs.rounded_point(*point))
             st.rerun()
-    st.caption(f"Cliquez sur la carte pour ajouter un emplacement candidat ({len(st.session_state['plan_points'])} ajouté(s)) ; il sera pris en compte au prochain calcul.")
+    st.caption(f"Cliquez sur la carte pour ajouter un emplacement candidat ({compute.format_count(len(st.session_state['plan_points']))} ajouté(s)) ; il sera pris en compte au prochain calcul.")
     if st.session_state["plan_points"] and st.button("Effacer les points candidats"):
         st.session_state["plan_points"] = []
         st.rerun()
@@ -183,7 +183,7 @@ with st.expander("Et si… (fermer un lieu, changer ses horaires ou ses conseill
             st.session_state["plan_edits"]["removed"] = sorted(set(st.session_state["plan_edits"]["removed"]) | {pid})
             st.rerun()
     e = st.session_state["plan_edits"]
-    st.write(f"Modifications en cours : {len(e['edited'])} lieu(x) modifié(s), {len(e['removed'])} fermé(s).")
+    st.write(f"Modifications en cours : {compute.format_count(len(e['edited']))} lieu(x) modifié(s), {compute.format_count(len(e['removed']))} fermé(s).")
     if (e["edited"] or e["removed"]) and st.button("Annuler les modifications"):
         st.session_state["plan_edits"] = {"added": [], "removed": [], "edited": []}
         st.rerun()
@@ -268,7 +268,7 @@ if ws is not None:
             text = content.decode("utf-8-sig")
             new_ids = [ws.import_geojson(text)] if '"FeatureCollection"' in text[:2000] else ws.import_json(text)
             st.session_state["scenario_import_done"] = up.file_id
-            st.success(f"{len(new_ids)} scénario(s) importé(s).")
+            st.success(f"{compute.format_count(len(new_ids))} scénario(s) importé(s).")
             st.rerun()
         except UnicodeDecodeError:
             st.error("Import refusé, rien n'a été modifié : le fichier n'est pas du texte UTF-8 (un export JSON ou GeoJSON de l'outil est attendu).")

@@ -159,9 +159,9 @@ def _missing_communes(communes: pd.DataFrame, group: str, cols: Sequence[str]) -
         label = STATUS_LABELS.get(status, "donnée absente" if status == "absent" else status)
         names = communes.loc[statuses.index[statuses == status], "name"].astype(str).tolist()
         who = f" : {', '.join(names)}" if n <= 3 else ""
-        parts.append(f"{label}{who}" if len(counts) == 1 else f"{label} : {n}{who}")
+        parts.append(f"{label}{who}" if len(counts) == 1 else f"{label} : {format_fr(n, 0)}{who}")
     n_miss = int(miss.sum())
-    return f"{n_miss} commune{'s' if n_miss > 1 else ''} sur {len(communes)} sans valeur ({' ; '.join(parts)})"
+    return f"{format_fr(n_miss, 0)} commune{'s' if n_miss > 1 else ''} sur {format_fr(len(communes), 0)} sans valeur ({' ; '.join(parts)})"
 
 
 def _scope(all_communes: pd.DataFrame | None, column: str) -> str:

@@ -393,3 +393,36 @@ def test_shared_tooltip_lines_round_trip_and_keep_escaping():
     joined = {k: "<br>".join(lines[p] if isinstance(p, int) else p for p in z[1]) if isinstance(z[1], list) else z[1]
               for k, z in compact.items()}
     assert joined == {k: z[1] for k, z in zones.items()}
+
+
+def test_priority_table_says_where_each_iris_is():
+    """« Centre Ville » alone does not say where: each IRIS of the priority table shows its commune
+    under its name (the IRIS's commune in the pack), an IRIS standing for a whole commune does not
+    repeat it."""
+    iris = pd.read_parquet(REPO_DIR / "geodata" / "pack" / "zones_iris.parquet", columns=["name", "commune_name", "code_epci"])
+    metro = iris[iris["code_epci"] == "200040715"]
+    at = new_app().run()
+    table = next(m.value for m in at.markdown if "inc-priority" in m.value)
+    cells = re.findall(r"<tr><td[^>]*>(.*?)</td>", table)
+    assert len(cells) == 8
+    pairs = set(zip(metro["name"], metro["commune_name"], strict=True))
+    for cell in cells:
+        name, _, commune = cell.partition("<br><span style='color:#6b7280'>")
+        name, commune = html_lib.unescape(name), html_lib.unescape(commune.removesuffix("</span>"))
+        assert (name, commune) in pairs or (not commune and name.endswith(" (commune non irisée)")), cell
+
+
+def test_priority_table_and_zone_title_escape_and_place_the_commune():
+    from ui.explain import priority_table_html, zone_title
+
+    view = pd.DataFrame({
+        "name": ["<b>Centre</b>", "Lans-en-Vercors (commune non irisée)", "Grenoble"],
+        "commune_name": ["Saint-Martin-d'Hères", "Lans-en-Vercors", "Grenoble"],
+        "unmet": [30.0, 20.0, 10.0], "need": [40.0, 25.0, 12.0], "score": [5.0, 4.0, 3.0],
+    })
+    cells = re.findall(r"<tr><td[^>]*>(.*?)</td>", priority_table_html(view))
+    assert cells == ["&lt;b&gt;Centre&lt;/b&gt;<br><span style='color:#6b7280'>Saint-Martin-d&#x27;Hères</span>",
+                     "Lans-en-Vercors (commune non irisée)", "Grenoble"]
+    assert zone_title("Abbaye", "Grenoble") == "Abbaye — Grenoble"
+    assert zone_title("Lans-en-Vercors (commune non irisée)", "Lans-en-Vercors") == "Lans-en-Vercors (commune non irisée)"
+    assert zone_title("Grenoble", "Grenoble") == zone_title("Grenoble", None) == "Grenoble"

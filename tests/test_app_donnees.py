@@ -20,6 +20,7 @@ from loaders.errors import LoaderError
 from loaders.user_places import parse_user_places
 from tests.map_helpers import map_args
 from tests.map_helpers import point_features as map_point_features
+from ui import method
 from ui.explain import place_popup
 from ui.folium_map import POINT_CLASS
 
@@ -69,16 +70,25 @@ def test_sources_table_lists_the_manifest_sources(manifest):
     at = donnees_app()
     tabs = [t.label for t in at.tabs]
     assert tabs == ["Sources", "Couverture", "Méthode", "Importer vos lieux"]
-    sources = at.dataframe[0].value
-    assert len(sources) == len(manifest["sources"]) == 36
-    assert sources.columns.tolist() == ["Source", "Producteur", "Millésime", "Licence", "Téléchargement officiel"]
+    shown = at.table[0].value  # a table that wraps: no title or producer cut at its column's edge
+    sources = method.sources_table(manifest)
+    assert len(shown) == len(sources) == len(manifest["sources"]) == 36
+    assert shown.columns.tolist() == sources.columns.tolist() == ["Source", "Producteur", "Millésime", "Licence", "Téléchargement officiel"]
     assert sorted(sources["Source"]) == sorted(s["title"] for s in manifest["sources"].values())
+    # each row's link is its source's official page, « — » (not « None ») when it has none
+    titles = sources["Source"].tolist()  # French order: « Découpage… » before « Diplôme… »
+    assert titles.index(next(t for t in titles if t.startswith("Découpage"))) < titles.index(next(t for t in titles if t.startswith("Diplôme")))
+    by_title = {s["title"]: s for s in manifest["sources"].values()}
+    pages = [by_title[t].get("page") or by_title[t].get("url") for t in titles]
+    links = shown["Téléchargement officiel"].tolist()
+    assert links == [f"[page officielle](<{u}>)" if u else "—" for u in pages]
+    assert 0 < links.count("—") < len(links)
     # French only: the manifest's English fragments are translated
     text = " ".join(sources[["Producteur", "Millésime", "Licence"]].to_numpy().ravel())
     for english in ("third-party", "unstated", "January", "open data", " from "):
         assert english not in text
     assert "Licence Ouverte (données ouvertes de l'ARCEP)" in set(sources["Licence"])
-    contents = at.dataframe[1].value
+    contents = at.dataframe[0].value
     assert contents.columns.tolist() == ["Contenu", "Lignes"]
     assert contents.set_index("Contenu").at["IRIS (quartiers)", "Lignes"] == "5\u202f224"  # 5 223 IRIS + Lyon as a whole commune
     assert len(contents) == len(manifest["tables"])
@@ -88,7 +98,7 @@ def test_sources_table_lists_the_manifest_sources(manifest):
 def test_coverage_and_estimates_tables_read_in_french(manifest):
     """Tables that wrap (no sideways scroll in the column), French level names and numbers."""
     at = donnees_app()
-    coverage, estimates = (t.value for t in at.table[:2])
+    coverage, estimates = (t.value for t in at.table[1:3])
     assert coverage.columns.tolist() == ["Indicateur", "Maille", "Zones", "Avec valeur (%)", "Population couverte (%)",
                                          "Estimé (%)", "Zones corrigées", "Millésime"]
     assert set(coverage["Maille"]) == {"IRIS", "communes", "EPCI", "départements", "région"}
@@ -106,8 +116,9 @@ def test_no_file_name_on_the_page():
     """The user reads sources and contents by name: no « .parquet » file, no build command."""
     at = donnees_app()
     shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    for d in at.dataframe:
+    for d in [*at.dataframe, *at.table]:
         shown += [str(v) for v in d.value.astype(str).to_numpy().ravel()] + [str(c) for c in d.value.columns]
+    assert len(shown) > 36 * 5
     assert not [t for t in shown if ".parquet" in t or "python -m" in t]
 
 
@@ -129,6 +140,11 @@ def test_upload_reports_the_bad_row_and_adds_two_places():
     assert first["type"] == "association"
     assert all(pid.startswith("import:") for pid in places["place_id"])
     assert any(m.value == "**Lieux importés dans cette session : 2**" for m in at.markdown)
+    shown = next(d.value for d in at.dataframe if "Nom" in d.value.columns)  # labels, not codes
+    assert shown.columns.tolist() == ["Nom", "Type", "Adresse", "Heures par semaine", "Source"]
+    assert shown.to_dict("records")[0] | {"Source": ""} == {
+        "Nom": "Espace numérique Abbaye", "Type": "Association", "Adresse": "1 place Exemple", "Heures par semaine": "30,0", "Source": ""}
+    assert shown["Heures par semaine"].tolist()[1] == "non renseignées"
 
     at.run()  # a rerun with the same file does not add the places again
     assert len(at.session_state["user_places"]) == 2

@@ -218,6 +218,26 @@ def test_manifest_texts_in_tables_are_escaped_but_read_the_same():
     assert table.loc[0, "Source"].startswith("data_inclusion")  # a copy
 
 
+@pytest.mark.parametrize(
+    "url",
+    [None, "", "javascript:alert(1)", "https://x.example/a b", "https://x.example/>[y](https://evil.example)",
+     "ftp://x.example/f", "https://x.example/\"onmouseover", "data:text/html,<b>x</b>"],
+)
+def test_md_link_refuses_what_is_not_a_plain_web_address(url):
+    """A link read from the manifest becomes markup only if it is a plain http(s) address."""
+    from ui.safe_text import md_link
+
+    assert md_link("page officielle", url) == ""
+
+
+def test_md_link_builds_a_link_to_the_address():
+    from ui.safe_text import md_link
+
+    url = "https://www.insee.fr/fr/statistiques/7233950?sommaire=7233955#consulter"
+    assert md_link("page officielle", url) == f"[page officielle](<{url}>)"
+    assert md_link("[x](y)", "http://127.0.0.1:8501/") == "[\\[x\\]\\(y\\)](<http://127.0.0.1:8501/>)"
+
+
 def test_escape_md_cuts_long_values():
     out = escape_md("x" * 5000, max_chars=100)
     assert len(out) == 100 and out.endswith("…")

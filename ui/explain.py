@@ -292,18 +292,24 @@ PRIORITY_NOTE = (
 )
 
 
+#: suffix of the IRIS that stand for a whole commune (dropped from the zone picker's labels)
+WHOLE_COMMUNE_SUFFIX = " (commune non irisée)"
+
+
 def priority_table_html(view: pd.DataFrame, n: int = 8) -> str:
     """The ``n`` zones of ``view`` with the largest unmet need (columns ``name``, ``unmet``,
-    ``need``, ``score``) as a compact HTML table that fits a narrow column (fixed layout, names
-    wrapped, French numbers); '' when no zone has an unmet need computed."""
+    ``need``, ``score``; ``commune_name`` at IRIS level, shown under the zone's name: « Centre
+    Ville » alone does not say where) as a compact HTML table that fits a narrow column (fixed
+    layout, names wrapped, French numbers); '' when no zone has an unmet need computed."""
     top = view.dropna(subset=["unmet"]).sort_values("unmet", ascending=False).head(n)
     if top.empty:
         return ""
     num = "text-align:right;white-space:nowrap;padding:0.15rem 0.3rem"
+    communes = top["commune_name"] if "commune_name" in top else pd.Series(None, index=top.index, dtype=object)
     rows = "".join(
-        f"<tr><td style='overflow-wrap:anywhere;padding:0.15rem 0.3rem'>{esc(name)}</td><td style='{num}'>{format_fr(u, 0)}</td>"
+        f"<tr><td style='overflow-wrap:anywhere;padding:0.15rem 0.3rem'>{_zone_cell(name, commune)}</td><td style='{num}'>{format_fr(u, 0)}</td>"
         f"<td style='{num}'>{format_fr(d, 0)}</td><td style='{num}'>{format_fr(sc, 1)}</td></tr>"
-        for name, u, d, sc in zip(top["name"], top["unmet"], top["need"], top["score"], strict=True)
+        for name, commune, u, d, sc in zip(top["name"], communes, top["unmet"], top["need"], top["score"], strict=True)
     )
     head = "".join(
         f"<th style='text-align:{align};padding:0.15rem 0.3rem;width:{width}'>{label}</th>"
@@ -316,8 +322,21 @@ def priority_table_html(view: pd.DataFrame, n: int = 8) -> str:
     )
 
 
-#: suffix of the IRIS that stand for a whole commune (dropped from the zone picker's labels)
-WHOLE_COMMUNE_SUFFIX = " (commune non irisée)"
+def _zone_cell(name, commune) -> str:
+    """A zone's name (escaped), its commune under it in grey when it is another name (IRIS)."""
+    name = str(name)
+    if name.endswith(WHOLE_COMMUNE_SUFFIX) or not isinstance(commune, str) or commune == name:
+        return esc(name)
+    return f"{esc(name)}<br><span style='color:#6b7280'>{esc(commune)}</span>"
+
+
+def zone_title(name: str, commune) -> str:
+    """« IRIS — Commune » (plain text, to be escaped by the caller); the name alone for a commune
+    or an IRIS standing for a whole commune (« X (commune non irisée) », not « … — X »)."""
+    name = str(name)
+    if name.endswith(WHOLE_COMMUNE_SUFFIX) or not isinstance(commune, str) or commune == name:
+        return name
+    return f"{name} — {commune}"
 
 
 def zone_choice_labels(view: pd.DataFrame) -> dict[str, str]:
@@ -389,8 +408,7 @@ def zone_panel(code: str, level: str, res: pd.DataFrame, config: Config, places:
         return
     i = zones.index[pos[0]]
     z, r = zones.loc[i], res.loc[i]
-    commune = z.get("commune_name")
-    st.subheader(escape_md(z["name"] + (f" — {commune}" if isinstance(commune, str) and commune != z["name"] else "")))
+    st.subheader(escape_md(zone_title(z["name"], z.get("commune_name"))))
     if bool(r.get("uninhabited", False)):
         st.info("Zone sans habitants recensés (zone d'activités, équipement, espace naturel…) : elle n'est pas notée "
                 "et ne compte aucune personne en besoin.")

@@ -160,7 +160,7 @@ def draw(
             )
         if many_places and settings.places:
             st.checkbox(
-                f"Dessiner les {n_places} lieux (carte plus lourde)", value=opts["places_all"], key="map_places_all"
+                f"Dessiner les {compute.format_count(n_places)} lieux (carte plus lourde)", value=opts["places_all"], key="map_places_all"
             )
 
 

@@ -3,12 +3,14 @@ per indicator and level (read from the manifest), in French."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 
 import pandas as pd
 
 from loaders.quality import quality_rows
 from ui.folium_map import format_fr
+from ui.safe_text import escape_md_cells, md_link
 
 #: French for the English fragments of the manifest's producers, vintages and licences (written by
 #: the pack build for developers), longest first
@@ -133,7 +135,21 @@ def sources_table(manifest: Mapping) -> pd.DataFrame:
         }
         for s in manifest.get("sources", {}).values()
     ]
-    return pd.DataFrame(rows).sort_values("Source", key=lambda c: c.str.lower(), ignore_index=True)
+    return pd.DataFrame(rows).sort_values("Source", key=lambda c: c.map(_sort_key), ignore_index=True)
+
+
+def _sort_key(text: str) -> str:
+    """French alphabetical order: accents and case ignored (« Découpage » before « Diplôme »)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def sources_table_md(manifest: Mapping) -> pd.DataFrame:
+    """:func:`sources_table` for ``st.table`` (a table that wraps its cells, so no name is cut):
+    texts escaped as Markdown, the download page as a « page officielle » link, « — » when the
+    source has none (an export given to the project)."""
+    table = escape_md_cells(sources_table(manifest), ["Source", "Producteur", "Millésime", "Licence"])
+    table["Téléchargement officiel"] = [md_link("page officielle", u) or "—" for u in table["Téléchargement officiel"]]
+    return table
 
 
 def contents_table(manifest: Mapping) -> pd.DataFrame:
@@ -197,5 +213,5 @@ def estimates_text(manifest: Mapping) -> pd.DataFrame:
     return table
 
 
-__all__ = ["METHOD_MD", "ESTIMATES", "SOURCE_TEXT_FR", "TABLE_LABELS", "french_source_text", "sources_table", "contents_table",
+__all__ = ["METHOD_MD", "ESTIMATES", "SOURCE_TEXT_FR", "TABLE_LABELS", "french_source_text", "sources_table", "sources_table_md", "contents_table",
            "estimates_table", "coverage_table", "estimates_text", "LEVEL_TEXT"]

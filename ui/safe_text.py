@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_NOTICE_CHARS", "MAX_VALUE_CHARS", "escape_md", "escape_md_name", "quoted", "shorten"]
+__all__ = ["MAX_NOTICE_CHARS", "MAX_VALUE_CHARS", "escape_md", "escape_md_cells", "escape_md_name", "md_link", "quoted", "shorten"]
 
 #: a quoted value (URL parameter, cell, file name) is shown with at most this many characters
 MAX_VALUE_CHARS = 80
@@ -99,3 +99,17 @@ def escape_md_cells(table, columns=None):
     for col in names:
         out[col] = out[col].astype(object).map(lambda v: escape_md_name(v, MAX_CELL_CHARS) if isinstance(v, str) else v)
     return out
+
+
+#: a web address a Markdown link may point to: http(s), no space, no character that would end
+#: the link's destination early (``<`` ``>``) or open markup
+_SAFE_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::\d+)?(?:/[^\s<>\\\"'`]*)?")
+
+
+def md_link(label: str, url: object) -> str:
+    """A Markdown link « label » → ``url`` (``label`` is ours, escaped anyway), or '' when
+    ``url`` is missing or not a plain http(s) address (``javascript:``, spaces, ``<>``…): a link
+    read from a file is never trusted to build markup."""
+    if not isinstance(url, str) or not _SAFE_URL.fullmatch(url.strip()):
+        return ""
+    return f"[{escape_md(label)}](<{url.strip()}>)"

@@ -33,6 +33,8 @@ from loaders.user_places import (
     prepare_isolation,
     template_csv,
 )
+from ui.folium_map import format_fr
+from ui.labels import PLACE_TYPE_LABELS
 from ui.safe_text import escape_md
 
 _KEY = "user_places"
@@ -103,7 +105,7 @@ def upload_panel() -> None:
     max_mb = MAX_BYTES // 1024 // 1024
     st.markdown(
         "Ajoutez vos propres lieux (fichier **CSV ou XLSX**, au schéma national des *lieux de médiation numérique* "
-        f"ou au modèle ci-dessous, {max_mb} Mo et {MAX_ROWS} lignes au plus). Chaque ligne est vérifiée ; les lignes valides "
+        f"ou au modèle ci-dessous, {max_mb} Mo et {format_fr(MAX_ROWS, 0)} lignes au plus). Chaque ligne est vérifiée ; les lignes valides "
         "sont ajoutées aux lieux de votre session (carte et chiffres), les autres sont listées avec le problème. "
         "Le fichier reste dans votre session : il n'est ni enregistré sur le serveur ni visible des autres utilisateurs."
     )
@@ -121,12 +123,27 @@ def upload_panel() -> None:
         _show_upload(up)
     user = get()
     if len(user):
-        st.markdown(f"**Lieux importés dans cette session : {len(user)}**")
-        st.dataframe(user[["name", "type", "address", "weekly_hours", "sources"]], hide_index=True)
+        st.markdown(f"**Lieux importés dans cette session : {format_fr(len(user), 0)}**")
+        st.dataframe(imported_table(user), hide_index=True)
         if st.button("Retirer les lieux importés"):
             clear()
             st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1  # empty the uploader too
             st.rerun()
+
+
+def imported_table(user: pd.DataFrame) -> pd.DataFrame:
+    """The session's imported places for the user: French headers, type labels (not codes), hours
+    in French format, « non renseignées » when the file gave none (never « None »)."""
+    hours = [format_fr(h, 1) if pd.notna(h) else "non renseignées" for h in pd.to_numeric(user["weekly_hours"], errors="coerce")]
+    return pd.DataFrame(
+        {
+            "Nom": user["name"].astype(str).to_numpy(),
+            "Type": [PLACE_TYPE_LABELS.get(t, "Autre") for t in user["type"]],
+            "Adresse": user["address"].fillna("").astype(str).to_numpy(),
+            "Heures par semaine": hours,
+            "Source": user["sources"].fillna("").astype(str).to_numpy(),
+        }
+    )
 
 
 def _show_upload(up) -> None:

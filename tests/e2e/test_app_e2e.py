@@ -219,11 +219,16 @@ def test_sidebar_link_opens_donnees_with_the_sources_table(page, app_server, met
     page.locator('[data-testid="stSidebarNav"] a', has_text="Données & méthode").click()
     page.get_by_role("heading", name="Données & méthode").wait_for(timeout=30_000)
     assert page.url.split("?")[0].endswith("/donnees_methode")
-    grid = page.locator('[data-testid="stDataFrame"] table[role="grid"]').first
-    grid.wait_for(state="attached", timeout=30_000)
-    assert int(grid.get_attribute("aria-rowcount")) == len(manifest["sources"]) + 1  # + header row
+    table = page.locator('[data-testid="stTable"] table').first  # wraps: no title cut
+    table.wait_for(timeout=30_000)
+    assert table.locator("tbody tr").count() == len(manifest["sources"])
     first = sorted(manifest["sources"].values(), key=lambda s: s["title"])[0]["title"]
-    assert first in grid.inner_text()
+    assert first in table.inner_text()
+    links = table.locator("a", has_text="page officielle")
+    n_pages = sum(bool(s.get("page") or s.get("url")) for s in manifest["sources"].values())
+    assert links.count() == n_pages > 0
+    assert links.first.get_attribute("href").startswith("https://")
+    assert "None" not in table.inner_text()
     page.get_by_text("Territoires disponibles").wait_for()
     wait_idle(page)
     SCREENSHOT_DIR.mkdir(exist_ok=True)
