@@ -30,7 +30,7 @@ import pandas as pd
 
 from indicators.definitions import ESTIMATED_STATUSES
 from indicators.orientation import stale_share
-from reports.labels import KIND_LEVEL, NEED_LABELS, STATUS_LABELS, TERCILES
+from reports.labels import KIND_LEVEL, NEED_AXIS_TERCILES, NEED_LABELS, STATUS_LABELS, TERCILES
 from reports.territory import zones_in
 from ui.folium_map import NOT_AVAILABLE, format_fr
 from ui.labels import PLACE_TYPE_LABELS
@@ -394,15 +394,16 @@ def places_by_type(places: pd.DataFrame, commune_codes, labels: Mapping[str, str
     return counts.groupby(level=0).sum().sort_values(ascending=False).rename("Lieux")
 
 
-def bivariate_label(c) -> str:
+def bivariate_label(c, need: str = "score") -> str:
     """Class of the 3 × 3 need × access map, ``'n-a'`` (terciles 1–3, as ``compute_all`` gives
-    it), → 'besoin fort · accès faible'; missing ('' or NaN) → 'n.d.'."""
+    it), → 'fragilité forte · accès faible' (the need axis named after ``Config.bivariate_need``);
+    missing ('' or NaN) → 'n.d.'."""
     if not isinstance(c, str) or "-" not in c:
         return NOT_AVAILABLE
     n, _, a = c.partition("-")
     if not (n.isdigit() and a.isdigit() and 1 <= int(n) <= 3 and 1 <= int(a) <= 3):
         return NOT_AVAILABLE
-    return f"besoin {TERCILES[int(n) - 1]} · accès {TERCILES[int(a) - 1]}"
+    return f"{NEED_AXIS_TERCILES[need][int(n) - 1]} · accès {TERCILES[int(a) - 1]}"
 
 
 def need_source(manifest: Mapping, need_model: str) -> str:

@@ -6,7 +6,7 @@ drawn at its printed size (:data:`MAP_SIZE_CM`), so that 8-point text stays 8 po
 - :func:`choropleth_png`: class i when ``bins[i] <= v < bins[i+1]`` (the last class also holds
   ``bins[-1]``), missing values hatched grey; zones flagged as estimated (the app's paler zones:
   ≥ 10 % of the value on estimated inputs) are overlaid with a dark hatch, named in the legend.
-- :func:`bivariate_png`: the 3 × 3 need × access classes with a 3 × 3 legend; the « besoin fort ·
+- :func:`bivariate_png`: the 3 × 3 need × access classes with a 3 × 3 legend; the « fragilité forte ·
   accès faible » class also gets a thick black outline, so that it stays visible in black and white.
 - :func:`places_png`: reception points by family of type, each with its own marker shape.
 - :func:`map_png`: the stand-alone PNG of the Diagnostic page (title, legend, source).
@@ -394,7 +394,7 @@ BIVARIATE_HOT_CLASS = 7
 
 
 def _bivariate_legend(fig: Figure, colors: Sequence[str]) -> None:
-    """The 3 × 3 legend: need upwards, access to the right; the hatched class named below."""
+    """The 3 × 3 legend: fragility (the need axis) upwards, access to the right; the hatched class named below."""
     h = 0.17 * fig.get_figwidth() / fig.get_figheight()
     lx = fig.add_axes((0.75, 0.12, 0.17, h))
     for n in range(3):
@@ -406,13 +406,13 @@ def _bivariate_legend(fig: Figure, colors: Sequence[str]) -> None:
     lx.set_xlim(0, 3)
     lx.set_ylim(0, 3)
     lx.set_xticks([0.5, 1.5, 2.5], ["faible", "moyen", "fort"], fontsize=FONT_PT - 1)
-    lx.set_yticks([0.5, 1.5, 2.5], ["faible", "moyen", "fort"], fontsize=FONT_PT - 1)
+    lx.set_yticks([0.5, 1.5, 2.5], ["faible", "moyenne", "forte"], fontsize=FONT_PT - 1)
     lx.set_xlabel("Accès →", fontsize=FONT_PT)
-    lx.set_ylabel("Besoin →", fontsize=FONT_PT)
+    lx.set_ylabel("Fragilité →", fontsize=FONT_PT)
     lx.tick_params(length=0)
     for s in lx.spines.values():
         s.set_visible(False)
-    lx.set_title("Besoin × accès\n(terciles)", fontsize=FONT_PT + 0.5, loc="left")
+    lx.set_title("Fragilité × accès\n(terciles)", fontsize=FONT_PT + 0.5, loc="left")
 
 
 def bivariate_png(zones: gpd.GeoDataFrame, classes, *, colors: Sequence[str], frame: MapFrame, estimated=None,
@@ -431,7 +431,7 @@ def bivariate_png(zones: gpd.GeoDataFrame, classes, *, colors: Sequence[str], fr
         g[hot].plot(ax=ax, facecolor="none", edgecolor="black", linewidth=1.3, zorder=2.5)
     _bivariate_legend(fig, colors)
     handles = [Patch(facecolor=colors[BIVARIATE_HOT_CLASS - 1], edgecolor="black", linewidth=1.3,
-                     label="besoin fort · accès faible (contour épais)")]
+                     label="fragilité forte · accès faible (contour épais)")]
     handles += _extra_handles(any_missing, any_est, "non calculée (population ou accès manquant)",
                               "valeur estimée pour 10 % ou plus", large=len(g) > LARGE_MAP)
     return _finish(fig, ax, frame, handles, "")

@@ -150,7 +150,7 @@ def unmet_maps(ctx: ReportContext, cap: Captions) -> list[Block]:
     hot = zres["bivariate_class"].astype("object") == "3-1"
     return [Image(unmet, MAP_WIDTH_CM, cap("Carte", f"Besoin non couvert — {ctx.name}, {LEVEL_LABELS[ctx.level]}"),
                   note=f"Classes : {how}. " + estimated_caption(flags, zones, ctx.level, "la valeur") + " " + map_source(ctx, ctx.level, source)),
-            Image(biv, MAP_WIDTH_CM, cap("Carte", f"Besoin × accessibilité (3 × 3) — {ctx.name}"),
+            Image(biv, MAP_WIDTH_CM, cap("Carte", f"Fragilité × accessibilité (3 × 3) — {ctx.name}"),
                   note=f"Terciles calculés sur toutes les zones de la région à cette maille. {plural(int(hot.sum()), 'zone')} « besoin "
                   f"fort · accès faible » (contour épais) : {fr(total(zres.loc[hot, 'need']))} personnes en besoin. "
                   + map_source(ctx, ctx.level, source))]
@@ -174,7 +174,7 @@ def priority_table(ctx: ReportContext, n: int = TOP_ZONES) -> tuple[Table, pd.Da
                      fr(r["nearest_time_min"]), bivariate_label(r["bivariate_class"]), pct(100 * rob.at[idx, "p_top_unmet"], 0)))
     header = ("Rang", "Zone") + (("Commune",) if ctx.level == "iris" else ()) + (
         "Personnes en besoin", "Accès (h / sem. pour 1 000)", "Besoin non couvert", "Temps au lieu le plus proche (min)",
-        "Besoin × accès", "Robustesse")
+        "Fragilité × accès", "Robustesse")
     widths = (0.06, 0.15, 0.12, 0.11, 0.1, 0.09, 0.09, 0.15, 0.13) if ctx.level == "iris" else (0.06, 0.21, 0.12, 0.11, 0.1, 0.1, 0.17, 0.13)
     align = "rl" + ("l" if ctx.level == "iris" else "") + "rrrrlr"
     return Table(header, tuple(rows), widths, align, small=True), rob.assign(unmet=top["unmet"])

@@ -138,7 +138,7 @@ def _data_points(ctx: ReportContext) -> list[Runs]:
     if hot.any():
         noun = LEVEL_NOUNS[ctx.level]
         n = int(hot.sum())
-        out.append(runs(f"{plural(n, noun[0], noun[1])} {'cumulent' if n > 1 else 'cumule'} un besoin fort et un accès faible "
+        out.append(runs(f"{plural(n, noun[0], noun[1])} {'cumulent' if n > 1 else 'cumule'} une fragilité forte (indice) et un accès faible "
                         f"({fr(total(zres.loc[hot, 'need']))} personnes en besoin) : voir les zones prioritaires."))
     return out
 

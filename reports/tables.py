@@ -52,8 +52,8 @@ ZONE_COLUMN_LABELS = {
     "target": "cible d'accessibilité (même unité ; médiane de la référence)",
     "unmet": "besoin non couvert (personnes)",
     "priority_rank": "rang de priorité (1 = plus grand besoin non couvert)",
-    "bivariate_class": "classe besoin × accès « n-a » (terciles 1 = faible à 3 = fort ; vide = non calculée)",
-    "bivariate_label": "classe besoin × accès en clair",
+    "bivariate_class": "classe indice de fragilité × accès « n-a » (terciles 1 = faible à 3 = fort ; vide = non calculée)",
+    "bivariate_label": "classe fragilité × accès en clair",
     "nearest_time_min": "temps estimé jusqu'au lieu le plus proche (minutes)",
     "travel_mode": "mode de déplacement supposé (walk = à pied, car = voiture)",
 }
@@ -67,8 +67,8 @@ ZONE_COLUMN_TITLES = {
     "need": "Personnes en besoin", "need_method": "Formule du besoin", "need_imputed": "Besoin imputé",
     "need_estimated": "Part estimée du besoin", "access": "Accessibilité (h/sem. pour 1 000)",
     "access_estimated": "Part estimée de l'accessibilité", "target": "Cible d'accessibilité (h/sem. pour 1 000)",
-    "unmet": "Besoin non couvert", "priority_rank": "Rang de priorité", "bivariate_class": "Classe besoin × accès (code)",
-    "bivariate_label": "Classe besoin × accès", "nearest_time_min": "Temps au lieu le plus proche (min)",
+    "unmet": "Besoin non couvert", "priority_rank": "Rang de priorité", "bivariate_class": "Classe fragilité × accès (code)",
+    "bivariate_label": "Classe fragilité × accès", "nearest_time_min": "Temps au lieu le plus proche (min)",
     "pop_beyond_15": "Habitants à plus de 15 min", "pop_beyond_30": "Habitants à plus de 30 min",
     "travel_mode": "Mode de déplacement",
 }

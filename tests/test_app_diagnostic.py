@@ -153,14 +153,14 @@ def test_places_by_type_shows_labels_not_codes(at, pack):
 
 def test_priority_table_and_downloads(at):
     prio = at.dataframe[0].value
-    # every column fits the ~980 px of the page at 1 440 px: no horizontal scroll
+    # every column fits the ~938 px of the page at 1 440 px (sidebar 340 px): no horizontal scroll
     assert list(prio.columns) == ["Rang", "Zone", "Commune", "Besoin non couvert", "En besoin", "Accès", "Indice (/10)",
-                                  "Temps (min)", "Besoin × accès"]
+                                  "Temps (min)", "Fragilité × accès"]
     assert len(prio) > 100  # IRIS of the Métropole
     widths = {c: cfg.get("width") for c, cfg in json.loads(at.dataframe[0].proto.columns).items() if c != "_index"}
-    assert set(widths) == set(prio.columns) and sum(widths.values()) <= 980
+    assert set(widths) == set(prio.columns) and sum(widths.values()) <= 930
     assert (prio["Indice (/10)"].str.contains(",") | (prio["Indice (/10)"] == "n.d.")).all()  # French decimal comma
-    assert prio["Besoin × accès"].str.len().max() <= 28  # « besoin faible · accès faible » fits 185 px
+    assert prio["Fragilité × accès"].str.len().max() <= 32  # « fragilité moyenne · accès faible » fits 200 px
     # the first 15 zones above it in a table that wraps: the same zones, in the same order, names whole
     first = next(t.value for t in at.table if "Besoin non couvert" in t.value.columns)
     assert list(first.index) == list(prio["Rang"].head(15)) == [str(i) for i in range(1, 16)]

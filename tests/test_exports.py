@@ -159,8 +159,11 @@ def test_synthetic_territory():
 
 
 def test_labels_and_formats():
-    assert exports.bivariate_label("3-1") == "besoin fort · accès faible"
-    assert exports.bivariate_label("1-2") == "besoin faible · accès moyen"
+    # the need axis is the fragility index (Config.bivariate_need = "score"): never « besoin faible »
+    # beside a zone that leads the unmet-need ranking
+    assert exports.bivariate_label("3-1") == "fragilité forte · accès faible"
+    assert exports.bivariate_label("1-2") == "fragilité faible · accès moyen"
+    assert exports.bivariate_label("2-3", "need_share") == "part en besoin moyenne · accès fort"
     assert exports.bivariate_label("") == "n.d."
     assert exports.bivariate_label(np.nan) == "n.d."
     assert exports.figure_text(449509.0, "habitants", 0).replace("\u202f", " ") == "449 509"

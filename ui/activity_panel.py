@@ -41,9 +41,9 @@ def draw(kind: str, code: str, label: str, ref_label: str | None, figs: pd.DataF
     low = res[res["bivariate_activity_class"] == "3-1"]
     c1, c2 = st.columns(2)
     with c1:
-        st.markdown("**Communes où le besoin est fort et l'activité observée faible**")
+        st.markdown("**Communes où la fragilité est forte et l'activité observée faible**")
         if low.empty:
-            st.info("Aucune commune de ce territoire n'est à la fois dans le tiers le plus fort du besoin et le tiers le plus faible de l'activité observée (terciles de la région).")
+            st.info("Aucune commune de ce territoire n'est à la fois dans le tiers le plus fort de l'indice de fragilité et le tiers le plus faible de l'activité observée (terciles de la région).")
         else:
             table = pd.DataFrame({
                 "Commune": communes.loc[low.index, "name"].to_numpy(),

@@ -19,7 +19,14 @@ import streamlit as st
 
 from indicators import CATALOGUE, Config
 from indicators.definitions import estimated_fraction
-from reports.labels import BIVARIATE_COLORS, ESTIMATED_THRESHOLD, LEVEL_NOUNS, NEED_LABELS, STATUS_LABELS  # noqa: F401 (re-exported)
+from reports.labels import (  # noqa: F401 (re-exported)
+    BIVARIATE_COLORS,
+    ESTIMATED_THRESHOLD,
+    LEVEL_NOUNS,
+    NEED_AXIS_TERCILES,
+    NEED_LABELS,
+    STATUS_LABELS,
+)
 from reports.maps import MapClasses, classify, map_classes, palette  # noqa: F401 (re-exported: the report's maps use the same classes)
 from reports.results import ESTIMATED_COLUMNS, level_results
 from ui import data, session_places
@@ -44,7 +51,7 @@ REFERENCE_CHOICES = {
 def bivariate_legend(layer_key: str) -> tuple[list[float], list[str], list[str]]:
     """(bins, colours, labels) of a 3 × 3 layer: class c = 3 × (need tercile − 1) + other tercile."""
     other = ("activité", "faible moyenne forte".split()) if layer_key == "bivariate_activity" else ("accès", "faible moyen bon".split())
-    labels = [f"besoin {'faible moyen fort'.split()[(c - 1) // 3]} · {other[0]} {other[1][(c - 1) % 3]}" for c in range(1, 10)]
+    labels = [f"{NEED_AXIS_TERCILES['score'][(c - 1) // 3]} · {other[0]} {other[1][(c - 1) % 3]}" for c in range(1, 10)]
     return [0.5 + i for i in range(10)], list(BIVARIATE_COLORS), labels
 
 
@@ -84,13 +91,13 @@ def layers(config: Config) -> dict[str, Layer]:
         "need": Layer("need", "Personnes en besoin d'accompagnement", "need", "personnes", 0, "poverty", "Oranges"),
         "access": Layer("access", "Accessibilité (E2SFCA)", "access", "h / sem. pour 1 000 pers.", 1, None, "YlGnBu_r"),
         "unmet": Layer("unmet", "Besoin non couvert", "unmet", "personnes", 0, "poverty", "Reds"),
-        "bivariate": Layer("bivariate", "Besoin × accessibilité (3 × 3)", "bivariate_num", "classe", 0, None, "bivariate"),
+        "bivariate": Layer("bivariate", "Fragilité × accessibilité (3 × 3)", "bivariate_num", "classe", 0, None, "bivariate"),
         "nearest": Layer("nearest", "Temps jusqu'au lieu le plus proche", "nearest_time_min", "min", 0, None, "PuRd"),
         "activity": Layer("activity", "Personnes accompagnées par les conseillers numériques pour 1 000 personnes en besoin",
                           "accompanied_per_1000", "pour 1 000", 0, "activity", "YlGnBu"),
         "activity_ac": Layer("activity_ac", "Usagers Aidants Connect pour 1 000 personnes en besoin", "ac_users_per_1000",
                              "pour 1 000", 1, "activity", "YlGnBu"),
-        "bivariate_activity": Layer("bivariate_activity", "Besoin × activité observée (3 × 3)", "bivariate_activity_num",
+        "bivariate_activity": Layer("bivariate_activity", "Fragilité × activité observée (3 × 3)", "bivariate_activity_num",
                                     "classe", 0, None, "bivariate"),
     }
     for key, ind in CATALOGUE.items():
