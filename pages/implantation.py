@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from planning.scenarios import MAX_IMPORT_BYTES, MAX_IMPORT_SCENARIOS, WorkspaceError
-from ui import compute, data, plan_runs, session_places
+from ui import compute, data, map_layers, plan_runs, session_places
 from ui.folium_map import PointLayer, build_choropleth, format_fr, show_map, show_map_with_clicks
 from ui.navigation import use_app_navigation
 from ui.offline_assets import MissingAssetError
@@ -49,7 +49,9 @@ if "plan_args" not in st.session_state and "plan" in st.query_params and not st.
 
 with st.form("plan_form"):
     c1, c2, c3 = st.columns(3)
-    model = c1.selectbox("Modèle", list(MODEL_LABELS), format_func=MODEL_LABELS.get, key="plan_model", placeholder="Choisir un modèle")
+    # short names in the box (a long one would be cut at its edge), each model's aim in the help
+    model = c1.selectbox("Modèle", list(MODEL_LABELS), format_func=MODEL_SHORT.get, key="plan_model", placeholder="Choisir un modèle",
+                         help=plan_runs.MODELS_HELP)
     p = c2.slider("Nouveaux lieux (p)", 1, 10, 3, key="plan_p")
     service_time = c3.slider("Temps d'accès visé (minutes)", 5, 30, 15, key="plan_time")
     c4, c5, c6 = st.columns(3)
@@ -96,12 +98,14 @@ view = territory[["code", "name", "geometry_display"]].copy()
 res, _, _ = compute.results(state.level, config)
 view["unmet"] = res.loc[territory.index, "unmet"]
 gview = gpd.GeoDataFrame(view.drop(columns="geometry_display"), geometry=view["geometry_display"].values, crs="EPSG:4326")
-bins, k = compute.classify(gview["unmet"], "quantiles", 5)
+# the classes of the Carte page's unmet-need layer (a « 0 » class on the région's skewed values)
+classes = compute.map_classes(gview["unmet"], "quantiles", 5, decimals=0)
 layers = []
 minx, miny, maxx, maxy = territory.geometry.total_bounds
 near = session_places.all_places(pack["places"]).cx[minx - 2000 : maxx + 2000, miny - 2000 : maxy + 2000]
 if len(near):
-    layers.append(PointLayer(near.to_crs("EPSG:4326"), "name", "Lieux existants", "#1f2937", None, "place_id", 5))
+    many = len(near) > map_layers.MAX_POPUPS  # the région: small dots, or they hide the zones
+    layers.append(PointLayer(near.to_crs("EPSG:4326"), "name", f"Lieux existants ({compute.format_count(len(near))})", "#1f2937", None, "place_id", 2 if many else 5))
 if outcome is not None and len(outcome.sites):
     s = outcome.sites
     sg = gpd.GeoDataFrame(s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs="EPSG:4326")
@@ -112,7 +116,9 @@ if st.session_state["plan_points"]:
     pg = gpd.GeoDataFrame({"label": [f"Point candidat {i + 1}" for i in range(len(pts))]}, geometry=gpd.points_from_xy([a for a, _ in pts], [b for _, b in pts]), crs="EPSG:4326")
     layers.append(PointLayer(pg, "label", "Points candidats (clic)", "#2563eb", None, None, 7, changes=True))
 try:
-    fmap = build_choropleth(gview, "unmet", "name", bins, compute.palette("Reds", k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))], legend_title="Besoin non couvert (personnes)", legend_decimals=0, extra_points=layers)
+    fmap = build_choropleth(gview, "unmet", "name", classes.bins, compute.palette("Reds", classes.k),
+                            tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))],
+                            legend_title="Besoin non couvert (personnes)", legend_labels=classes.labels, legend_decimals=0, extra_points=layers)
 except MissingAssetError as exc:
     st.error(f"Les fichiers de la carte sont absents : {escape_md(exc)}")
     st.stop()
@@ -247,7 +253,7 @@ if saved:
             )
             cmp_layers = plan_runs.comparison_layers(records)
             if cmp_layers:
-                cmp_map = build_choropleth(gview, "unmet", "name", bins, compute.palette("Reds", k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))], legend_title="Besoin non couvert (personnes)", legend_decimals=0, extra_points=cmp_layers)
+                cmp_map = build_choropleth(gview, "unmet", "name", classes.bins, compute.palette("Reds", classes.k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))], legend_title="Besoin non couvert (personnes)", legend_labels=classes.labels, legend_decimals=0, extra_points=cmp_layers)
                 show_map(cmp_map, key=f"plan_compare_map_{state.territory}_{state.level}", height=420)
                 st.caption("Les lieux proposés par chaque scénario (un point par lieu, une couleur par scénario ; cliquez pour le détail), sur le besoin non couvert actuel du territoire affiché.")
             st.download_button("Exporter (JSON)", ws.export_json(*chosen).encode("utf-8"), "scenarios.json", "application/json")

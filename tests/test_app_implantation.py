@@ -197,3 +197,24 @@ def test_observed_capacity_beside_the_assumption(workspace, monkeypatch):
     implied = round(r.site_capacity(24.0, 1.0))
     assert f"en accompagnerait {implied:,}".replace(",", "\u202f") in note and "contre 500 supposées" in note
     assert 150 < implied < 500  # the Métropole's CnFS accompanied fewer people per hour than assumed
+
+
+def test_the_region_map_shares_the_carte_classes_and_keeps_its_zones_visible(workspace, monkeypatch):
+    """Unmet need over the région is skewed (most communes 0): the Implantation map reads it with
+    the Carte page's classes (a « 0 » class, not « 0 – 1 »), and its 4 137 places are small dots
+    that leave the zones visible."""
+    from tests.map_helpers import map_args, zone_style
+
+    query = {"t": "reg:84", "level": "commune"}
+    args = map_args(_page(workspace, monkeypatch, query))
+    plan = zone_style(args)
+    assert "L.circleMarker(latlng, {radius: 2," in args["script"] + (args.get("feature_group") or "")
+    carte = AppTest.from_file(APP, default_timeout=180)
+    carte.query_params.update(query | {"layer": "unmet"})
+    carte.run()
+    assert not carte.exception
+    legend = zone_style(map_args(carte))["legend"]
+    classes = re.findall(r"<span[^>]*></span>\s*([^<]+)<", legend)
+    assert classes and classes[0].strip() == "0"  # the zero class, first
+    assert classes[:5] == re.findall(r"<span[^>]*></span>\s*([^<]+)<", plan["legend"])[:5]  # the 5 classes
+    assert "Lieux existants (4\u202f137)" in plan["legend"]

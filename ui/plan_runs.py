@@ -43,6 +43,8 @@ MODEL_LABELS = {
     "mclp_capacity": "Couverture avec capacité : chaque lieu accompagne un nombre limité de personnes",
 }
 MODEL_SHORT = {k: v.split(" :")[0] for k, v in MODEL_LABELS.items()}
+#: the model picker's help: each model with what it looks for
+MODELS_HELP = "\n".join(f"- **{MODEL_SHORT[k]}** : {v.split(' : ', 1)[1]}" for k, v in MODEL_LABELS.items())
 METHOD_LABELS = {"exact": "Optimum exact (CBC)", "greedy": "Heuristique gloutonne (grands territoires)"}
 #: what each model looks for, in a sentence (:func:`outcome_sentence`)
 MODEL_AIMS = {
