@@ -734,8 +734,9 @@ class Origin:
 
 #: territories too large for a default start: the person's commune is asked first
 CHOOSE_ORIGIN_KINDS = ("reg", "dep")
-CHOOSE_ORIGIN_TEXT = ("Choisissez d'abord où habite la personne (sa commune, ou un point sur la carte) : à l'échelle "
-                      "d'un département ou de la région, un point central ne dit rien de son trajet.")
+CHOOSE_ORIGIN_TEXT = ("Choisissez d'abord où habite la personne : sa commune dans la liste (tapez son nom), ou « Un point "
+                      "cliqué sur la carte » puis un clic sur la carte qui s'affiche. À l'échelle d'un département ou de "
+                      "la région, un point central ne dit rien de son trajet.")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
