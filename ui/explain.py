@@ -322,21 +322,25 @@ def priority_table_html(view: pd.DataFrame, n: int = 8) -> str:
     )
 
 
+def _other_commune(name: str, commune) -> str | None:
+    """The commune to name beside a zone: an IRIS's, unless the IRIS stands for the whole commune
+    (« X (commune non irisée) ») or the zone is the commune itself."""
+    if name.endswith(WHOLE_COMMUNE_SUFFIX) or not isinstance(commune, str) or commune == name:
+        return None
+    return commune
+
+
 def _zone_cell(name, commune) -> str:
     """A zone's name (escaped), its commune under it in grey when it is another name (IRIS)."""
-    name = str(name)
-    if name.endswith(WHOLE_COMMUNE_SUFFIX) or not isinstance(commune, str) or commune == name:
-        return esc(name)
-    return f"{esc(name)}<br><span style='color:#6b7280'>{esc(commune)}</span>"
+    other = _other_commune(str(name), commune)
+    return esc(str(name)) + (f"<br><span style='color:#6b7280'>{esc(other)}</span>" if other else "")
 
 
 def zone_title(name: str, commune) -> str:
     """« IRIS — Commune » (plain text, to be escaped by the caller); the name alone for a commune
     or an IRIS standing for a whole commune (« X (commune non irisée) », not « … — X »)."""
-    name = str(name)
-    if name.endswith(WHOLE_COMMUNE_SUFFIX) or not isinstance(commune, str) or commune == name:
-        return name
-    return f"{name} — {commune}"
+    other = _other_commune(str(name), commune)
+    return f"{name} — {other}" if other else str(name)
 
 
 def zone_choice_labels(view: pd.DataFrame) -> dict[str, str]:
