@@ -41,15 +41,15 @@ RATE_SHORT = {
 }
 #: columns of the priority table: widths that fit 1 440 px, the longer meaning in the column's help
 PRIORITY_COLUMNS = {
-    "Rang": st.column_config.TextColumn(width=45, help="Rang dans le territoire, par besoin non couvert"),
-    "Zone": st.column_config.TextColumn(width=160),
-    "Commune": st.column_config.TextColumn(width=120),
-    "Besoin non couvert": st.column_config.TextColumn(width=120, help="Personnes en besoin non couvert"),
-    "En besoin": st.column_config.TextColumn(width=80, help="Personnes en besoin d'accompagnement"),
+    "Rang": st.column_config.TextColumn(width=42, help="Rang dans le territoire, par besoin non couvert"),
+    "Zone": st.column_config.TextColumn(width=200),
+    "Commune": st.column_config.TextColumn(width=150),
+    "Besoin non couvert": st.column_config.TextColumn(width=125, help="Personnes en besoin non couvert"),
+    "En besoin": st.column_config.TextColumn(width=75, help="Personnes en besoin d'accompagnement"),
     "Accès": st.column_config.TextColumn(width=55, help="Heures d'accompagnement par semaine pour 1 000 personnes en besoin (E2SFCA)"),
     "Indice (/10)": st.column_config.TextColumn(width=75, help="Indice de fragilité numérique, plus haut = plus fragile"),
-    "Temps (min)": st.column_config.TextColumn(width=75, help="Temps estimé jusqu'au lieu le plus proche"),
-    "Fragilité × accès": st.column_config.TextColumn(width=200, help="Classe croisée indice de fragilité × accès (terciles de la région)"),
+    "Temps (min)": st.column_config.TextColumn(width=85, help="Temps estimé jusqu'au lieu le plus proche"),
+    "Fragilité · accès": st.column_config.TextColumn(width=120, help="Terciles de la région : indice de fragilité · accès (« forte · faible » = les zones à viser)"),
 }
 #: priority zones shown whole (names wrapped) above the grid of every zone
 PRIORITY_SHOWN = 15
@@ -225,7 +225,7 @@ else:
             "Accès": top["access"].map(lambda v: format_fr(v, 1)),
             "Indice (/10)": top["score"].map(lambda v: format_fr(v, 1)),
             "Temps (min)": top["nearest_time_min"].map(lambda v: format_fr(v, 0)),
-            "Fragilité × accès": top["bivariate_label"],
+            "Fragilité · accès": top["bivariate_class"].map(exports.bivariate_short),
         }
     )
     # the first zones as a table whose long names wrap (a data grid cuts them with « … »), every
@@ -239,7 +239,7 @@ else:
     st.caption(
         "Besoin non couvert = personnes en besoin × (1 − accès ÷ cible), la cible étant l'accès médian de la référence"
         f"{target_text}. Accès : E2SFCA, heures d'accompagnement par semaine pour 1 000 personnes en besoin. Temps : jusqu'au "
-        "lieu le plus proche, estimé à vol d'oiseau × détour. Fragilité × accès : terciles de la région (indice de fragilité, accès). Population, rang "
+        "lieu le plus proche, estimé à vol d'oiseau × détour. Fragilité · accès : terciles de la région, de l'indice de fragilité puis de l'accès (« forte · faible » : fragile et mal desservie). Population, rang "
         "parmi toutes les zones de la région et chaque indicateur : dans les téléchargements (CSV, XLSX). n.d. = donnée "
         "absente (population ou pauvreté manquante, voir Données & méthode)."
     )

@@ -394,16 +394,28 @@ def places_by_type(places: pd.DataFrame, commune_codes, labels: Mapping[str, str
     return counts.groupby(level=0).sum().sort_values(ascending=False).rename("Lieux")
 
 
+def _bivariate_terciles(c) -> tuple[int, int] | None:
+    """``'n-a'`` → (need tercile, access tercile), each 1–3; None when missing or malformed."""
+    if not isinstance(c, str) or "-" not in c:
+        return None
+    n, _, a = c.partition("-")
+    if not (n.isdigit() and a.isdigit() and 1 <= int(n) <= 3 and 1 <= int(a) <= 3):
+        return None
+    return int(n), int(a)
+
+
 def bivariate_label(c, need: str = "score") -> str:
     """Class of the 3 × 3 need × access map, ``'n-a'`` (terciles 1–3, as ``compute_all`` gives
     it), → 'fragilité forte · accès faible' (the need axis named after ``Config.bivariate_need``);
     missing ('' or NaN) → 'n.d.'."""
-    if not isinstance(c, str) or "-" not in c:
-        return NOT_AVAILABLE
-    n, _, a = c.partition("-")
-    if not (n.isdigit() and a.isdigit() and 1 <= int(n) <= 3 and 1 <= int(a) <= 3):
-        return NOT_AVAILABLE
-    return f"{NEED_AXIS_TERCILES[need][int(n) - 1]} · accès {TERCILES[int(a) - 1]}"
+    t = _bivariate_terciles(c)
+    return f"{NEED_AXIS_TERCILES[need][t[0] - 1]} · accès {TERCILES[t[1] - 1]}" if t else NOT_AVAILABLE
+
+
+def bivariate_short(c) -> str:
+    """The same class for a narrow column headed « Fragilité · accès »: 'forte · faible'."""
+    t = _bivariate_terciles(c)
+    return f"{('faible', 'moyenne', 'forte')[t[0] - 1]} · {TERCILES[t[1] - 1]}" if t else NOT_AVAILABLE
 
 
 def need_source(manifest: Mapping, need_model: str) -> str:
@@ -454,6 +466,6 @@ def score_shares_note(shares: pd.DataFrame, name: str, index_reference: str) -> 
 
 __all__ = [
     "MIN_COVERAGE", "source_entries", "RATE_FIGURES", "FIGURE_LABELS", "FIGURE_COLUMNS", "ESTIMATE_NOTES", "source_line", "places_source",
-    "territory_figures", "figure_text", "places_by_type", "bivariate_label", "need_source", "key_figures_for", "score_shares",
+    "territory_figures", "figure_text", "places_by_type", "bivariate_label", "bivariate_short", "need_source", "key_figures_for", "score_shares",
     "score_shares_note",
 ]

@@ -155,12 +155,14 @@ def test_priority_table_and_downloads(at):
     prio = at.dataframe[0].value
     # every column fits the ~938 px of the page at 1 440 px (sidebar 340 px): no horizontal scroll
     assert list(prio.columns) == ["Rang", "Zone", "Commune", "Besoin non couvert", "En besoin", "Accès", "Indice (/10)",
-                                  "Temps (min)", "Fragilité × accès"]
+                                  "Temps (min)", "Fragilité · accès"]
     assert len(prio) > 100  # IRIS of the Métropole
     widths = {c: cfg.get("width") for c, cfg in json.loads(at.dataframe[0].proto.columns).items() if c != "_index"}
     assert set(widths) == set(prio.columns) and sum(widths.values()) <= 930
     assert (prio["Indice (/10)"].str.contains(",") | (prio["Indice (/10)"] == "n.d.")).all()  # French decimal comma
-    assert prio["Fragilité × accès"].str.len().max() <= 32  # « fragilité moyenne · accès faible » fits 200 px
+    # terciles in a narrow column: « moyenne · faible » (fragility, then access), never cut at 120 px
+    assert set(prio["Fragilité · accès"]) <= {f"{n} · {a}" for n in ("faible", "moyenne", "forte") for a in ("faible", "moyen", "fort")} | {"n.d."}
+    assert prio["Fragilité · accès"].iloc[0] == "faible · faible"  # Vigny-Musset: first by unmet people, low index
     # the first 15 zones above it in a table that wraps: the same zones, in the same order, names whole
     first = next(t.value for t in at.table if "Besoin non couvert" in t.value.columns)
     assert list(first.index) == list(prio["Rang"].head(15)) == [str(i) for i in range(1, 16)]

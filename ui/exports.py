@@ -30,6 +30,7 @@ from reports.figures import (
     MIN_COVERAGE,
     RATE_FIGURES,
     bivariate_label,
+    bivariate_short,
     figure_text,
     key_figures_for,
     need_source,
@@ -192,7 +193,7 @@ def diagnostic_report(key: str, level: str, config: Config, fmt: str, progress: 
 __all__ = [
     "MIN_COVERAGE", "PLACE_TYPE_LABELS", "VEGA_FR_LOCALE", "FIGURE_LABELS", "FIGURE_COLUMNS", "RATE_FIGURES", "ESTIMATE_NOTES",
     "TERCILES", "ZONE_COLUMN_LABELS", "source_line", "places_source", "territory_figures", "figure_text", "places_by_type",
-    "bivariate_label", "zone_table", "column_dictionary", "column_label", "workbook_dictionary", "key_figures_table",
+    "bivariate_label", "bivariate_short", "zone_table", "column_dictionary", "column_label", "workbook_dictionary", "key_figures_table",
     "about_table", "neutralise", "to_csv", "to_xlsx", "diagnostic_workbook", "to_gpkg", "to_geojson", "map_png", "comparison_long", "key_figures",
     "reference_key", "need_source", "user_places_digest", "zone_layer", "score_shares", "session_place_table", "progress_to",
     "diagnostic_report", "REPORT_MIME", "score_shares_note", "index_map", "index_map_png", "INDEX_MAP_SIZE_CM", "INDEX_MAP_DPI",
