@@ -194,6 +194,10 @@ def test_sources_once_reference_line_and_french_axes(at):
             lines += 1
             assert '"orient": "bottom"' in dumped
             assert any("Référence : Auvergne-Rhône-Alpes (région)".encode() in d.data.data for d in chart.proto.datasets)
+            # drawn under the values, which have a white halo: the line never crosses a figure
+            marks = [layer["mark"]["type"] for layer in spec["layer"]]
+            assert marks == ["bar", "rule", "text", "text"]
+            assert spec["layer"][2]["mark"]["stroke"] == "white"
         assert spec["config"]["locale"]["number"]["decimal"] == ","
         formats = re.findall(r'"format": "([^"]*)"', dumped)
         assert formats and all(re.fullmatch(r",\.[01]~f", f) for f in formats), formats

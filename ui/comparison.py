@@ -162,7 +162,11 @@ def comparison_chart(values: pd.DataFrame, *, unit: str, decimals: int, referenc
         x=x,
         tooltip=["Territoire", alt.Tooltip("Texte:N", title="Valeur")],
     )
-    chart = base.mark_bar(color=COMPARE_BAR_COLOR) + base.mark_text(align="left", dx=3, fontSize=11).encode(text="Texte:N")
+    bars = base.mark_bar(color=COMPARE_BAR_COLOR)
+    # the values last, over a white halo: the reference line crosses them otherwise (« 9,7 % »)
+    labels = [base.mark_text(align="left", dx=3, fontSize=11, stroke="white", strokeWidth=6, strokeJoin="round").encode(text="Texte:N"),
+              base.mark_text(align="left", dx=3, fontSize=11).encode(text="Texte:N")]
+    chart = alt.layer(bars, *labels)
     if reference is not None and np.isfinite(reference[1]):
         line = pd.DataFrame({"Valeur": [reference[1]], "Repère": [reference[0]], "Texte": [reference[2]]})
         rule = alt.Chart(line).mark_rule(strokeDash=[6, 3], strokeWidth=2).encode(
@@ -171,7 +175,7 @@ def comparison_chart(values: pd.DataFrame, *, unit: str, decimals: int, referenc
                             legend=alt.Legend(title=None, orient="bottom", labelLimit=500)),
             tooltip=[alt.Tooltip("Repère:N", title="Repère"), alt.Tooltip("Texte:N", title="Valeur")],
         )
-        chart = chart + rule
+        chart = alt.layer(bars, rule, *labels)
     # the height holds the axis title and the legend too (Streamlit fits the whole chart in it)
     height = 40 * len(order) + (120 if reference is not None else 80)
     return chart.properties(height=height).configure(locale=VEGA_FR_LOCALE)
