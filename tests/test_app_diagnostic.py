@@ -254,3 +254,24 @@ def test_observed_activity_section_with_its_caveats(at, pack):
     assert any("cumulés jusqu'en juillet 2023" in c.value and "plusieurs fois" in c.value for c in at.caption)
     table = at.table[0].value
     assert "Personnes accompagnées par les conseillers numériques pour 1 000 personnes en besoin" in table.index
+
+
+def test_high_fragility_low_activity_communes_come_by_people_in_need():
+    """The région's communes that are both in the top third of the index and the bottom third of
+    the observed activity: listed with the most people in need first (where to act), each one of
+    the class « 3-1 » of the app's commune results."""
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.switch_page("pages/diagnostic.py")
+    app.query_params.update({"t": "reg:84", "level": "commune"})
+    app.run()
+    assert not app.exception
+    table = next(d.value for d in app.dataframe if "Accompagnées pour 1 000" in d.value.columns)
+    need = [float(v.replace("\u202f", "").replace(",", ".")) for v in table["Personnes en besoin"]]
+    assert len(need) > 50 and need == sorted(need, reverse=True)
+    from ui import compute, data
+    from ui.state import ViewState
+
+    res, _, _ = compute.results("commune", compute.config_for(ViewState(territory="reg:84", level="commune")))
+    communes = data.pack()["commune"]
+    hot = set(communes.loc[res.index[res["bivariate_activity_class"] == "3-1"], "name"])
+    assert set(table["Commune"]) == hot

@@ -45,11 +45,12 @@ def draw(kind: str, code: str, label: str, ref_label: str | None, figs: pd.DataF
         if low.empty:
             st.info("Aucune commune de ce territoire n'est à la fois dans le tiers le plus fort de l'indice de fragilité et le tiers le plus faible de l'activité observée (terciles de la région).")
         else:
+            low = low.sort_values("need", ascending=False)  # where most people are concerned first
             table = pd.DataFrame({
                 "Commune": communes.loc[low.index, "name"].to_numpy(),
                 "Personnes en besoin": [format_fr(v, 0) for v in low["need"]],
                 "Accompagnées pour 1 000": [format_fr(v, 0) for v in low["accompanied_per_1000"]],
-            }).sort_values("Commune")
+            })
             st.dataframe(table, hide_index=True, width="stretch", height=min(320, 38 + 35 * len(table)))
     with c2:
         _profile(communes)
