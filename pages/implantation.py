@@ -100,6 +100,10 @@ view["unmet"] = res.loc[territory.index, "unmet"]
 gview = gpd.GeoDataFrame(view.drop(columns="geometry_display"), geometry=view["geometry_display"].values, crs="EPSG:4326")
 # the classes of the Carte page's unmet-need layer (a « 0 » class on the région's skewed values)
 classes = compute.map_classes(gview["unmet"], "quantiles", 5, decimals=0)
+# the plan's map and the scenarios' map: the same zones, classes, tooltip and legend
+unmet_map = partial(build_choropleth, gview, "unmet", "name", classes.bins, compute.palette("Reds", classes.k),
+                    tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))],
+                    legend_title="Besoin non couvert (personnes)", legend_labels=classes.labels, legend_decimals=0)
 layers = []
 minx, miny, maxx, maxy = territory.geometry.total_bounds
 near = session_places.all_places(pack["places"]).cx[minx - 2000 : maxx + 2000, miny - 2000 : maxy + 2000]
@@ -116,9 +120,7 @@ if st.session_state["plan_points"]:
     pg = gpd.GeoDataFrame({"label": [f"Point candidat {i + 1}" for i in range(len(pts))]}, geometry=gpd.points_from_xy([a for a, _ in pts], [b for _, b in pts]), crs="EPSG:4326")
     layers.append(PointLayer(pg, "label", "Points candidats (clic)", "#2563eb", None, None, 7, changes=True))
 try:
-    fmap = build_choropleth(gview, "unmet", "name", classes.bins, compute.palette("Reds", classes.k),
-                            tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))],
-                            legend_title="Besoin non couvert (personnes)", legend_labels=classes.labels, legend_decimals=0, extra_points=layers)
+    fmap = unmet_map(extra_points=layers)
 except MissingAssetError as exc:
     st.error(f"Les fichiers de la carte sont absents : {escape_md(exc)}")
     st.stop()
@@ -253,7 +255,7 @@ if saved:
             )
             cmp_layers = plan_runs.comparison_layers(records)
             if cmp_layers:
-                cmp_map = build_choropleth(gview, "unmet", "name", classes.bins, compute.palette("Reds", classes.k), tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))], legend_title="Besoin non couvert (personnes)", legend_labels=classes.labels, legend_decimals=0, extra_points=cmp_layers)
+                cmp_map = unmet_map(extra_points=cmp_layers)
                 show_map(cmp_map, key=f"plan_compare_map_{state.territory}_{state.level}", height=420)
                 st.caption("Les lieux proposés par chaque scénario (un point par lieu, une couleur par scénario ; cliquez pour le détail), sur le besoin non couvert actuel du territoire affiché.")
             st.download_button("Exporter (JSON)", ws.export_json(*chosen).encode("utf-8"), "scenarios.json", "application/json")
