@@ -132,7 +132,8 @@ with left:
     st.caption(
         compute.zones_caption(len(view), n_missing, int(view["estimated"].sum()), n_empty, large=len(view) > LARGE_MAP)
         + f"{rule} · source : {compute.vintage_note(layer.group)} · "
-        f"lieux : {compute.format_count(len(near))} dans l'emprise (ANCT, data·inclusion, Hinaura, conseillers numériques)"
+        f"lieux : {compute.format_count(len(near))} sur la carte (territoire et ses abords), dont "
+        f"{compute.format_count(map_layers.count_in_territory(near, kind, code))} dans le territoire (ANCT, data·inclusion, Hinaura, conseillers numériques)"
         + (f" ; au-delà de {map_layers.MAX_POPUPS} lieux, choisissez un territoire plus petit pour voir leurs fiches." if many_places else ".")
     )
     if estimate_counts:  # one line per estimated indicator: a list, not a wall of text under the map

@@ -426,3 +426,16 @@ def test_priority_table_and_zone_title_escape_and_place_the_commune():
     assert zone_title("Abbaye", "Grenoble") == "Abbaye — Grenoble"
     assert zone_title("Lans-en-Vercors (commune non irisée)", "Lans-en-Vercors") == "Lans-en-Vercors (commune non irisée)"
     assert zone_title("Grenoble", "Grenoble") == zone_title("Grenoble", None) == "Grenoble"
+
+
+def test_places_in_the_caption_agree_with_the_diagnostic():
+    """The map draws the places of the territory and of its surroundings (they serve it too); its
+    caption says how many of them are in the territory, the Diagnostic's « Lieux d'accueil »."""
+    at = new_app().run()
+    caption = next(c.value for c in at.caption if "sur la carte (territoire et ses abords)" in c.value)
+    drawn, inside = (int(n.replace("\u202f", "")) for n in re.search(r"lieux : ([\d\u202f]+) sur la carte .*?dont ([\d\u202f]+) dans le territoire", caption).groups())
+    diag = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    diag.switch_page("pages/diagnostic.py")
+    diag.run()
+    metric = next(m.value for m in diag.metric if m.label == "Lieux d'accueil")
+    assert inside == int(metric.replace("\u202f", "")) == 173 < drawn

@@ -108,6 +108,13 @@ def places_near(
     return near
 
 
+def count_in_territory(places: pd.DataFrame, kind: str, code: str) -> int:
+    """How many of ``places`` have their commune in the territory: the Diagnostic's « Lieux
+    d'accueil » (reports.figures), so that the map's caption and the key figure agree."""
+    codes = set(data.zones_in(kind, code, "commune")["code"].astype(str))
+    return int(places["code_commune"].astype("object").isin(codes).sum()) if "code_commune" in places else 0
+
+
 def place_points(
     kind: str,
     code: str,
