@@ -21,7 +21,7 @@ from ui import navigation
 #: the longest a session waits for the server's warm-up (it normally ends in a few seconds)
 WARMUP_WAIT_S = 30.0
 #: the sidebar's starting width in pixels (Streamlit accepts 200–600)
-SIDEBAR_WIDTH = 320
+SIDEBAR_WIDTH_PX = 320
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
         layout="wide",
         # wider than Streamlit's default: the territory picker shows « Auvergne-Rhône-Alpes
         # (Région 84) » and most commune labels whole (the user can still drag the edge)
-        initial_sidebar_state=SIDEBAR_WIDTH,
+        initial_sidebar_state=SIDEBAR_WIDTH_PX,
     )
     from ui import warmup
 
