@@ -99,7 +99,7 @@ res, _, _ = compute.results(state.level, config)
 view["unmet"] = res.loc[territory.index, "unmet"]
 gview = gpd.GeoDataFrame(view.drop(columns="geometry_display"), geometry=view["geometry_display"].values, crs="EPSG:4326")
 # the classes of the Carte page's unmet-need layer (a « 0 » class on the région's skewed values)
-classes = compute.map_classes(gview["unmet"], "quantiles", 5, decimals=0)
+classes = compute.map_classes(gview["unmet"], state.scheme, state.k, decimals=0)
 # the plan's map and the scenarios' map: the same zones, classes, tooltip and legend
 unmet_map = partial(build_choropleth, gview, "unmet", "name", classes.bins, compute.palette("Reds", classes.k),
                     tooltip_fields=[("unmet", "Besoin non couvert (personnes)", partial(format_fr, decimals=0))],

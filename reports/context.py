@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from indicators import Config
-from reports.figures import key_figures_for
+from reports.figures import key_figures_for, places_in
 from reports.maps import LARGE_MAP
 from reports.territory import Territory, reference_of, zones_in
 
@@ -106,8 +106,7 @@ class ReportContext:
 
     def places_here(self) -> pd.DataFrame:
         """Places whose commune is in the territory (all types, libraries included)."""
-        codes = set(self.zones("commune")["code"].astype(str))
-        return self.places[self.places["code_commune"].astype("object").isin(codes)]
+        return places_in(self.places, self.zones("commune")["code"])
 
     def figure(self, key: str, reference: bool = False) -> pd.Series | None:
         """One key figure (row of :data:`reports.figures.FIGURE_COLUMNS`) of the territory or its reference."""

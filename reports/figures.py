@@ -30,7 +30,7 @@ import pandas as pd
 
 from indicators.definitions import ESTIMATED_STATUSES
 from indicators.orientation import stale_share
-from reports.labels import KIND_LEVEL, NEED_AXIS_TERCILES, NEED_LABELS, STATUS_LABELS, TERCILES
+from reports.labels import KIND_LEVEL, NEED_AXIS_TERCILES, NEED_LABELS, STATUS_LABELS, TERCILES, TERCILES_F
 from reports.territory import zones_in
 from ui.folium_map import NOT_AVAILABLE, format_fr
 from ui.labels import PLACE_TYPE_LABELS
@@ -265,10 +265,17 @@ def _published_poverty_figure(row, summed: float, manifest: Mapping) -> dict:
             "note": note, "estimated_share": 0.0}
 
 
+def places_in(places: pd.DataFrame, commune_codes) -> pd.DataFrame:
+    """The places whose commune is one of ``commune_codes``: « the territory's places » of every
+    figure, of the report and of the map's caption (none when the table has no commune column)."""
+    if "code_commune" not in places:
+        return places.iloc[:0]
+    return places[places["code_commune"].astype("object").isin(set(map(str, commune_codes)))]
+
+
 def _places_figures(communes: pd.DataFrame, places: pd.DataFrame, capacities: pd.DataFrame, manifest: Mapping,
                     need_sum: float) -> list[dict]:
-    codes = set(communes["code"].astype(str))
-    here = places[places["code_commune"].astype("object").isin(codes)] if "code_commune" in places else places.iloc[:0]
+    here = places_in(places, communes["code"])
     psrc = places_source(manifest, here)
     figs = [{"key": "places", "label": FIGURE_LABELS["places"], "value": float(len(here)), "unit": "lieux", "decimals": 0,
              "source": psrc, "note": "lieux dont l'adresse est dans le territoire (tous types, bibliothèques comprises, après dédoublonnage)",
@@ -323,7 +330,7 @@ def _beyond_figures(res: pd.DataFrame, communes: pd.DataFrame) -> list[dict]:
 def _stale_figure(communes: pd.DataFrame, places: pd.DataFrame, manifest: Mapping, today: date | None = None) -> dict:
     """Share of the territory's places whose record is 18 months old or more, or undated (the
     « à actualiser » badge of Orienter and the map popups: indicators.orientation.stale_share)."""
-    here = places[places["code_commune"].astype("object").isin(set(communes["code"].astype(str)))] if "code_commune" in places else places.iloc[:0]
+    here = places_in(places, communes["code"])
     share = stale_share(here, today or date.today()) if "updated" in here and len(here) else np.nan
     return {"key": "stale_places", "label": FIGURE_LABELS["stale_places"], "value": 100.0 * share, "unit": "%", "decimals": 0,
             "source": f"date de mise à jour publiée par chaque source ; lieux : {places_source(manifest, here)}",
@@ -388,7 +395,7 @@ def figure_text(value: float, unit: str, decimals: int) -> str:
 
 def places_by_type(places: pd.DataFrame, commune_codes, labels: Mapping[str, str] = PLACE_TYPE_LABELS) -> pd.Series:
     """Number of places per (labelled) type among those whose ``code_commune`` is in ``commune_codes``."""
-    here = places[places["code_commune"].astype("object").isin(set(map(str, commune_codes)))]
+    here = places_in(places, commune_codes)
     counts = here["type"].astype("object").fillna("autre").value_counts()
     counts.index = [labels.get(k, k) for k in counts.index]
     return counts.groupby(level=0).sum().sort_values(ascending=False).rename("Lieux")
@@ -415,7 +422,7 @@ def bivariate_label(c, need: str = "score") -> str:
 def bivariate_short(c) -> str:
     """The same class for a narrow column headed « Fragilité · accès »: 'forte · faible'."""
     t = _bivariate_terciles(c)
-    return f"{('faible', 'moyenne', 'forte')[t[0] - 1]} · {TERCILES[t[1] - 1]}" if t else NOT_AVAILABLE
+    return f"{TERCILES_F[t[0] - 1]} · {TERCILES[t[1] - 1]}" if t else NOT_AVAILABLE
 
 
 def need_source(manifest: Mapping, need_model: str) -> str:
@@ -466,6 +473,6 @@ def score_shares_note(shares: pd.DataFrame, name: str, index_reference: str) -> 
 
 __all__ = [
     "MIN_COVERAGE", "source_entries", "RATE_FIGURES", "FIGURE_LABELS", "FIGURE_COLUMNS", "ESTIMATE_NOTES", "source_line", "places_source",
-    "territory_figures", "figure_text", "places_by_type", "bivariate_label", "bivariate_short", "need_source", "key_figures_for", "score_shares",
+    "territory_figures", "figure_text", "places_in", "places_by_type", "bivariate_label", "bivariate_short", "need_source", "key_figures_for", "score_shares",
     "score_shares_note",
 ]

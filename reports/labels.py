@@ -45,17 +45,16 @@ ESTIMATED_THRESHOLD = 0.10
 #: class c = 3 × (need tercile − 1) + access tercile (Stevens palette; c = 7 « fragilité forte · accès faible » is red)
 BIVARIATE_COLORS = ["#e8e8e8", "#b0d5df", "#64acbe", "#e4acac", "#ad9ea5", "#627f8c", "#c85a5a", "#985356", "#574249"]
 TERCILES = ("faible", "moyen", "fort")
+#: the same with a feminine noun (« fragilité », « activité », « part »)
+TERCILES_F = ("faible", "moyenne", "forte")
 #: the first axis of the 3 × 3 classes, as ``Config.bivariate_need`` measures it, terciles 1–3: by
 #: default the fragility index (a zone can be first by unmet people with a low index: its classes
 #: must not read « besoin faible »)
 NEED_AXIS = {"score": "fragilité", "need_share": "part en besoin"}
-NEED_AXIS_TERCILES = {
-    "score": ("fragilité faible", "fragilité moyenne", "fragilité forte"),
-    "need_share": ("part en besoin faible", "part en besoin moyenne", "part en besoin forte"),
-}
+NEED_AXIS_TERCILES = {key: tuple(f"{axis} {t}" for t in TERCILES_F) for key, axis in NEED_AXIS.items()}
 
 __all__ = [
     "KIND_LABELS", "KIND_LEVEL", "LEVEL_COLUMN", "REFERENCE_KIND", "LEVEL_LABELS", "LEVEL_NOUNS", "NEED_LABELS",
-    "DECAY_LABELS", "STATUS_LABELS", "ESTIMATED_THRESHOLD", "BIVARIATE_COLORS", "TERCILES",
+    "DECAY_LABELS", "STATUS_LABELS", "ESTIMATED_THRESHOLD", "BIVARIATE_COLORS", "TERCILES", "TERCILES_F",
     "NEED_AXIS", "NEED_AXIS_TERCILES",
 ]

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from reports.labels import TERCILES_F
 from ui.folium_map import format_fr
 
 CM_PER_INCH = 2.54
@@ -406,7 +407,7 @@ def _bivariate_legend(fig: Figure, colors: Sequence[str]) -> None:
     lx.set_xlim(0, 3)
     lx.set_ylim(0, 3)
     lx.set_xticks([0.5, 1.5, 2.5], ["faible", "moyen", "fort"], fontsize=FONT_PT - 1)
-    lx.set_yticks([0.5, 1.5, 2.5], ["faible", "moyenne", "forte"], fontsize=FONT_PT - 1)
+    lx.set_yticks([0.5, 1.5, 2.5], list(TERCILES_F), fontsize=FONT_PT - 1)
     lx.set_xlabel("Accès →", fontsize=FONT_PT)
     lx.set_ylabel("Fragilité →", fontsize=FONT_PT)
     lx.tick_params(length=0)

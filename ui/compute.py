@@ -26,6 +26,7 @@ from reports.labels import (  # noqa: F401 (re-exported)
     NEED_AXIS_TERCILES,
     NEED_LABELS,
     STATUS_LABELS,
+    TERCILES_F,
 )
 from reports.maps import MapClasses, classify, map_classes, palette  # noqa: F401 (re-exported: the report's maps use the same classes)
 from reports.results import ESTIMATED_COLUMNS, level_results
@@ -50,7 +51,7 @@ REFERENCE_CHOICES = {
 
 def bivariate_legend(layer_key: str) -> tuple[list[float], list[str], list[str]]:
     """(bins, colours, labels) of a 3 × 3 layer: class c = 3 × (need tercile − 1) + other tercile."""
-    other = ("activité", "faible moyenne forte".split()) if layer_key == "bivariate_activity" else ("accès", "faible moyen bon".split())
+    other = ("activité", TERCILES_F) if layer_key == "bivariate_activity" else ("accès", "faible moyen bon".split())
     labels = [f"{NEED_AXIS_TERCILES['score'][(c - 1) // 3]} · {other[0]} {other[1][(c - 1) % 3]}" for c in range(1, 10)]
     return [0.5 + i for i in range(10)], list(BIVARIATE_COLORS), labels
 

@@ -19,6 +19,7 @@ import shapely
 import streamlit as st
 from markupsafe import Markup
 
+from reports.figures import places_in
 from ui import data, explain
 from ui.folium_map import PreparedFeatures, prepare_outlines, prepare_points, prepare_zones
 from ui.labels import PLACE_TYPE_LABELS, SERVICE_LABELS
@@ -109,10 +110,9 @@ def places_near(
 
 
 def count_in_territory(places: pd.DataFrame, kind: str, code: str) -> int:
-    """How many of ``places`` have their commune in the territory: the Diagnostic's « Lieux
-    d'accueil » (reports.figures), so that the map's caption and the key figure agree."""
-    codes = set(data.zones_in(kind, code, "commune")["code"].astype(str))
-    return int(places["code_commune"].astype("object").isin(codes).sum()) if "code_commune" in places else 0
+    """How many of ``places`` are the territory's (:func:`reports.figures.places_in`): the
+    Diagnostic's « Lieux d'accueil », so that the map's caption and the key figure agree."""
+    return len(places_in(places, data.zones_in(kind, code, "commune")["code"]))
 
 
 def place_points(

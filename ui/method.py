@@ -3,11 +3,11 @@ per indicator and level (read from the manifest), in French."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 
 import pandas as pd
 
+from loaders.places import fold
 from loaders.quality import quality_rows
 from ui.folium_map import format_fr
 from ui.safe_text import escape_md_cells, md_link
@@ -135,12 +135,8 @@ def sources_table(manifest: Mapping) -> pd.DataFrame:
         }
         for s in manifest.get("sources", {}).values()
     ]
-    return pd.DataFrame(rows).sort_values("Source", key=lambda c: c.map(_sort_key), ignore_index=True)
-
-
-def _sort_key(text: str) -> str:
-    """French alphabetical order: accents and case ignored (« Découpage » before « Diplôme »)."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    # French order, accents and case ignored (« Découpage » before « Diplôme »)
+    return pd.DataFrame(rows).sort_values("Source", key=lambda c: c.map(fold), ignore_index=True)
 
 
 def sources_table_md(manifest: Mapping) -> pd.DataFrame:
