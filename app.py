@@ -21,7 +21,7 @@ from ui import navigation
 #: the longest a session waits for the server's warm-up (it normally ends in a few seconds)
 WARMUP_WAIT_S = 30.0
 #: the sidebar's starting width in pixels (Streamlit accepts 200–600)
-SIDEBAR_WIDTH_PX = 320
+SIDEBAR_WIDTH_PX = 340
 
 
 def main() -> None:

@@ -153,7 +153,7 @@ def test_places_by_type_shows_labels_not_codes(at, pack):
 
 def test_priority_table_and_downloads(at):
     prio = at.dataframe[0].value
-    # every column fits the ~938 px of the page at 1 440 px (sidebar 320 px): no horizontal scroll
+    # every column fits the ~938 px of the page at 1 440 px (sidebar 340 px): no horizontal scroll
     assert list(prio.columns) == ["Rang", "Zone", "Commune", "Besoin non couvert", "En besoin", "Accès", "Indice (/10)",
                                   "Temps (min)", "Fragilité · accès"]
     assert len(prio) > 100  # IRIS of the Métropole
