@@ -265,8 +265,8 @@ def test_high_fragility_low_activity_communes_come_by_people_in_need():
     app.query_params.update({"t": "reg:84", "level": "commune"})
     app.run()
     assert not app.exception
-    table = next(d.value for d in app.dataframe if "Accompagnées pour 1 000" in d.value.columns)
-    need = [float(v.replace("\u202f", "").replace(",", ".")) for v in table["Personnes en besoin"]]
+    table = next(d.value for d in app.dataframe if "Accompagnées / 1 000" in d.value.columns)
+    need = [float(v.replace("\u202f", "").replace(",", ".")) for v in table["En besoin"]]
     assert len(need) > 50 and need == sorted(need, reverse=True)
     from ui import compute, data
     from ui.state import ViewState

@@ -48,15 +48,16 @@ def draw(kind: str, code: str, label: str, ref_label: str | None, figs: pd.DataF
             low = low.sort_values("need", ascending=False)  # where most people are concerned first
             table = pd.DataFrame({
                 "Commune": communes.loc[low.index, "name"].to_numpy(),
-                "Personnes en besoin": [format_fr(v, 0) for v in low["need"]],
-                "Accompagnées pour 1 000": [format_fr(v, 0) for v in low["accompanied_per_1000"]],
+                "En besoin": [format_fr(v, 0) for v in low["need"]],
+                "Accompagnées / 1 000": [format_fr(v, 0) for v in low["accompanied_per_1000"]],
             })
             # widths that fit the half page at 1 440 px (the grid would size them on the first,
             # largest rows and scroll sideways)
             st.dataframe(table, hide_index=True, width="stretch", height=min(320, 38 + 35 * len(table)), column_config={
-                "Commune": st.column_config.TextColumn(width=185),
-                "Personnes en besoin": st.column_config.TextColumn(width=120),
-                "Accompagnées pour 1 000": st.column_config.TextColumn(width=130),
+                "Commune": st.column_config.TextColumn(width=170),
+                "En besoin": st.column_config.TextColumn(width=95, help="Personnes en besoin d'accompagnement"),
+                "Accompagnées / 1 000": st.column_config.TextColumn(
+                    width=165, help="Personnes accompagnées par les conseillers numériques pour 1 000 personnes en besoin"),
             })
     with c2:
         _profile(communes)
