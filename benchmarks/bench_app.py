@@ -148,21 +148,39 @@ def new_page(browser):
     return ctx, page
 
 
-def load(browser, url: str, n_zones: int) -> dict:
+#: in the app's pages: records (performance.now(), ms from the navigation's start) when the
+#: sidebar's first selectbox (the territory picker) is first drawn, whatever the map does
+_CONTROLS_INIT = """(function poll() {
+    const s = document.querySelector('[data-testid="stSidebar"] [data-testid="stSelectbox"]');
+    if (s && s.getBoundingClientRect().height > 0) { window.__incControlsAt = performance.now(); return; }
+    requestAnimationFrame(poll);
+})();"""
+
+
+def load(browser, url: str, n_zones: int, controls: bool = False) -> dict:
     """Open ``url`` in a fresh context; time until ``n_zones`` zone paths are drawn.
 
     ``map_phase``: from the arrival of the st_folium message to the drawn map (component iframe,
-    script parsing, Leaflet drawing), i.e. the browser's share for the map itself.
+    script parsing, Leaflet drawing), i.e. the browser's share for the map itself. ``controls``
+    (app pages): also the time from the navigation's start until the sidebar's territory picker
+    is drawn (``ui.map_controls.map_headstart`` sends it after the map on a first visit).
     """
     ctx, page = new_page(browser)
     try:
+        if controls:
+            page.add_init_script(_CONTROLS_INIT)
         t0 = time.perf_counter()
         page.goto(url)
         page.wait_for_function(_COUNT_JS, arg=n_zones, polling="raf", timeout=300_000)
         t1 = time.perf_counter()
+        shown = None
+        if controls:
+            page.wait_for_function("() => window.__incControlsAt !== undefined", timeout=120_000)
+            shown = page.evaluate("() => window.__incControlsAt") / 1000
         got = [(t, p) for t, p in page.ws_frames if t <= t1]
         t_map, map_bytes = _map_message(got)
         return {
+            "controls": shown,
             "time": t1 - t0,
             "to_map_message": (t_map - t0) if t_map else float("nan"),
             "map_phase": (t1 - t_map) if t_map else float("nan"),
@@ -326,17 +344,19 @@ def line(
 
 
 def print_ratios(
-    *, cold: float, warm: float, bare: float, diagnostic: float, switch: float, round_ratios: list[float]
+    *, cold: float, warm: float, bare: float, controls: float, diagnostic: float, switch: float, round_ratios: list[float]
 ) -> None:
     """Issue #15's ratios, all from this run: cold / warm first visit of the Carte (≤ ×1.3), Carte
     / bare streamlit-folium page (≤ ×1.25; also the median of each round's own ratio,
     ``round_ratios``, the visits of a round being back to back), Diagnostic / Carte first visits
-    (≤ ×1.5), page switch (≤ 0.7 s)."""
+    (≤ ×1.5), page switch (≤ 0.7 s); ``controls``: when the sidebar's territory picker is drawn on
+    the Carte's first visit (no target: the other side of the map's head start)."""
     print("\nratios of issue #15 (same run)")
     for label, value, ref, ref_label, target in (
         ("cold: 1st visit after server start, Métropole", cold, warm, "warm", 1.3),
         ("warm visit, Métropole (new profile)", warm, None, "", None),
         ("Carte 1st visit vs bare streamlit-folium page", warm, bare, "bare map", 1.25),
+        ("Carte 1st visit: territory picker drawn", controls, None, "", None),
         ("Diagnostic page, 1st visit (new profile)", diagnostic, warm, "Carte", 1.5),
         ("page switch Diagnostic → Carte", switch, None, "", None),
     ):
@@ -384,14 +404,14 @@ def main() -> None:
                 ("aura", app, AURA_URL, AURA_ZONES),
             )
             for name, server, url, n in cases:  # cold: the first visit of each (the app's first session: metro)
-                r[name] = load(browser, server.url + url, n)
+                r[name] = load(browser, server.url + url, n, controls=server is app)
                 if server is app:
                     rss[name] = sampler.peak
             # warm visits interleaved (demo, metro, aura, demo, …): a slower spell of the shared
             # machine then weighs on the app and its reference alike, not on one of them
             for _ in range(args.repeat):
                 for name, server, url, n in cases:
-                    warm.setdefault(name, []).append(load(browser, server.url + url, n))
+                    warm.setdefault(name, []).append(load(browser, server.url + url, n, controls=server is app))
             warm["metro rerun"] = [rerun_layer(browser, app.url + METRO_URL, METRO_ZONES) for _ in range(args.repeat)]
             warm["aura rerun"] = [rerun_layer(browser, app.url + AURA_URL, AURA_ZONES)]
             rss["maps"] = sampler.peak  # the map scenarios of the issue (loads + reruns)
@@ -443,7 +463,7 @@ def main() -> None:
     ):
         print(line(f"{label}: page switch", returning[case]["switch"], "s", target))
         print(line(f"{label}: new tab", returning[case]["reopen"], "s", target))
-    print_ratios(cold=r["metro"]["time"], warm=med("metro", "time"), bare=demo_t, diagnostic=statistics.median(diagnostic),
+    print_ratios(cold=r["metro"]["time"], warm=med("metro", "time"), bare=demo_t, controls=med("metro", "controls"), diagnostic=statistics.median(diagnostic),
                  switch=returning["metro"]["switch"],
                  round_ratios=[m["time"] / d["time"] for m, d in zip(warm["metro"], warm["demo"], strict=True)])
     print("\npayload until the map is drawn (websocket frames received; st_folium arguments)")

@@ -126,6 +126,7 @@ except MissingAssetError as exc:
 left, right = st.columns([3, 2])
 with left:
     clicked = show_map(fmap, key=f"map_{state.territory}_{state.level}", height=620)
+    map_controls.map_headstart()  # a first visit: the browser starts the map before the controls
     n_empty = int(view["uninhabited"].sum())
     n_missing = int((view["value"].isna() & ~view["uninhabited"]).sum())
     rule = f" · classes : {classes.rule}" if classes is not None and classes.zero_class else ""

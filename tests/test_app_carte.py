@@ -331,6 +331,39 @@ def test_map_is_sent_before_the_sidebar_widgets(monkeypatch):
     assert "map_layer" in last_run and "picker_territory" in last_run  # also on reruns: map first
 
 
+def test_a_first_visit_gives_the_map_a_head_start_and_reruns_do_not_wait(monkeypatch):
+    """On the session's first run only, the page waits ``MAP_HEADSTART_S`` between the map and
+    the controls (ui.map_controls.map_headstart: the browser creates the map's frame before it
+    loads the widgets' code); a rerun (a layer change, a click) sends the controls at once."""
+    import streamlit
+
+    import ui.map_controls
+
+    events: list[object] = []
+    real_map, real_selectbox = ui.folium_map._st_folium, streamlit.selectbox
+
+    def map_spy(*args):
+        events.append("map")
+        return real_map(*args)
+
+    def selectbox_spy(*args, **kwargs):
+        events.append(kwargs.get("key"))
+        return real_selectbox(*args, **kwargs)
+
+    monkeypatch.setattr(ui.folium_map, "_st_folium", map_spy)
+    monkeypatch.setattr(streamlit, "selectbox", selectbox_spy)
+    monkeypatch.setattr(ui.map_controls, "sleep", lambda s: events.append(("wait", s)))
+    at = new_app().run()
+    assert not at.exception, at.exception
+    first = [e for e in events if e in ("map", "picker_territory") or isinstance(e, tuple)]
+    assert first == ["map", ("wait", ui.map_controls.MAP_HEADSTART_S), "picker_territory"]
+    assert 0 < ui.map_controls.MAP_HEADSTART_S <= 0.5  # a head start, not a stall
+    events.clear()
+    at.selectbox(key="map_layer").set_value("unmet").run()
+    assert not at.exception, at.exception
+    assert "map" in events and not [e for e in events if isinstance(e, tuple)]
+
+
 def test_all_weights_at_zero_stops_with_the_sidebar_still_there():
     """A stop with an error (here: every weight at 0) keeps the sidebar, so the user can fix it."""
     at = new_app().run()

@@ -843,7 +843,11 @@ def build_choropleth(
         uninhabited_label=uninhabited_label if uninhabited.any() else None,
     )
     ZoneStyle(styles, per_zone, legend).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # without animation: Leaflet would otherwise zoom from the map's starting zoom to the
+    # territory in 0.25 s after the first drawing (strokes and places shown twice their size)
+    fit = folium.FitBounds([[miny, minx], [maxy, maxx]])
+    fit.options["animate"] = False
+    fit.add_to(m)
 
     if asset_mode is not None:
         make_offline(m, mode=preferred_mode() if asset_mode == "auto" else asset_mode, allow_tiles=tiles is not None)

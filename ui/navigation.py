@@ -29,14 +29,27 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui.safe_text import quoted
 
+#: session state key: how many times a script of the app started in this session (app.py and
+#: then the page each call :func:`use_app_navigation`: twice per run)
+STARTS_KEY = "_script_starts"
+
+
+def first_run() -> bool:
+    """True during the session's first run (the browser has not drawn a page of the app yet, nor
+    loaded Streamlit's code for its widgets): at most the two starts of that run are counted.
+    (AppTest runs a page alone after its first run: one start per run, still counted right.)"""
+    return st.session_state.get(STARTS_KEY, 0) <= 2
+
 
 def use_app_navigation() -> None:
-    """Switch off the legacy ``pages/`` mode; rerun through app.py if a page ran without it."""
+    """Switch off the legacy ``pages/`` mode; rerun through app.py if a page ran without it.
+    Counts the script starts (:func:`first_run`)."""
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         if not st.session_state.get("_app_navigation"):
             st.rerun()
     st.session_state["_app_navigation"] = True
+    st.session_state[STARTS_KEY] = st.session_state.get(STARTS_KEY, 0) + 1
 
 
 # -- page URLs (issue #15) ------------------------------------------------------------------------

@@ -183,6 +183,19 @@ def test_points_and_boundaries_layers():
     assert m.get_bounds() == [[45.05, 5.55], [45.35, 5.91]]
 
 
+def test_the_map_opens_on_its_zones_without_a_zoom_animation():
+    """The map starts at zoom 9, then fits its zones: animated, Leaflet showed the first drawing
+    scaled up for 0.25 s (outlines and places twice their size, seen in Chromium screenshots
+    right after the map was drawn); the fit is immediate, once, on the zones' bounds."""
+    m = demo_map(asset_mode=None)
+    script = m.get_root().render()
+    calls = re.findall(r"\.fitBounds\(\s*(\[\[.*?\]\]),\s*(\{.*?\})\s*\)", script, flags=re.S)
+    assert len(calls) == 1
+    bounds, options = (json.loads(part) for part in calls[0])
+    assert options == {"animate": False}
+    assert bounds == m.get_bounds() == [[45.05, 5.55], [45.35, 5.91]]
+
+
 def test_template_syntax_in_data_is_inert():
     """Data strings never go through Jinja: ``{{ 7*7 }}`` stays text (no 49)."""
     m = _small([1.0], names=["{{ 7*7 }} {% if 1 %}x{% endif %}"])
