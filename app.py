@@ -61,6 +61,7 @@ else:  # imported by `streamlit run` at server start: the ASGI app it serves
     from ui.server_memory import limit_malloc_arenas
 
     limit_malloc_arenas()  # before the sessions' threads: 2 malloc arenas, not 16 (ui/server_memory.py)
+    navigation.navigation_from_server_start()  # the first visit needs no rerun to leave the pages/ mode
     app = st.App(
         __file__,
         lifespan=warmup.lifespan,

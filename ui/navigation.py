@@ -6,7 +6,9 @@ multipage app (``PagesManager.uses_pages_directory``): a first request straight 
 The project layout keeps ``pages/`` (the owner's layout), so the flag is cleared here: ``app.py``
 calls :func:`use_app_navigation` before ``st.navigation``, and every page calls it first, which
 reruns through ``app.py`` when a page was reached the legacy way. Covered by the browser test
-that opens ``/diagnostic`` on a fresh server.
+that opens ``/diagnostic`` on a fresh server. The served app clears the flag at server start
+(:func:`navigation_from_server_start`), so that the server's first visit does not pay that rerun
+(0,1–0,15 s); AppTest resets the flag at every run, where :func:`use_app_navigation` does the work.
 
 Page URLs (issue #15): opened directly, ``/diagnostic`` made Streamlit's front end look for the
 server under ``/diagnostic/`` first (two 404s: ``_stcore/health`` and ``_stcore/host-config``,
@@ -39,6 +41,13 @@ def first_run() -> bool:
     loaded Streamlit's code for its widgets): at most the two starts of that run are counted.
     (AppTest runs a page alone after its first run: one start per run, still counted right.)"""
     return st.session_state.get(STARTS_KEY, 0) <= 2
+
+
+def navigation_from_server_start() -> None:
+    """At server start (``app.py`` imported by ``streamlit run``): the legacy ``pages/`` mode off
+    before any session, so the server's first visit runs ``app.py`` at once instead of paying the
+    rerun of :func:`use_app_navigation` (which stays for AppTest: it resets the flag every run)."""
+    PagesManager.uses_pages_directory = False
 
 
 def use_app_navigation() -> None:

@@ -73,3 +73,30 @@ def test_old_underscore_url_still_opens_donnees_methode(page, app_server):
     page.goto(f"{app_server.url}/donnees_methode")
     page.locator("h1", has_text="Données & méthode").first.wait_for(timeout=COLD_TIMEOUT)
     assert page.get_by_text("Page not found").count() == 0
+
+
+def test_the_servers_first_visit_runs_the_page_once(page, streamlit_app):
+    """A fresh server's first visit used to run ``app.py`` twice: Streamlit starts in its legacy
+    ``pages/`` mode, and ``use_app_navigation`` left it with a rerun. The server now leaves that
+    mode at start (``ui.navigation.navigation_from_server_start``): one session, one script run."""
+    from pathlib import Path
+
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    runs: list[str] = []
+
+    def on_frame(payload) -> None:
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+        except Exception:  # noqa: BLE001 - not a ForwardMsg
+            return
+        if msg.WhichOneof("type") == "new_session":
+            runs.append(msg.new_session.page_script_hash)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    server = streamlit_app(Path(__file__).resolve().parents[2] / "app.py")
+    page.goto(server.url)
+    page.locator("h1", has_text="Carte").first.wait_for(timeout=COLD_TIMEOUT)
+    _wait_idle(page)
+    assert len(runs) == 1, runs
