@@ -15,6 +15,7 @@ from reports.labels import LEVEL_LABELS
 from ui import data
 from ui.safe_text import escape_md
 from ui.state import DETAIL_LEVELS, ViewState, from_query
+from ui.streamlit_fr import french_list_messages
 
 
 def pack_or_stop(read=None):
@@ -87,6 +88,7 @@ def draw(state: ViewState) -> None:
     """The territory search and the level of detail in the sidebar (values: see :func:`read_state`)."""
     labels = data.territory_labels()
     keys = list(labels)
+    french_list_messages()  # « Aucun résultat » instead of Streamlit's « No results »
     with st.sidebar:
         st.markdown("### Territoire")
         st.selectbox(

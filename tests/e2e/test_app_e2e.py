@@ -170,6 +170,39 @@ def test_a_zone_tooltip_wraps_inside_the_map(page, app_server):
     assert edge[2] <= edge[0] and edge[1] <= edge[3], edge
 
 
+def _search_finds_nothing(page, widget, dropdown: str) -> tuple[list[str], str]:
+    """Type a search that matches no option in ``widget``'s search box; (the English text's
+    visibility and what is written in its place, the dropdown's visible text)."""
+    widget.locator("input").first.click()
+    widget.locator("input").first.press_sequentially("zzqxw", delay=30)
+    empty = page.locator(f'[data-testid="{dropdown}"] [role="listbox"][data-empty="true"] [role="option"] > span')
+    empty.wait_for(state="attached", timeout=10_000)
+    shown = empty.evaluate("e => [getComputedStyle(e).visibility, getComputedStyle(e, '::after').content]")
+    return shown, page.locator(f'[data-testid="{dropdown}"]').inner_text()
+
+
+def test_a_search_that_finds_nothing_says_so_in_french(page, app_server, metro_iris):
+    """Streamlit writes « No results » (hard-coded) when a list's search finds nothing: the
+    territory picker (a selectbox) and the Comparer's territories (a multiselect) say « Aucun
+    résultat » instead (``ui.streamlit_fr``), and the English text is hidden."""
+    open_map(page, app_server.url, len(metro_iris))
+    wait_idle(page)
+    picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    shown, text = _search_finds_nothing(page, picker, "stSelectboxVirtualDropdown")
+    assert shown == ["hidden", '"Aucun résultat"'] and "No results" not in text
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / "search_no_result.png"))
+    page.keyboard.press("Escape")
+
+    page.goto(f"{app_server.url}/comparer")
+    page.locator("h1", has_text="Comparer").first.wait_for(timeout=COLD_TIMEOUT)
+    wait_idle(page)
+    territories = page.locator('[data-testid="stMain"] [data-testid="stMultiSelect"]').first
+    shown, text = _search_finds_nothing(page, territories, "stMultiSelectDropdown")
+    assert shown == ["hidden", '"Aucun résultat"'] and "No results" not in text
+    assert_offline(page)
+
+
 def test_toggling_the_places_keeps_the_users_zoom(page, app_server, metro_iris):
     """Hiding and showing the places redraws the points on the same Leaflet map: the iframe is
     not reloaded, so the view the user zoomed to stays (it used to jump back to the territory)."""

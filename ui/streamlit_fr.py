@@ -1,0 +1,34 @@
+"""French for the words Streamlit 1.67 writes itself in a list's search (no locale for them).
+
+A selectbox or multiselect whose search finds nothing shows « No results », hard-coded in
+Streamlit's front end (``Selectbox.*.js``, ``Multiselect.*.js``). Its dropdown list is a
+react-aria ``ListBox``, which marks itself ``data-empty="true"`` then: the stylesheet hides the
+English text (``visibility: hidden`` also takes it out of what a screen reader reads) and writes
+« Aucun résultat » in its place. The file uploader's drop zone is put in French the same way
+(``ui.session_places.file_uploader_fr``). What stays in English is listed in the README's known
+gaps (the data grids' toolbar tooltips).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+#: the dropdowns of st.selectbox and st.multiselect, when their search finds nothing
+_EMPTY_OPTION = (
+    ':is([data-testid="stSelectboxVirtualDropdown"], [data-testid="stMultiSelectDropdown"])'
+    ' [role="listbox"][data-empty="true"] [role="option"] > span'
+)
+EMPTY_LIST_TEXT = "Aucun résultat"
+EMPTY_LIST_CSS = (
+    f"{_EMPTY_OPTION} {{ visibility: hidden; position: relative; }}\n"
+    # over the hidden text's box (its size, padding and centring are Streamlit's)
+    f'{_EMPTY_OPTION}::after {{ content: "{EMPTY_LIST_TEXT}"; visibility: visible; position: absolute; inset: 0;'
+    " display: flex; align-items: center; justify-content: center; white-space: nowrap; }\n"
+)
+
+
+def french_list_messages() -> None:
+    """Add the stylesheet to the page (``st.html`` of a ``<style>`` only: Streamlit puts it in its
+    event container, nothing is drawn). Called by the territory picker, which every page with a
+    searchable list draws."""
+    st.html(f"<style>{EMPTY_LIST_CSS}</style>")
