@@ -10,9 +10,11 @@ caches the warm-up of ``ui.warmup`` fills at start).
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("vendored_leaflet")]
 
@@ -79,10 +81,6 @@ def test_the_servers_first_visit_runs_the_page_once(page, streamlit_app):
     """A fresh server's first visit used to run ``app.py`` twice: Streamlit starts in its legacy
     ``pages/`` mode, and ``use_app_navigation`` left it with a rerun. The server now leaves that
     mode at start (``ui.navigation.navigation_from_server_start``): one session, one script run."""
-    from pathlib import Path
-
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     runs: list[str] = []
 
     def on_frame(payload) -> None:
