@@ -10,8 +10,8 @@ server ≈ 0.2 s per rerun), and the file is read in a child process
 :func:`file_uploader_fr` is the app's file uploader: Streamlit's own drop zone is in English
 (« Upload », « 5MB per file • CSV, XLSX »; Streamlit 1.67 has no locale for it). The helper sets
 the widget's size limit (``max_upload_size``, so the browser refuses a larger file before sending
-it) and replaces the English text by a French one with a stylesheet (``st.html`` of a ``<style>``
-only, which Streamlit puts in its event container: nothing is drawn). What stays in English:
+it) and replaces the English text by a French one with a stylesheet (``ui.streamlit_fr``). What
+stays in English:
 Streamlit's messages on a file the *browser* refuses (« File must be 5.0MB or smaller. », « …
 files are not allowed. ») and the size shown beside an uploaded file name (« 12.3KB »).
 """
@@ -36,19 +36,10 @@ from loaders.user_places import (
 from ui.folium_map import format_fr
 from ui.labels import PLACE_TYPE_LABELS
 from ui.safe_text import escape_md
+from ui.streamlit_fr import UPLOADER_CSS, add_stylesheet
 
 _KEY = "user_places"
 _SEEN = "user_places_files"
-
-#: French text of the drop zone (replaces Streamlit's English button label and limit line)
-_UPLOADER_CSS = """
-[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
-[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] { display: none; }
-[data-testid="stFileUploaderDropzone"] button span[data-has-shortcut]::after { content: "Choisir un fichier"; }
-[data-testid="stFileUploaderDropzone"]::after {
-  content: "ou glissez-le ici"; font-size: 0.875rem; opacity: 0.7; margin-left: 0.75rem; align-self: center;
-}
-"""
 
 
 def file_uploader_fr(label: str, *, types: list[str], key: str, max_mb: int, help: str | None = None):  # noqa: A002
@@ -57,7 +48,7 @@ def file_uploader_fr(label: str, *, types: list[str], key: str, max_mb: int, hel
     ``label`` should say the accepted types and the limit (« CSV ou XLSX, 5 Mo au plus »): the
     drop zone's own limit line is hidden.
     """
-    st.html(f"<style>{_UPLOADER_CSS}</style>")
+    add_stylesheet(UPLOADER_CSS)
     return st.file_uploader(label, type=types, key=key, help=help, max_upload_size=max_mb)
 
 
